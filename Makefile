@@ -1,0 +1,44 @@
+# The project's commands. Each installs what it needs on a fresh clone: a virtualenv with the
+# requirements, and Azurite from npm.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help deps test lint run bench clean
+
+help:
+	@echo "make run    archive the bundled demo tenant through the local world, then print a summary"
+	@echo "make test   run the whole test suite (unit, contract, integration against Azurite and the emulators)"
+	@echo "make bench  measure speed and memory"
+	@echo "make lint   ruff"
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(PY_STAMP) $(NODE_STAMP)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: deps lint
+	$(BIN)/python -m pytest
+
+run: deps
+	$(BIN)/python -m local.demo
+
+bench: deps
+	$(BIN)/python -m local.bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .local .bench

@@ -1,0 +1,251 @@
+"""Every app setting the archiver reads, validated once at start.
+
+The `Settings` dataclass is the single list of settings: each field names its app setting, its meaning
+and its default. `load_settings` reads them all and raises one `SettingsError` that names every missing
+or invalid setting, so an administrator fixes a bad configuration in one pass. Secret values never
+appear in errors or in `repr`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
+class SettingsError(Exception):
+    """One or more app settings are missing or invalid; the message names each of them."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"The archiver cannot start: {len(problems)} app setting(s) need attention:\n{lines}")
+
+
+@dataclass(frozen=True)
+class StorageConnection:
+    """How to reach the storage account: a connection string (Azurite, or keys) or managed identity."""
+
+    connection_string: str = field(default="", repr=False)
+    blob_url: str = ""
+    queue_url: str = ""
+    table_url: str = ""
+    client_id: str = ""  # user-assigned managed identity; empty means the system-assigned identity
+
+    @property
+    def uses_identity(self) -> bool:
+        return not self.connection_string
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a whole number above 0")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return number
+
+
+def _message_size(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 150:
+        raise ValueError("must be between 1 and 150 (MB), the range Exchange Online accepts")
+    return number
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// URL")
+    return value.rstrip("/")
+
+
+def _domain_list(value: str) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
+    if not domains:
+        raise ValueError("must list at least one domain")
+    for domain in domains:
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", domain):
+            raise ValueError(f"{domain!r} is not a domain name")
+    return domains
+
+
+def _ncrontab(value: str) -> str:
+    if len(value.split()) != 6:
+        raise ValueError("must be an NCRONTAB expression with 6 fields: second minute hour day month weekday")
+    return value
+
+
+def _folder_name(value: str) -> str:
+    if not value.strip() or "/" in value or any(ord(c) < 32 for c in value):
+        raise ValueError("must be a folder name without '/' or control characters")
+    return value.strip()
+
+
+def setting(
+    meaning: str,
+    *,
+    default: str | None = None,
+    secret: bool = False,
+    parse: Callable[[str], Any] = _text,
+    env: str = "",
+) -> Any:
+    """Declare one app setting; `default=None` makes it required."""
+    metadata = {"meaning": meaning, "default": default, "secret": secret, "parse": parse, "env": env}
+    return field(repr=not secret, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageConnection = setting(
+        "Storage account for queues, blobs and state: a connection string locally; in Azure the identity-based "
+        "AzureWebJobsStorage__blobServiceUri / __queueServiceUri / __tableServiceUri / __credential / "
+        "__clientId settings instead.",
+        secret=True,
+        env="AzureWebJobsStorage",
+    )
+    archive_schedule: str = setting(
+        "When the archive timer runs (NCRONTAB, 6 fields, UTC).", default="0 0 2 * * *", parse=_ncrontab
+    )
+    archive_backfill_days: int = setting(
+        "How many days back the first run looks, before any checkpoint exists.",
+        default="30",
+        parse=_positive_int,
+    )
+    archive_overlap_days: int = setting(
+        "Days before the checkpoint that each run re-reads, to catch recordings that finished processing late.",
+        default="2",
+        parse=_non_negative_int,
+    )
+    zoom_account_id: str = setting("Account ID of the Zoom Server-to-Server OAuth app.")
+    zoom_client_id: str = setting("Client ID of the Zoom Server-to-Server OAuth app.")
+    zoom_client_secret: str = setting("Client secret of the Zoom Server-to-Server OAuth app.", secret=True)
+    zoom_api_url: str = setting("Zoom REST API base URL.", default="https://api.zoom.us/v2", parse=_https_url)
+    zoom_oauth_url: str = setting("Zoom OAuth token endpoint.", default="https://zoom.us/oauth/token", parse=_https_url)
+    zoom_download_hosts: tuple[str, ...] = setting(
+        "Hosts (and their subdomains) that recording downloads may be redirected to; any other host is refused.",
+        default="zoom.us,zoomgov.com",
+        parse=_domain_list,
+    )
+    graph_tenant_id: str = setting("Microsoft Entra tenant ID of the organisation's Microsoft 365.")
+    graph_client_id: str = setting("Application (client) ID of the Entra app registration used for Graph.")
+    graph_client_secret: str = setting("Client secret of the Entra app registration.", secret=True)
+    graph_authority_url: str = setting(
+        "Microsoft Entra sign-in host.", default="https://login.microsoftonline.com", parse=_https_url
+    )
+    graph_api_url: str = setting(
+        "Microsoft Graph base URL.", default="https://graph.microsoft.com/v1.0", parse=_https_url
+    )
+    organization_domains: tuple[str, ...] = setting(
+        "Comma-separated email domains of the organisation: participants in them are internal and get a copy; "
+        "everyone else is external and is never mapped to a mailbox.",
+        parse=_domain_list,
+    )
+    mailbox_folder: str = setting(
+        "Name of the folder under Inbox that receives the meeting items.",
+        default="Zoom Meetings",
+        parse=_folder_name,
+    )
+    max_message_size_mb: int = setting(
+        "Largest message (MB) the target mailboxes accept; files that do not fit are stored in the 'recordings' "
+        "container and linked from the message.",
+        default="35",
+        parse=_message_size,
+    )
+    tls_ca_file: str = setting(
+        "Path of an extra CA certificate to trust for Zoom and Graph (the local emulators); empty in Azure.",
+        default="",
+    )
+
+
+def setting_specs() -> list[tuple[str, dict[str, Any]]]:
+    """(app setting name, metadata) for every setting, in declaration order."""
+    return [(_env_name(f), dict(f.metadata)) for f in fields(Settings)]
+
+
+def _env_name(f: Any) -> str:
+    return f.metadata["env"] or f.name.upper()
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and check every setting; raise `SettingsError` naming each bad one."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in fields(Settings):
+        name = _env_name(f)
+        meta = f.metadata
+        try:
+            if f.name == "storage":
+                values[f.name] = _storage_connection(environ)
+                continue
+            raw = environ.get(name, "").strip()
+            if raw.startswith(KEY_VAULT_REFERENCE):
+                raise ValueError(
+                    "is a Key Vault reference that Azure did not resolve; check that the app's identity has "
+                    "the 'Key Vault Secrets User' role and that the secret exists"
+                )
+            if not raw:
+                if meta["default"] is None:
+                    raise ValueError("is required but not set")
+                raw = meta["default"]
+            values[f.name] = meta["parse"](raw)
+        except ValueError as error:
+            problems.append(_describe(name, environ.get(name, ""), error, secret=meta["secret"]))
+    if problems:
+        raise SettingsError(problems)
+    return Settings(**values)
+
+
+def _describe(name: str, raw: str, error: ValueError, *, secret: bool) -> str:
+    reason = str(error)
+    text = f"{name} {reason}" if reason.startswith(("is ", "must ")) else f"{name} is invalid: {reason}"
+    if raw and not secret and not raw.startswith(KEY_VAULT_REFERENCE) and "required" not in reason:
+        text += f" (got {raw!r})"
+    return text
+
+
+def _storage_connection(environ: Mapping[str, str]) -> StorageConnection:
+    prefix = "AzureWebJobsStorage"
+    connection_string = environ.get(prefix, "").strip()
+    if connection_string.startswith(KEY_VAULT_REFERENCE):
+        raise ValueError("is a Key Vault reference that Azure did not resolve")
+    if connection_string:
+        parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+        if connection_string != "UseDevelopmentStorage=true" and not (
+            "AccountName" in parts or "BlobEndpoint" in parts
+        ):
+            raise ValueError("is not a storage connection string (no AccountName or BlobEndpoint)")
+        return StorageConnection(connection_string=connection_string)
+    account = environ.get(f"{prefix}__accountName", "").strip()
+    urls = {
+        kind: environ.get(f"{prefix}__{kind}ServiceUri", "").strip()
+        or (f"https://{account}.{kind}.core.windows.net" if account else "")
+        for kind in ("blob", "queue", "table")
+    }
+    if not all(urls.values()):
+        raise ValueError(
+            "is required: set a connection string, or AzureWebJobsStorage__accountName (or the "
+            "__blobServiceUri, __queueServiceUri and __tableServiceUri settings) for managed identity"
+        )
+    for kind, url in urls.items():
+        if urlsplit(url).scheme != "https":
+            raise ValueError(f"__{kind}ServiceUri must be an https:// URL")
+    return StorageConnection(
+        blob_url=urls["blob"],
+        queue_url=urls["queue"],
+        table_url=urls["table"],
+        client_id=environ.get(f"{prefix}__clientId", "").strip(),
+    )

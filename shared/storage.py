@@ -1,0 +1,86 @@
+"""The storage account: names of the queues, containers and tables the archiver uses, and their clients.
+
+Queue messages are base64 text, as the Functions queue trigger expects (`host.json` messageEncoding).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import cached_property
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableClient, TableServiceClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from shared.settings import StorageConnection
+
+MEETINGS_QUEUE = "meetings"
+MESSAGES_CONTAINER = "messages"
+RECORDINGS_CONTAINER = "recordings"
+CHECKPOINTS_TABLE = "checkpoints"
+MEETINGS_TABLE = "meetings"
+DELIVERIES_TABLE = "deliveries"
+FOLDERS_TABLE = "mailboxfolders"
+
+QUEUES = (MEETINGS_QUEUE,)
+CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER)
+TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE)
+
+
+class Storage:
+    """Clients for one storage account, created lazily and shared by the stages of one process."""
+
+    def __init__(self, connection: StorageConnection):
+        self.connection = connection
+
+    @cached_property
+    def _credential(self) -> TokenCredential | None:
+        if not self.connection.uses_identity:
+            return None
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=self.connection.client_id or None)
+
+    @cached_property
+    def blobs(self) -> BlobServiceClient:
+        if self.connection.uses_identity:
+            return BlobServiceClient(self.connection.blob_url, credential=self._credential)
+        return BlobServiceClient.from_connection_string(self.connection.connection_string)
+
+    @cached_property
+    def _queues(self) -> QueueServiceClient:
+        codec = {
+            "message_encode_policy": TextBase64EncodePolicy(),
+            "message_decode_policy": TextBase64DecodePolicy(),
+        }
+        if self.connection.uses_identity:
+            return QueueServiceClient(self.connection.queue_url, credential=self._credential, **codec)
+        return QueueServiceClient.from_connection_string(self.connection.connection_string, **codec)
+
+    @cached_property
+    def _tables(self) -> TableServiceClient:
+        if self.connection.uses_identity:
+            return TableServiceClient(self.connection.table_url, credential=self._credential)
+        return TableServiceClient.from_connection_string(self.connection.connection_string)
+
+    def container(self, name: str) -> ContainerClient:
+        return self.blobs.get_container_client(name)
+
+    def queue(self, name: str) -> QueueClient:
+        return self._queues.get_queue_client(name)
+
+    def table(self, name: str) -> TableClient:
+        return self._tables.get_table_client(name)
+
+    def ensure_created(self) -> None:
+        """Create the queues, containers and tables if missing (Bicep creates them in Azure)."""
+        for name in QUEUES:
+            with contextlib.suppress(ResourceExistsError):
+                self.queue(name).create_queue()
+        for name in CONTAINERS:
+            with contextlib.suppress(ResourceExistsError):
+                self.container(name).create_container()
+        for name in TABLES:
+            self._tables.create_table_if_not_exists(name)
