@@ -1,0 +1,39 @@
+"""Microsoft Graph emulator: `python -m emulators.graph --port PORT --seed FILE --cert-dir DIR`.
+
+Serves TLS with a certificate from a test CA and writes that CA's certificate to DIR/ca.pem, which
+clients must trust (the archiver's TLS_CA_FILE setting).
+"""
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from emulators.base import main
+from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GraphEmulator
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="the Entra app's client id")
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="the Entra app's client secret")
+    parser.add_argument("--max-message-size-mb", type=int, default=35, help="mailbox message size limit")
+    parser.add_argument("--folder-exists-status", type=int, default=400, choices=(400, 409))
+    parser.add_argument("--mailbox-concurrency", type=int, default=4, help="concurrent requests per mailbox")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each mailbox request takes")
+
+
+def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> GraphEmulator:
+    if not args.cert_dir:
+        raise SystemExit("the Graph emulator needs --cert-dir: MSAL accepts only https authorities")
+    return GraphEmulator(
+        seed,
+        base_dir,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        max_message_size_mb=args.max_message_size_mb,
+        folder_exists_status=args.folder_exists_status,
+        mailbox_concurrency=args.mailbox_concurrency,
+        latency=args.latency,
+    )
+
+
+main(build, extra=options)

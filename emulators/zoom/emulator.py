@@ -1,0 +1,400 @@
+"""Zoom REST API emulator: the OAuth token endpoint, the endpoints the archiver reads, and file downloads.
+
+It follows Zoom's contract and its documented quirks (../shared/reference/zoom-api.md §8): Bearer tokens in
+the Authorization header only (a token in the query string is error 124), opaque page tokens that expire,
+`next_page_token` "" on the last page, recordings ranges clamped to one month, meeting UUIDs that begin
+with `/` or contain `//` found only when double-encoded, and downloads that answer 302 to a second,
+pre-signed "CDN" path (or an HTML page with 200 when unauthenticated).
+
+Seed (Zoom's own wire shapes): `{"account_id", "users": [user objects as GET /users returns them],
+"meetings": [{"recording": <one item of GET /users/{id}/recordings "meetings">, "participants": [<items of
+GET /past_meetings/{uuid}/participants>], "files": {"<file id or file_type>": "<path relative to the
+seed>"}}]}`. A file whose content is not given is generated, deterministically, with its `file_size`.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import copy
+import hashlib
+import hmac
+import random
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from emulators.base import Emulator, Request, Response
+
+DEFAULT_CLIENT_ID = "demo-zoom-client"
+DEFAULT_CLIENT_SECRET = "demo-zoom-secret"
+PAGE_TOKEN_TTL = 15 * 60
+BLOCK = 1024 * 1024
+CONTENT_TYPES = {
+    "MP4": "video/mp4",
+    "M4A": "audio/mp4",
+    "TXT": "text/plain",
+    "VTT": "text/vtt",
+    "JSON": "application/json",
+    "CSV": "text/csv",
+    "JPG": "image/jpeg",
+}
+TYPE_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
+# The category each endpoint carries in Zoom's spec ("Rate Limit Label"), sent as X-RateLimit-Category.
+CATEGORIES = {
+    "users": "Medium",
+    "user": "Light",
+    "recordings": "Medium",
+    "meeting_recordings": "Light",
+    "participants": "Medium",
+}
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return Response.json(status, {"code": code, "message": message})
+
+
+def needs_double_encoding(uuid: str) -> bool:
+    return uuid.startswith("/") or "//" in uuid
+
+
+class ZoomEmulator(Emulator):
+    name = "zoom"
+
+    def __init__(
+        self,
+        seed: dict[str, Any],
+        base_dir: Path,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        token_ttl: int = 3600,
+        cdn_host: str = "",
+    ):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_ttl = token_ttl
+        self.cdn_host = cdn_host
+        self.signing_key = secrets.token_bytes(32)
+        super().__init__(seed, base_dir)
+
+    def load(self, seed: dict[str, Any], base_dir: Path) -> None:
+        self.account_id = str(seed["account_id"])
+        self.users: list[dict[str, Any]] = list(seed.get("users", []))
+        self.meetings: list[dict[str, Any]] = []
+        self.files: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # ref -> (meeting entry, file item)
+        for entry in seed.get("meetings", []):
+            meeting = {
+                "recording": copy.deepcopy(entry["recording"]),
+                "participants": list(entry.get("participants", [])),
+                "files": {k: base_dir / v for k, v in (entry.get("files") or {}).items()},
+            }
+            self.meetings.append(meeting)
+            for item in _file_items(meeting["recording"]):
+                self.files[self._ref(meeting, item)] = (meeting, item)
+        self.tokens: dict[str, float] = {}
+        self.page_tokens: dict[str, tuple[str, int, float]] = {}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _ref(self, meeting: dict[str, Any], item: dict[str, Any]) -> str:
+        uuid = meeting["recording"]["uuid"]
+        key = item.get("id") or f"{item.get('file_type')}|{item.get('recording_start')}"
+        return hashlib.sha256(f"{uuid}|{key}".encode()).hexdigest()[:32]
+
+    def authorized(self, request: Request) -> Response | None:
+        """None when the request carries a valid token in its Authorization header, else Zoom's 401/124."""
+        if "access_token" in request.query:
+            return _error(401, 124, "Invalid access token.")
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        with self.lock:
+            expiry = self.tokens.get(token)
+        if not token or expiry is None or expiry < time.time():
+            return _error(401, 124, "Invalid access token.")
+        return None
+
+    def _user(self, user_id: str) -> dict[str, Any] | None:
+        for user in self.users:
+            if user_id in (user.get("id"), user.get("email")):
+                return user
+        return None
+
+    def _meeting(self, segment: str) -> dict[str, Any] | None:
+        """Find an instance by a path segment as sent: a UUID (double-encoded when Zoom requires it) or an id."""
+        once = unquote(segment)
+        if once.isdigit():
+            instances = [m for m in self.meetings if str(m["recording"].get("id")) == once]
+            return max(instances, key=lambda m: m["recording"].get("start_time", ""), default=None)
+        twice = unquote(once)
+        for meeting in self.meetings:
+            uuid = meeting["recording"]["uuid"]
+            if needs_double_encoding(uuid):
+                if twice == uuid and once != uuid:
+                    return meeting
+            elif uuid in (once, twice):
+                return meeting
+        return None
+
+    def _page(self, request: Request, items: list[Any], key: str, extra: dict[str, Any], limit: int) -> Response:
+        signature = (
+            request.raw_path.split("?")[0]
+            + "|"
+            + "&".join(
+                f"{k}={v}" for k, v in sorted(request.query.items()) if k not in ("next_page_token", "page_size")
+            )
+        )
+        size = max(1, min(limit, int(request.arg("page_size", "30") or 30)))
+        offset = 0
+        token = request.arg("next_page_token")
+        if token:
+            with self.lock:
+                saved = self.page_tokens.get(token)
+            if not saved or saved[0] != signature or saved[2] < time.time():
+                return _error(400, 300, "The next page token is invalid or expired.")
+            offset = saved[1]
+        page = items[offset : offset + size]
+        next_token = ""
+        if offset + size < len(items):
+            next_token = secrets.token_urlsafe(24)
+            with self.lock:
+                self.page_tokens[next_token] = (signature, offset + size, time.time() + PAGE_TOKEN_TTL)
+        body = {
+            **extra,
+            "page_count": (len(items) + size - 1) // size,
+            "page_size": size,
+            "total_records": len(items),
+            "next_page_token": next_token,
+            key: page,
+        }
+        return Response.json(200, body)
+
+    def _public(self, request: Request, meeting: dict[str, Any]) -> dict[str, Any]:
+        """The recording object as the API returns it, with download URLs that lead to this emulator."""
+        recording = copy.deepcopy(meeting["recording"])
+        for item in _file_items(recording):
+            item["download_url"] = f"{request.base_url}/rec/download/{self._ref(meeting, item)}"
+        return recording
+
+    # --- OAuth ----------------------------------------------------------------------------------
+
+    def token(self, request: Request) -> Response:
+        params = {**parse_qs(request.body.decode(errors="replace")), **request.query}
+        header = request.headers.get("authorization", "")
+        try:
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            client_id, secret = "", ""
+        if not header.lower().startswith("basic ") or (client_id, secret) != (self.client_id, self.client_secret):
+            return Response.json(401, {"reason": "Invalid client_id or client_secret", "error": "invalid_client"})
+        if params.get("grant_type", [""])[0] != "account_credentials":
+            return Response.json(400, {"reason": "Unsupported grant type", "error": "unsupported_grant_type"})
+        if params.get("account_id", [""])[0] != self.account_id:
+            return Response.json(400, {"reason": "Invalid account_id", "error": "invalid_request"})
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = time.time() + self.token_ttl
+        return Response.json(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": self.token_ttl,
+                "scope": "user:read:list_users:admin cloud_recording:read:list_user_recordings:admin "
+                "meeting:read:list_past_participants:admin",
+                "api_url": request.base_url,
+            },
+        )
+
+    # --- API ------------------------------------------------------------------------------------
+
+    def users(self, request: Request) -> Response:
+        if denied := self.authorized(request):
+            return denied
+        status = request.arg("status", "active")
+        users = [u for u in self.users if u.get("status", "active") == status]
+        if status == "pending":
+            users = [{k: v for k, v in u.items() if k != "id"} for u in users]
+        return self._category(self._page(request, users, "users", {"page_number": 1}, 2000), "users")
+
+    def user(self, request: Request, user_id: str) -> Response:
+        if denied := self.authorized(request):
+            return denied
+        user = self._user(unquote(user_id))
+        if user is None:
+            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+        return self._category(Response.json(200, user), "user")
+
+    def recordings(self, request: Request, user_id: str) -> Response:
+        if denied := self.authorized(request):
+            return denied
+        user = self._user(unquote(user_id))
+        if user is None:
+            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+        try:
+            end = date.fromisoformat(request.arg("to")) if request.arg("to") else datetime.now(UTC).date()
+            start = date.fromisoformat(request.arg("from")) if request.arg("from") else end
+        except ValueError:
+            return _error(400, 300, "Invalid date.")
+        start = max(start, _one_month_before(end))  # Zoom silently shortens a longer range
+        found = [
+            self._public(request, m)
+            for m in self.meetings
+            if m["recording"].get("host_id") == user.get("id")
+            and start <= _day(m["recording"].get("start_time")) <= end
+        ]
+        found.sort(key=lambda r: r.get("start_time", ""), reverse=True)
+        extra = {"from": start.isoformat(), "to": end.isoformat()}
+        return self._category(self._page(request, found, "meetings", extra, 300), "recordings")
+
+    def meeting_recordings(self, request: Request, meeting_id: str) -> Response:
+        if denied := self.authorized(request):
+            return denied
+        meeting = self._meeting(meeting_id)
+        if meeting is None:
+            return _error(404, 3301, "There is no recording for this meeting.")
+        return self._category(Response.json(200, self._public(request, meeting)), "meeting_recordings")
+
+    def participants(self, request: Request, meeting_id: str) -> Response:
+        if denied := self.authorized(request):
+            return denied
+        meeting = self._meeting(meeting_id)
+        if meeting is None:
+            return _error(404, 3001, f"Meeting does not exist: {unquote(meeting_id)}.")
+        return self._category(self._page(request, meeting["participants"], "participants", {}, 300), "participants")
+
+    def _category(self, response: Response, endpoint: str) -> Response:
+        response.headers["X-RateLimit-Category"] = CATEGORIES[endpoint]
+        return response
+
+    # --- downloads ------------------------------------------------------------------------------
+
+    def download(self, request: Request, ref: str) -> Response:
+        if "access_token" in request.query:
+            return _error(401, 124, "Invalid access token.")
+        if ref not in self.files:
+            return _error(404, 3301, "This recording does not exist.")
+        if self.authorized(request) is not None:
+            return Response(
+                200,
+                b"<html><body>Only the host can download this recording.</body></html>",
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
+        expires = str(int(time.time()) + 600)
+        signature = hmac.new(self.signing_key, f"{ref}|{expires}".encode(), "sha256").hexdigest()
+        base = request.base_url
+        if self.cdn_host:
+            base = re.sub(r"//[^:/]+", f"//{self.cdn_host}", base, count=1)
+        return Response(302, b"", {"Location": f"{base}/cdn/{ref}?expires={expires}&signature={quote(signature)}"})
+
+    def cdn(self, request: Request, ref: str) -> Response:
+        expires, signature = request.arg("expires"), request.arg("signature")
+        expected = hmac.new(self.signing_key, f"{ref}|{expires}".encode(), "sha256").hexdigest()
+        if ref not in self.files or not hmac.compare_digest(signature, expected) or int(expires or 0) < time.time():
+            return Response(403, b"<Error><Code>AccessDenied</Code></Error>", {"Content-Type": "application/xml"})
+        meeting, item = self.files[ref]
+        size = self._size(meeting, item)
+        start = 0
+        status = 200
+        headers = {"Content-Type": _content_type(item), "Accept-Ranges": "bytes"}
+        if match := re.fullmatch(r"bytes=(\d+)-", request.headers.get("range", "")):
+            start = min(int(match.group(1)), size)
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+        return Response(status, self._content(meeting, item, start), headers, length=size - start)
+
+    def _source(self, meeting: dict[str, Any], item: dict[str, Any]) -> Path | None:
+        files = meeting["files"]
+        return files.get(str(item.get("id") or "")) or files.get(str(item.get("file_type") or ""))
+
+    def _size(self, meeting: dict[str, Any], item: dict[str, Any]) -> int:
+        source = self._source(meeting, item)
+        if source is not None:
+            return source.stat().st_size
+        if item.get("file_size") is not None:
+            return int(item["file_size"])
+        return len(_default_text(item))
+
+    def _content(self, meeting: dict[str, Any], item: dict[str, Any], start: int) -> Iterator[bytes]:
+        source = self._source(meeting, item)
+        if source is not None:
+            with open(source, "rb") as handle:
+                handle.seek(start)
+                while chunk := handle.read(BLOCK):
+                    yield chunk
+            return
+        size = self._size(meeting, item)
+        if item.get("file_size") is None:
+            yield _default_text(item)[start:]
+            return
+        yield from generated(self._ref(meeting, item), size, start, text=_is_text(item))
+
+
+def _file_items(recording: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
+
+
+def _extension(item: dict[str, Any]) -> str:
+    return str(item.get("file_extension") or TYPE_EXTENSIONS.get(str(item.get("file_type")), "MP4")).upper()
+
+
+def _content_type(item: dict[str, Any]) -> str:
+    return CONTENT_TYPES.get(_extension(item), "application/octet-stream")
+
+
+def _is_text(item: dict[str, Any]) -> bool:
+    return _extension(item) in ("TXT", "VTT", "JSON", "CSV")
+
+
+def _default_text(item: dict[str, Any]) -> bytes:
+    """Content for a file Zoom lists without a size (CC, TIMELINE) when the seed gives none."""
+    if item.get("file_type") == "TIMELINE":
+        return b'{"timeline":[{"ts":"00:00:01.000","users":[]}]}'
+    return b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\nSpeaker: generated caption\n"
+
+
+def generated(seed: str, size: int, start: int = 0, *, text: bool = False) -> Iterator[bytes]:
+    """Deterministic content of exactly `size` bytes from offset `start`, produced block by block."""
+    block_index, skip = divmod(start, BLOCK)
+    produced = start
+    while produced < size:
+        rng = random.Random(f"{seed}:{block_index}")
+        if text:
+            line = f"00:00:{block_index % 60:02d}\tSpeaker {block_index}:\tgenerated line {rng.random():.6f}\r\n"
+            block = (line.encode() * (BLOCK // len(line) + 1))[:BLOCK]
+        else:
+            block = rng.randbytes(BLOCK)
+        chunk = block[skip : skip + (size - produced)]
+        yield chunk
+        produced += len(chunk)
+        block_index += 1
+        skip = 0
+
+
+def _day(value: Any) -> date:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC).date()
+    except ValueError:
+        return date.min
+
+
+def _one_month_before(day: date) -> date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+ZoomEmulator.routes = [
+    ("POST", re.compile(r"/oauth/token"), ZoomEmulator.token),
+    ("GET", re.compile(r"/v2/users"), ZoomEmulator.users),
+    ("GET", re.compile(r"/v2/users/([^/]+)"), ZoomEmulator.user),
+    ("GET", re.compile(r"/v2/users/([^/]+)/recordings"), ZoomEmulator.recordings),
+    ("GET", re.compile(r"/v2/meetings/([^/]+)/recordings"), ZoomEmulator.meeting_recordings),
+    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/participants"), ZoomEmulator.participants),
+    ("GET", re.compile(r"/rec/download/([0-9a-f]+)"), ZoomEmulator.download),
+    ("GET", re.compile(r"/cdn/([0-9a-f]+)"), ZoomEmulator.cdn),
+]

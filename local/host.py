@@ -1,0 +1,335 @@
+"""A local Functions host: runs `function_app.py` against Azurite without Azure Functions Core Tools.
+
+`python -m local.host --once` loads the app through the `azure-functions` library's own metadata
+(`app.get_functions()`), fires each timer once, then runs queue and blob triggers until nothing is left,
+and exits non-zero when anything ended in a poison queue. Without `--once` it keeps running like
+`func start`: timers on their NCRONTAB schedules, queues and blob containers polled.
+
+What it honours, as the real host does: `local.settings.json` values (the environment wins),
+`%SETTING%` expressions in trigger arguments, `host.json` queue settings (`messageEncoding`, `batchSize`,
+`maxDequeueCount` then `<queue>-poison`, `visibilityTimeout` between retries) and blob settings
+(`maxDegreeOfParallelism`, `poisonBlobThreshold` then `webjobs-blobtrigger-poison`, receipts in
+`azure-webjobs-hosts` so a blob is processed once per version), and `AzureFunctionsJobHost__*` overrides.
+The blob trigger uses Event Grid in Azure; here it is polled. It is a development and test tool; it does
+not claim parity with the real host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.functions.blob import InputStream
+from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import (
+    BinaryBase64DecodePolicy,
+    BinaryBase64EncodePolicy,
+    QueueClient,
+    QueueServiceClient,
+)
+
+from local.ncrontab import Schedule
+
+HOST_ID = "local"
+RECEIPTS_CONTAINER = "azure-webjobs-hosts"
+BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
+IDLE_SLEEP = 0.2
+
+
+def _duration(text: str) -> timedelta:
+    hours, minutes, seconds = (float(p) for p in text.split(":"))
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def load_local_settings(root: Path) -> None:
+    """Like `func start`: local.settings.json Values become environment variables unless already set."""
+    path = root / "local.settings.json"
+    if path.exists():
+        for name, value in json.loads(path.read_text()).get("Values", {}).items():
+            os.environ.setdefault(name, str(value))
+
+
+def host_settings(root: Path) -> dict[str, Any]:
+    """host.json, with `AzureFunctionsJobHost__a__b` environment overrides applied."""
+    settings = json.loads((root / "host.json").read_text())
+    for name, value in os.environ.items():
+        if name.startswith("AzureFunctionsJobHost__"):
+            *path, leaf = name.split("__")[1:]
+            node = settings
+            for key in path:
+                node = node.setdefault(key, {})
+            node[leaf] = value
+    return settings
+
+
+def expand(value: str) -> str:
+    """Binding expressions `%NAME%` resolve from app settings."""
+    return re.sub(r"%([^%]+)%", lambda m: os.environ[m.group(1)], value)
+
+
+@dataclass
+class Trigger:
+    name: str
+    binding: dict[str, Any]
+    call: Any  # the user function
+
+    @property
+    def kind(self) -> str:
+        return self.binding["type"]
+
+
+class LocalHost:
+    def __init__(self, root: Path):
+        self.root = root
+        load_local_settings(root)
+        self.settings = host_settings(root)
+        sys.path.insert(0, str(root))
+        module = importlib.import_module("function_app")
+        self.triggers = []
+        for function in module.app.get_functions():  # once: a second call raises on duplicate names
+            metadata = json.loads(function.get_function_json())
+            trigger = next(b for b in metadata["bindings"] if b["type"].endswith("Trigger"))
+            self.triggers.append(Trigger(function.get_function_name(), trigger, function.get_user_function()))
+        queues = self.settings.get("extensions", {}).get("queues", {})
+        blobs = self.settings.get("extensions", {}).get("blobs", {})
+        self.batch_size = int(queues.get("batchSize", 16))
+        self.max_dequeue = int(queues.get("maxDequeueCount", 5))
+        self.retry_delay = _duration(str(queues.get("visibilityTimeout", "00:00:00")))
+        self.base64 = str(queues.get("messageEncoding", "base64")).lower() == "base64"
+        self.blob_parallelism = int(blobs.get("maxDegreeOfParallelism", 8))
+        self.blob_poison_threshold = int(blobs.get("poisonBlobThreshold", 5))
+        self.lock = threading.Lock()
+        self.poisoned = 0
+        self.completed = 0
+        self.failed = 0
+
+    # --- storage ----------------------------------------------------------------------------------
+
+    def _connection(self, binding: dict[str, Any]) -> str:
+        name = binding.get("connection") or "AzureWebJobsStorage"
+        return os.environ[name]
+
+    def _queue(self, binding: dict[str, Any], name: str) -> QueueClient:
+        codec = (
+            {"message_encode_policy": BinaryBase64EncodePolicy(), "message_decode_policy": BinaryBase64DecodePolicy()}
+            if self.base64
+            else {}
+        )
+        service = QueueServiceClient.from_connection_string(self._connection(binding), **codec)
+        queue = service.get_queue_client(name)
+        try:
+            queue.create_queue()
+        except ResourceExistsError:
+            pass
+        return queue
+
+    # --- invocations ------------------------------------------------------------------------------
+
+    def _invoke(self, trigger: Trigger, argument: Any, label: str) -> bool:
+        started = time.monotonic()
+        try:
+            trigger.call(argument)
+        except Exception as error:
+            with self.lock:
+                self.failed += 1
+            detail = "".join(traceback.format_exception_only(error)).strip().splitlines()[-1]
+            print(f"[{_clock()}] {trigger.name} {label}: failed: {detail}", flush=True)
+            return False
+        with self.lock:
+            self.completed += 1
+        print(f"[{_clock()}] {trigger.name} {label}: ok ({time.monotonic() - started:.1f}s)", flush=True)
+        return True
+
+    def fire_timer(self, trigger: Trigger) -> bool:
+        return self._invoke(trigger, TimerRequest(past_due=False), "timer")
+
+    def poll_queue(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
+        """Run the function on the visible messages (a batch); returns how many it took."""
+        queue_name = expand(trigger.binding["queueName"])
+        queue = self._queue(trigger.binding, queue_name)
+        received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=600))
+        _finish([pool.submit(self._run_message, trigger, queue, queue_name, m) for m in received])
+        return len(received)
+
+    def _run_message(self, trigger: Trigger, queue: QueueClient, queue_name: str, message: Any) -> None:
+        body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
+        argument = QueueMessage(
+            id=message.id,
+            body=body,
+            dequeue_count=message.dequeue_count,
+            pop_receipt=message.pop_receipt,
+            insertion_time=message.inserted_on,
+            expiration_time=message.expires_on,
+            time_next_visible=message.next_visible_on,
+        )
+        if self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})"):
+            queue.delete_message(message)
+        elif message.dequeue_count >= self.max_dequeue:
+            poison = self._queue(trigger.binding, f"{queue_name}-poison")
+            poison.send_message(body)
+            queue.delete_message(message)
+            with self.lock:
+                self.poisoned += 1
+            print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {queue_name}-poison", flush=True)
+        else:
+            queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
+
+    def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
+        """Run the function on each blob version that has no receipt yet; returns how many it ran."""
+        container_name, _, prefix = expand(trigger.binding["path"]).partition("/")
+        prefix = prefix.split("{", 1)[0]
+        service = BlobServiceClient.from_connection_string(self._connection(trigger.binding))
+        container = service.get_container_client(container_name)
+        receipts = service.get_container_client(RECEIPTS_CONTAINER)
+        try:
+            receipts.create_container()
+        except ResourceExistsError:
+            pass
+        pending = []
+        try:
+            blobs = list(container.list_blobs(name_starts_with=prefix or None))
+        except ResourceNotFoundError:
+            return 0
+        for blob in blobs:
+            receipt = receipts.get_blob_client(self._receipt_name(trigger, container_name, blob))
+            try:
+                if receipt.get_blob_properties().metadata.get("done") == "true":
+                    continue
+            except ResourceNotFoundError:
+                pass
+            pending.append((blob, receipt))
+        _finish([pool.submit(self._run_blob, trigger, container, container_name, b, r) for b, r in pending])
+        return len(pending)
+
+    def _receipt_name(self, trigger: Trigger, container: str, blob: Any) -> str:
+        etag = str(blob.etag).strip('"')
+        return f"blobreceipts/{HOST_ID}/Host.Functions.{trigger.name}/{etag}/{container}/{blob.name}"
+
+    def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
+        data = container.download_blob(blob.name).readall()
+        stream = InputStream(data=data, name=f"{container_name}/{blob.name}", length=len(data), uri=container.url)
+        if self._invoke(trigger, stream, blob.name):
+            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true"})
+            return
+        try:
+            failures = int(receipt.get_blob_properties().metadata.get("failures", "0")) + 1
+        except ResourceNotFoundError:
+            failures = 1
+        if failures >= self.blob_poison_threshold:
+            poison = self._queue(trigger.binding, BLOB_POISON_QUEUE)
+            message = {
+                "FunctionId": f"Host.Functions.{trigger.name}",
+                "BlobType": "BlockBlob",
+                "ContainerName": container_name,
+                "BlobName": blob.name,
+                "ETag": str(blob.etag),
+            }
+            poison.send_message(json.dumps(message).encode())
+            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true", "failures": str(failures)})
+            with self.lock:
+                self.poisoned += 1
+            print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
+        else:
+            receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)})
+
+    # --- loops ------------------------------------------------------------------------------------
+
+    def _outstanding(self) -> int:
+        """Messages still in the trigger queues, visible or waiting for a retry."""
+        total = 0
+        for trigger in self.triggers:
+            if trigger.kind == "queueTrigger":
+                queue = self._queue(trigger.binding, expand(trigger.binding["queueName"]))
+                total += queue.get_queue_properties().approximate_message_count
+        return total
+
+    def run_once(self) -> int:
+        timers_ok = True
+        with ThreadPoolExecutor(max_workers=max(self.batch_size, self.blob_parallelism)) as pool:
+            for trigger in self.triggers:
+                if trigger.kind == "timerTrigger":
+                    timers_ok = self.fire_timer(trigger) and timers_ok
+            while True:
+                worked = self._poll_all(pool)
+                if not worked and self._outstanding() == 0 and not self._poll_all(pool):
+                    break
+                if not worked:
+                    time.sleep(IDLE_SLEEP)
+        return self._report() or (0 if timers_ok else 1)
+
+    def run_forever(self) -> None:
+        schedules = {t.name: Schedule(expand(t.binding["schedule"])) for t in self.triggers if t.kind == "timerTrigger"}
+        due = {name: schedule.next_after(datetime.now(UTC)) for name, schedule in schedules.items()}
+        print(f"[{_clock()}] local host running; next timers: {', '.join(f'{n} {d:%H:%M:%S}' for n, d in due.items())}")
+        with ThreadPoolExecutor(max_workers=max(self.batch_size, self.blob_parallelism)) as pool:
+            while True:
+                now = datetime.now(UTC)
+                for trigger in self.triggers:
+                    if trigger.kind == "timerTrigger" and due[trigger.name] <= now:
+                        self.fire_timer(trigger)
+                        due[trigger.name] = schedules[trigger.name].next_after(datetime.now(UTC))
+                if not self._poll_all(pool):
+                    time.sleep(1.0)
+
+    def _poll_all(self, pool: ThreadPoolExecutor) -> int:
+        worked = 0
+        for trigger in self.triggers:
+            if trigger.kind == "queueTrigger":
+                worked += self.poll_queue(trigger, pool)
+            elif trigger.kind == "blobTrigger":
+                worked += self.poll_blobs(trigger, pool)
+        return worked
+
+    def _report(self) -> int:
+        print(
+            f"[{_clock()}] done: {self.completed} invocation(s) succeeded, {self.failed} failed, "
+            f"{self.poisoned} moved to a poison queue",
+            flush=True,
+        )
+        return 1 if self.poisoned else 0
+
+
+def _finish(futures: list[Future[None]]) -> None:
+    """Wait for a batch; an error of the host itself (not of a function) stops it loudly."""
+    wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _clock() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--once", action="store_true", help="fire timers once, drain queues and blobs, then exit")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="folder holding function_app.py")
+    args = parser.parse_args(argv)
+    try:
+        host = LocalHost(args.root.resolve())
+    except Exception as error:  # the app refused to start (e.g. bad settings): say why, like the real host
+        print(f"The function app failed to start:\n{error}", file=sys.stderr)
+        return 2
+    if args.once:
+        return host.run_once()
+    host.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Stage 2 (queue): fetch one meeting instance from Zoom and write its archived message to blob storage.
+
+The message blob is the stage's commit point: once `messages/<key>.eml` exists the meeting is captured,
+whatever the state row says, so a duplicate queue message costs one existence check. A meeting whose
+files Zoom is still processing is deferred, never archived half-complete.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import ContainerClient, ContentSettings
+
+from shared.message import attachment_name, build_message, content_type
+from shared.records import CapturedFile, Meeting, MeetingRef, Person, RecordingFile, archive_key, group_participants
+from shared.settings import Settings
+from shared.state import CAPTURED, DEFERRED, FAILED, State
+from shared.zoom import ZoomClient, ZoomError
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger downloads spill to a temporary file
+BODY_ALLOWANCE = 512 * 1024  # room kept in the size budget for headers, bodies and our JSON record
+TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
+
+
+@dataclass(frozen=True)
+class Capture:
+    status: str  # CAPTURED or DEFERRED
+    blob_name: str
+    attached: int = 0
+    stored: int = 0
+
+
+def message_blob_name(key: str) -> str:
+    return f"{key}.eml"
+
+
+def capture_meeting(
+    ref: MeetingRef,
+    attempt: int,
+    *,
+    zoom: ZoomClient,
+    state: State,
+    messages: ContainerClient,
+    recordings: ContainerClient,
+    settings: Settings,
+) -> Capture:
+    key = archive_key(ref.uuid)
+    blob_name = message_blob_name(key)
+    if messages.get_blob_client(blob_name).exists():
+        state.update_meeting(key, uuid=ref.uuid, status=CAPTURED, message_blob=blob_name)
+        return Capture(CAPTURED, blob_name)
+    try:
+        recording = zoom.meeting_recordings(ref.uuid)
+        host_id = str(recording.get("host_id") or "")
+        user = zoom.user(host_id) if host_id else None
+        host = Person(_display_name(user), str((user or {}).get("email") or ""))
+        files = [RecordingFile.from_zoom(item, ref.uuid) for item in _files(recording)]
+        if any(f.processing for f in files):
+            state.update_meeting(
+                key, uuid=ref.uuid, status=DEFERRED, reason="Zoom is still processing some files", attempts=attempt
+            )
+            return Capture(DEFERRED, blob_name)
+        participants = group_participants(zoom.participants(ref.uuid), settings.organization_domains)
+        meeting = Meeting.from_zoom(recording, host, participants)
+        with ExitStack() as stack:
+            downloads = [(f, _download(zoom, f, stack)) for f in meeting.files]
+            captured, contents = _place_files(downloads, recordings, settings)
+            data = build_message(meeting, captured, contents)
+        state.update_meeting(
+            key,
+            uuid=ref.uuid,
+            status=CAPTURED,
+            message_blob=blob_name,
+            topic=meeting.topic,
+            meeting_id=str(meeting.meeting_id),
+            host_email=meeting.host.email,
+            start_time=meeting.start.isoformat(),
+            day=meeting.start.date().isoformat(),
+            participants=len(meeting.participants),
+            files=len(captured),
+            message_bytes=len(data),
+            attempts=attempt,
+            error_code="",
+            reason="",
+        )
+        try:
+            messages.upload_blob(
+                blob_name, data, overwrite=False, content_settings=ContentSettings(content_type="message/rfc822")
+            )
+        except ResourceExistsError:
+            pass  # a concurrent capture of the same meeting finished first: same meeting, same record
+        return Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
+    except Exception as error:
+        state.update_meeting(
+            key,
+            uuid=ref.uuid,
+            status=FAILED,
+            error_code=_code(error),
+            reason=str(error)[:1000],
+            attempts=attempt,
+        )
+        raise
+
+
+def _files(recording: dict) -> list[dict]:
+    return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
+
+
+def _display_name(user: dict | None) -> str:
+    if not user:
+        return ""
+    full = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip()
+    return str(user.get("display_name") or full or user.get("email") or "")
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ZoomError):
+        return f"zoom_{error.status}" + (f"_{error.code}" if error.code is not None else "")
+    return type(error).__name__
+
+
+def _download(zoom: ZoomClient, file: RecordingFile, stack: ExitStack) -> tuple[BinaryIO, int, str]:
+    sink = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))
+    result = zoom.download(file.download_url, sink, file.size)
+    sink.seek(0)
+    return sink, result.size, result.sha256
+
+
+def _place_files(
+    downloads: list[tuple[RecordingFile, tuple[BinaryIO, int, str]]],
+    recordings: ContainerClient,
+    settings: Settings,
+) -> tuple[list[CapturedFile], dict[str, bytes]]:
+    """Attach what fits in the largest message the mailboxes accept; store the rest, once, by content hash.
+
+    Text artifacts go first (chat, transcript: small and what searches need), then the smallest media.
+    """
+    budget = settings.max_message_size_mb * 1024 * 1024 * 3 // 4 - BODY_ALLOWANCE  # base64 grows by 4/3
+    order = sorted(
+        range(len(downloads)),
+        key=lambda i: (downloads[i][0].file_type not in TEXT_TYPES, downloads[i][1][1]),
+    )
+    attach = set()
+    for index in order:
+        size = downloads[index][1][1]
+        if size <= budget:
+            attach.add(index)
+            budget -= size
+    captured: list[CapturedFile] = []
+    contents: dict[str, bytes] = {}
+    for index, (file, (sink, size, sha256)) in enumerate(downloads):
+        name = attachment_name(index + 1, file)
+        kind = content_type(file)
+        stored_as = ""
+        if index in attach:
+            contents[file.key] = sink.read()
+        else:
+            stored_as = f"{sha256}.{name.rsplit('.', 1)[-1]}"
+            try:
+                recordings.upload_blob(
+                    stored_as, sink, length=size, overwrite=False, content_settings=ContentSettings(content_type=kind)
+                )
+            except ResourceExistsError:
+                pass  # content-addressed: the same bytes are already stored
+        captured.append(CapturedFile(file, name, kind, size, sha256, stored_as))
+    return captured, contents

@@ -1,0 +1,219 @@
+"""The records that cross the pipeline's stages, and the identities derived from Zoom's ids.
+
+Zoom's JSON is turned into these dataclasses once, at the edge (`from_zoom`), so the rest of the code
+works with typed values and never has to remember Zoom's quirks (integer-or-string `type`, empty strings
+for unknown times, files without an `id`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PROCESSING = "processing"
+
+
+def archive_key(uuid: str) -> str:
+    """Our id for a meeting instance: safe in blob names, table keys and Graph filters, unlike Zoom's UUID."""
+    return hashlib.sha256(uuid.encode()).hexdigest()[:32]
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Zoom's ISO 8601 times (`2021-03-23T22:14:57Z`); empty string or missing means unknown."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@dataclass(frozen=True)
+class MeetingRef:
+    """What the `meetings` queue carries: only which instance to capture; the worker re-reads Zoom."""
+
+    uuid: str
+    source: str = "timer"
+
+    def to_json(self) -> str:
+        return json.dumps({"uuid": self.uuid, "source": self.source})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> MeetingRef:
+        data = json.loads(text)
+        uuid = data.get("uuid") if isinstance(data, dict) else None
+        if not isinstance(uuid, str) or not uuid:
+            raise ValueError("queue message has no meeting uuid")
+        return cls(uuid=uuid, source=str(data.get("source") or "timer"))
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """One stretch in the meeting: Zoom reports a participant who rejoins as a new session."""
+
+    join_time: datetime | None
+    leave_time: datetime | None
+    duration_seconds: int
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    email: str  # empty when Zoom hides it, as it does for most people outside the host's account
+    internal: bool
+    sessions: tuple[Session, ...]
+
+    @property
+    def total_seconds(self) -> int:
+        return sum(s.duration_seconds for s in self.sessions)
+
+
+def is_internal(email: str, domains: tuple[str, ...]) -> bool:
+    domain = email.rpartition("@")[2].lower()
+    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def group_participants(items: list[dict[str, Any]], domains: tuple[str, ...]) -> tuple[Participant, ...]:
+    """One Participant per person, with every join/leave session Zoom reported for them."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        email = str(item.get("user_email") or "").strip()
+        ident = email.lower() or (f"id:{item['id']}" if item.get("id") else f"name:{item.get('name', '')}")
+        groups.setdefault(ident, []).append(item)
+    people = []
+    for rows in groups.values():
+        sessions = sorted(
+            (
+                Session(parse_time(r.get("join_time")), parse_time(r.get("leave_time")), _int(r.get("duration")))
+                for r in rows
+            ),
+            key=lambda s: s.join_time or datetime.max.replace(tzinfo=UTC),
+        )
+        email = str(rows[0].get("user_email") or "").strip()
+        people.append(
+            Participant(
+                name=str(rows[0].get("name") or ""),
+                email=email,
+                internal=is_internal(email, domains),
+                sessions=tuple(sessions),
+            )
+        )
+    people.sort(key=lambda p: (p.sessions[0].join_time or datetime.max.replace(tzinfo=UTC), p.name))
+    return tuple(people)
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    key: str  # Zoom's file id; CC and TIMELINE files have none, so they get a stable key of ours
+    file_type: str
+    extension: str
+    recording_type: str
+    size: int | None  # None when Zoom does not say (CC, TIMELINE)
+    download_url: str = field(repr=False)
+    start: datetime | None
+    end: datetime | None
+    status: str
+
+    @property
+    def processing(self) -> bool:
+        """Zoom lists a file that is still being processed with an empty type or a non-completed status."""
+        return not self.file_type or (self.status not in ("", "completed"))
+
+    @classmethod
+    def from_zoom(cls, item: dict[str, Any], meeting_uuid: str) -> RecordingFile:
+        file_type = str(item.get("file_type") or "")
+        start = str(item.get("recording_start") or "")
+        key = str(item.get("id") or "") or short_hash(f"{meeting_uuid}|{file_type}|{start}")
+        size = item.get("file_size")
+        return cls(
+            key=key,
+            file_type=file_type,
+            extension=str(item.get("file_extension") or "").upper(),
+            recording_type=str(item.get("recording_type") or ""),
+            size=_int(size) if size not in (None, "") else None,
+            download_url=str(item.get("download_url") or ""),
+            start=parse_time(item.get("recording_start")),
+            end=parse_time(item.get("recording_end")),
+            status=str(item.get("status") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One meeting instance as archived: Zoom's facts, who was there, which files exist."""
+
+    uuid: str
+    meeting_id: int
+    topic: str
+    host: Person
+    host_id: str
+    start: datetime
+    duration_minutes: int
+    timezone: str
+    type: int
+    participants: tuple[Participant, ...]
+    files: tuple[RecordingFile, ...]
+
+    @property
+    def key(self) -> str:
+        return archive_key(self.uuid)
+
+    @classmethod
+    def from_zoom(
+        cls,
+        recording: dict[str, Any],
+        host: Person,
+        participants: tuple[Participant, ...],
+    ) -> Meeting:
+        uuid = str(recording["uuid"])
+        items = list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
+        return cls(
+            uuid=uuid,
+            meeting_id=_int(recording.get("id")),
+            topic=str(recording.get("topic") or ""),
+            host=host,
+            host_id=str(recording.get("host_id") or ""),
+            start=parse_time(recording.get("start_time")) or datetime.now(UTC),
+            duration_minutes=_int(recording.get("duration")),
+            timezone=str(recording.get("timezone") or "UTC"),
+            type=_int(recording.get("type")),
+            participants=participants,
+            files=tuple(RecordingFile.from_zoom(i, uuid) for i in items),
+        )
+
+
+@dataclass(frozen=True)
+class CapturedFile:
+    """A downloaded recording file: what it is, its verified size and hash, and where it went."""
+
+    file: RecordingFile
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored_as: str = ""  # blob name in the recordings container when not attached to the message
+
+    @property
+    def attached(self) -> bool:
+        return not self.stored_as

@@ -1,0 +1,125 @@
+"""What the archiver knows, in Table storage: the listing checkpoint, each meeting, each delivery.
+
+Rows are keyed by our archive key (a hash of the meeting UUID) and by a hash of the mailbox address, never
+by Zoom strings, which may hold characters Table keys forbid. Every stage records its outcome here
+before it acknowledges its trigger, so a failure always leaves a row that says what happened and why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
+
+from shared.records import short_hash
+from shared.storage import CHECKPOINTS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, MEETINGS_TABLE, Storage
+
+# Meeting status
+QUEUED = "queued"
+DEFERRED = "deferred"  # files still processing at Zoom: captured on a later run
+CAPTURED = "captured"  # message written to blob storage
+DELIVERED = "delivered"  # every mapped mailbox has the item
+PARTIAL = "partial"  # some mailboxes failed permanently
+FAILED = "failed"
+
+# Delivery status
+IMPORTED = "imported"
+DUPLICATE = "duplicate"  # already in the mailbox: nothing created
+UNMAPPED = "unmapped"
+
+MEETING_ROW = "meeting"
+CHECKPOINT_PARTITION = "zoom"
+CHECKPOINT_ROW = "recordings"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def mailbox_row(address: str) -> str:
+    return "m-" + short_hash(address.strip().lower())
+
+
+def unmapped_row(name: str, email: str) -> str:
+    return "u-" + short_hash(f"{email.strip().lower()}|{name}")
+
+
+class State:
+    def __init__(self, storage: Storage):
+        self._meetings = storage.table(MEETINGS_TABLE)
+        self._deliveries = storage.table(DELIVERIES_TABLE)
+        self._checkpoints = storage.table(CHECKPOINTS_TABLE)
+        self._folders = storage.table(FOLDERS_TABLE)
+
+    # --- listing checkpoint ---------------------------------------------------------------------
+
+    def checkpoint(self) -> date | None:
+        """The last day whose recordings a completed run listed."""
+        row = _get(self._checkpoints, CHECKPOINT_PARTITION, CHECKPOINT_ROW)
+        return date.fromisoformat(row["through"]) if row else None
+
+    def save_checkpoint(self, through: date) -> None:
+        self._checkpoints.upsert_entity(
+            {
+                "PartitionKey": CHECKPOINT_PARTITION,
+                "RowKey": CHECKPOINT_ROW,
+                "through": through.isoformat(),
+                "updated_at": now(),
+            }
+        )
+
+    # --- meetings -------------------------------------------------------------------------------
+
+    def meeting(self, key: str) -> dict[str, Any] | None:
+        return _get(self._meetings, key, MEETING_ROW)
+
+    def update_meeting(self, key: str, **fields: Any) -> None:
+        self._meetings.upsert_entity(
+            {"PartitionKey": key, "RowKey": MEETING_ROW, **fields, "updated_at": now()}, mode=UpdateMode.MERGE
+        )
+
+    def meetings_with_status(self, status: str) -> list[dict[str, Any]]:
+        return list(self._meetings.query_entities("status eq @status", parameters={"status": status}))
+
+    # --- deliveries -----------------------------------------------------------------------------
+
+    def deliveries(self, key: str) -> dict[str, dict[str, Any]]:
+        rows = self._deliveries.query_entities("PartitionKey eq @key", parameters={"key": key})
+        return {row["RowKey"]: row for row in rows}
+
+    def update_delivery(self, key: str, row: str, **fields: Any) -> None:
+        self._deliveries.upsert_entity(
+            {"PartitionKey": key, "RowKey": row, **fields, "updated_at": now()}, mode=UpdateMode.MERGE
+        )
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """How many meetings and deliveries are in each status (the run summary)."""
+        result: dict[str, dict[str, int]] = {"meetings": {}, "deliveries": {}}
+        for name, table in (("meetings", self._meetings), ("deliveries", self._deliveries)):
+            for row in table.list_entities(select=["status"]):
+                status = str(row.get("status", ""))
+                result[name][status] = result[name].get(status, 0) + 1
+        return result
+
+    # --- mailbox folder ids ---------------------------------------------------------------------
+
+    def folder(self, user_id: str, name: str) -> str | None:
+        row = _get(self._folders, short_hash(user_id), short_hash(name))
+        return row["folder_id"] if row else None
+
+    def save_folder(self, user_id: str, name: str, folder_id: str) -> None:
+        self._folders.upsert_entity(
+            {"PartitionKey": short_hash(user_id), "RowKey": short_hash(name), "folder_id": folder_id}
+        )
+
+    def forget_folder(self, user_id: str, name: str) -> None:
+        self._folders.delete_entity(short_hash(user_id), short_hash(name))
+
+
+def _get(table: Any, partition: str, row: str) -> dict[str, Any] | None:
+    try:
+        return dict(table.get_entity(partition, row))
+    except ResourceNotFoundError:
+        return None
