@@ -192,8 +192,8 @@ class _Reader:
         self.errors: list[SchemaError] = []
         self.late_errors: list[SchemaError] = []
 
-    def fail(self, path: str, template: str, *args: object, status: int = 400, code: str = BODY_READ) -> None:
-        self.errors.append(SchemaError(status, code, template.format(*args), path))
+    def fail(self, path: str, template: str, *args: object) -> None:
+        self.errors.append(SchemaError(400, BODY_READ, template.format(*args), path))
 
     def structured(self, declared: _StructuredType, value: Any, path: str) -> None:
         if not isinstance(value, dict):
