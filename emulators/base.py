@@ -91,6 +91,8 @@ class Fault:
     @classmethod
     def parse(cls, spec: dict[str, Any]) -> Fault:
         action = str(spec.get("action", ""))
+        if int(spec.get("times", 1)) == 0 or int(spec.get("times", 1)) < -1:
+            raise ValueError("times must be a positive count, or -1 for ever")
         if action not in ("", "drop", "drop_after", "truncate", "html"):
             raise ValueError(f"unknown fault action {action!r}")
         return cls(

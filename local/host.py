@@ -130,8 +130,8 @@ class LocalHost:
             if self.base64
             else {}
         )
-        service = QueueServiceClient.from_connection_string(self._connection(binding), **codec)
-        queue = service.get_queue_client(name)
+        service = QueueServiceClient.from_connection_string(self._connection(binding))
+        queue = service.get_queue_client(name, **codec)
         try:
             queue.create_queue()
         except ResourceExistsError:

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 NAMES = {
     **{name: n for n, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))},
-    **{name: n + 1 for n, name in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
-                                              "NOV", "DEC"))},
-}  # fmt: skip
+    **{
+        name: n + 1
+        for n, name in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))
+    },
+}
 RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
 

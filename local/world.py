@@ -75,11 +75,24 @@ def start_azurite(workdir: Path) -> Azurite:
     ports = [free_port() for _ in range(3)]
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
-        str(AZURITE), "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-        "--blobHost", "127.0.0.1", "--blobPort", str(ports[0]),
-        "--queueHost", "127.0.0.1", "--queuePort", str(ports[1]),
-        "--tableHost", "127.0.0.1", "--tablePort", str(ports[2]),
-    ]  # fmt: skip
+        str(AZURITE),
+        "--silent",
+        "--inMemoryPersistence",
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(ports[0]),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(ports[1]),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(ports[2]),
+    ]
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for port in ports:
         _wait_for_port(port, process, "Azurite")

@@ -8,6 +8,7 @@ and our own numbering, never from free text.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -98,14 +99,20 @@ def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Map
     msg[HEADER_ARCHIVE_KEY] = meeting.key
     for captured in files:
         msg[HEADER_FILE_HASH] = f"{captured.filename}; {captured.sha256}"
-    msg.set_content(_text_body(meeting, files, zone))
-    msg.add_alternative(_html_body(meeting, files, zone), subtype="html")
+    text, html_body = _text_body(meeting, files, zone), _html_body(meeting, files, zone)
+    msg.set_content(text)
+    msg.add_alternative(html_body, subtype="html")
     for captured in files:
         if captured.attached:
             maintype, subtype = captured.content_type.split("/", 1)
             msg.add_attachment(contents[captured.file.key], maintype, subtype, filename=captured.filename)
     record = json.dumps(_record(meeting, files), indent=2, ensure_ascii=False).encode()
     msg.add_attachment(record, "application", "json", filename=RECORD_FILENAME)
+    # Boundaries derived from the bodies: the same meeting gives the same bytes, and Zoom text cannot
+    # contain a boundary it would have to predict from a hash of itself.
+    seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]
+    for number, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"==zoom-archive-{seed}-{number}==")
     return msg.as_bytes()
 
 

@@ -51,13 +51,9 @@ class Storage:
 
     @cached_property
     def _queues(self) -> QueueServiceClient:
-        codec = {
-            "message_encode_policy": TextBase64EncodePolicy(),
-            "message_decode_policy": TextBase64DecodePolicy(),
-        }
         if self.connection.uses_identity:
-            return QueueServiceClient(self.connection.queue_url, credential=self._credential, **codec)
-        return QueueServiceClient.from_connection_string(self.connection.connection_string, **codec)
+            return QueueServiceClient(self.connection.queue_url, credential=self._credential)
+        return QueueServiceClient.from_connection_string(self.connection.connection_string)
 
     @cached_property
     def _tables(self) -> TableServiceClient:
@@ -69,7 +65,10 @@ class Storage:
         return self.blobs.get_container_client(name)
 
     def queue(self, name: str) -> QueueClient:
-        return self._queues.get_queue_client(name)
+        """A queue whose messages are base64 text (the service client does not pass its policies on)."""
+        return self._queues.get_queue_client(
+            name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
+        )
 
     def table(self, name: str) -> TableClient:
         return self._tables.get_table_client(name)

@@ -10,6 +10,7 @@ from typing import Any
 
 from emulators.base import main
 from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GraphEmulator
+from emulators.graph.schema import CSDL_PATH, GraphSchema
 
 
 def options(parser: argparse.ArgumentParser) -> None:
@@ -19,11 +20,17 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folder-exists-status", type=int, default=400, choices=(400, 409))
     parser.add_argument("--mailbox-concurrency", type=int, default=4, help="concurrent requests per mailbox")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each mailbox request takes")
+    parser.add_argument("--schema", type=Path, default=CSDL_PATH, help="Graph's CSDL, to refuse bodies Graph refuses")
 
 
 def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> GraphEmulator:
     if not args.cert_dir:
         raise SystemExit("the Graph emulator needs --cert-dir: MSAL accepts only https authorities")
+    schema = None
+    if args.schema.exists():
+        schema = GraphSchema.load(args.schema)
+    else:
+        print(f"note: {args.schema} not found: request bodies are not checked against Graph's schema", flush=True)
     return GraphEmulator(
         seed,
         base_dir,
@@ -33,6 +40,7 @@ def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> Gra
         folder_exists_status=args.folder_exists_status,
         mailbox_concurrency=args.mailbox_concurrency,
         latency=args.latency,
+        schema=schema,
     )
 
 

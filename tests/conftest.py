@@ -1,0 +1,60 @@
+"""The local world for the tests: Azurite and both emulators, started once per session on free ports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueServiceClient
+
+from local.world import ROOT, ZOOM_ACCOUNT_ID, World, start_world
+from tests.tenant import TENANT_ID, Tenant
+
+SHARED = ROOT.parent / "shared"
+
+
+def shared_file(relative: str) -> Path:
+    """A file of ../shared (specs, samples); the test skips, saying so, when the folder is absent."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"../shared/{relative} not found: this check needs the reference material beside the repository")
+    return path
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp("world")
+    zoom_seed, graph_seed = folder / "zoom-seed.json", folder / "graph-seed.json"
+    zoom_seed.write_text(json.dumps({"account_id": ZOOM_ACCOUNT_ID, "users": [], "meetings": []}))
+    graph_seed.write_text(json.dumps({"tenant_id": TENANT_ID, "users": []}))
+    with ExitStack() as stack:
+        yield start_world(stack, folder / "run", zoom_seed, graph_seed)
+
+
+@pytest.fixture
+def fresh(world: World) -> World:
+    """The world with empty storage, no faults and empty request logs."""
+    connection = world.azurite.connection_string
+    blobs = BlobServiceClient.from_connection_string(connection)
+    for container in blobs.list_containers():
+        blobs.delete_container(container.name)
+    queues = QueueServiceClient.from_connection_string(connection)
+    for queue in queues.list_queues():
+        queues.delete_queue(queue.name)
+    tables = TableServiceClient.from_connection_string(connection)
+    for table in tables.list_tables():
+        tables.delete_table(table.name)
+    for emulator in (world.zoom, world.graph):
+        emulator.clear_faults()
+        emulator.clear_requests()
+    return world
+
+
+@pytest.fixture
+def tenant(tmp_path: Path) -> Tenant:
+    return Tenant(tmp_path / "tenant")

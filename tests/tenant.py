@@ -1,0 +1,265 @@
+"""Build a Zoom account and a Microsoft 365 tenant for a test, in the services' own wire shapes.
+
+A test names the people and meetings it needs; `Tenant` writes both emulator seeds (Zoom users,
+recordings, participants and file contents; Graph users with or without a mailbox) and remembers what
+each mailbox should end up with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local.world import ORGANIZATION_DOMAIN, ZOOM_ACCOUNT_ID, World
+
+TENANT_ID = "00000000-0000-4000-8000-0000000000aa"
+EXTENSIONS = {"MP4": "MP4", "M4A": "M4A", "CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON"}
+RECORDING_TYPES = {
+    "MP4": "shared_screen_with_speaker_view",
+    "M4A": "audio_only",
+    "CHAT": "chat_file",
+    "TRANSCRIPT": "audio_transcript",
+}
+
+
+def zoom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(eq=False)
+class Person:
+    name: str
+    email: str
+    zoom_id: str = ""
+    graph_id: str = ""
+    mailbox: bool = True
+
+
+@dataclass
+class File:
+    file_type: str
+    content: bytes
+    with_id: bool = True
+    declared_size: int | None = None  # what Zoom lists, if not the true size
+    status: str = "completed"
+
+
+@dataclass
+class Meeting:
+    uuid: str
+    meeting_id: int
+    topic: str
+    host: Person
+    start: datetime
+    minutes: int
+    attendees: list[tuple[Person, int, int]]  # person, join and leave as minutes after the start
+    files: list[File]
+    recording: dict[str, Any] = field(default_factory=dict)
+
+
+class Tenant:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.people: list[Person] = []
+        self.zoom_users: list[dict[str, Any]] = []
+        self.graph_users: list[dict[str, Any]] = []
+        self.meetings: list[Meeting] = []
+
+    def person(
+        self,
+        name: str,
+        *,
+        domain: str = ORGANIZATION_DOMAIN,
+        zoom: bool = True,
+        status: str = "active",
+        mailbox: bool = True,
+        graph: bool = True,
+        upn: str = "",
+        aliases: tuple[str, ...] = (),
+    ) -> Person:
+        email = f"{name.split()[0].lower()}@{domain}"
+        person = Person(name, email, mailbox=mailbox)
+        if zoom:
+            person.zoom_id = "z" + uuidlib.uuid4().hex[:21]
+            first, _, last = name.partition(" ")
+            self.zoom_users.append(
+                {
+                    "id": person.zoom_id,
+                    "first_name": first,
+                    "last_name": last,
+                    "display_name": name,
+                    "email": email,
+                    "type": 2,
+                    "pmi": 8000000000 + len(self.zoom_users),
+                    "timezone": "Europe/London",
+                    "verified": 1,
+                    "dept": "",
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "user_created_at": "2024-01-01T00:00:00Z",
+                    "last_login_time": "2026-01-01T00:00:00Z",
+                    "language": "en-US",
+                    "status": status,
+                    "role_id": "2",
+                    "group_ids": [],
+                }
+            )
+        if graph and domain == ORGANIZATION_DOMAIN:
+            person.graph_id = str(uuidlib.uuid4())
+            principal = upn or email
+            self.graph_users.append(
+                {
+                    "id": person.graph_id,
+                    "displayName": name,
+                    "userPrincipalName": principal,
+                    "mail": principal,
+                    "proxyAddresses": [f"SMTP:{principal}", *(f"smtp:{a}" for a in aliases)],
+                    "mailbox": mailbox,
+                }
+            )
+        self.people.append(person)
+        return person
+
+    def meeting(
+        self,
+        host: Person,
+        topic: str,
+        *,
+        attendees: list[tuple[Person, int, int]] | None = None,
+        files: list[File] | None = None,
+        days_ago: int = 2,
+        minutes: int = 30,
+        uuid: str = "",
+        meeting_id: int = 0,
+    ) -> Meeting:
+        start = (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=10, minute=0, second=0, microsecond=0)
+        meeting = Meeting(
+            uuid=uuid or _zoom_uuid(),
+            meeting_id=meeting_id or 85000000000 + len(self.meetings),
+            topic=topic,
+            host=host,
+            start=start,
+            minutes=minutes,
+            attendees=attendees if attendees is not None else [(host, 0, minutes)],
+            files=files if files is not None else [File("MP4", os.urandom(1000))],
+        )
+        self.meetings.append(meeting)
+        return meeting
+
+    def zoom_seed(self) -> dict[str, Any]:
+        entries = []
+        for index, m in enumerate(self.meetings):
+            end = m.start + timedelta(minutes=m.minutes)
+            files, contents = [], {}
+            for number, f in enumerate(m.files):
+                path = self.folder / f"meeting{index}-file{number}.{EXTENSIONS.get(f.file_type, 'BIN').lower()}"
+                path.write_bytes(f.content)
+                item = {
+                    "meeting_id": m.uuid,
+                    "recording_start": zoom_time(m.start),
+                    "recording_end": zoom_time(end),
+                    "file_type": f.file_type,
+                    "file_extension": EXTENSIONS.get(f.file_type, ""),
+                    "download_url": "https://zoom.us/rec/download/placeholder",
+                }
+                key = f.file_type
+                if f.with_id:
+                    key = str(uuidlib.uuid4())
+                    item.update(
+                        id=key,
+                        file_size=f.declared_size if f.declared_size is not None else len(f.content),
+                        play_url="https://zoom.us/rec/play/x",
+                        status=f.status,
+                        recording_type=RECORDING_TYPES.get(f.file_type, ""),
+                    )
+                files.append(item)
+                contents[key] = path.name
+            m.recording = {
+                "uuid": m.uuid,
+                "id": m.meeting_id,
+                "account_id": ZOOM_ACCOUNT_ID,
+                "host_id": m.host.zoom_id,
+                "topic": m.topic,
+                "type": 2,
+                "start_time": zoom_time(m.start),
+                "timezone": "Europe/London",
+                "duration": m.minutes,
+                "total_size": sum(len(f.content) for f in m.files),
+                "recording_count": len(files),
+                "share_url": "https://zoom.us/rec/share/x",
+                "recording_files": files,
+            }
+            participants = [
+                {
+                    "id": p.zoom_id,
+                    "name": p.name,
+                    "user_id": str(10000 + n),
+                    "user_email": p.email,
+                    "join_time": zoom_time(m.start + timedelta(minutes=join)),
+                    "leave_time": zoom_time(m.start + timedelta(minutes=leave)),
+                    "duration": (leave - join) * 60,
+                    "failover": False,
+                    "status": "in_meeting",
+                    "internal_user": p.email.endswith(ORGANIZATION_DOMAIN),
+                }
+                for n, (p, join, leave) in enumerate(m.attendees)
+            ]
+            entries.append({"recording": m.recording, "participants": participants, "files": contents})
+        return {"account_id": ZOOM_ACCOUNT_ID, "users": self.zoom_users, "meetings": entries}
+
+    def graph_seed(self) -> dict[str, Any]:
+        return {"tenant_id": TENANT_ID, "users": self.graph_users}
+
+    def apply(self, world: World) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "zoom-seed.json").write_text(json.dumps(self.zoom_seed(), indent=1))
+        world.zoom.seed(self.zoom_seed(), self.folder)
+        world.graph.seed(self.graph_seed())
+
+
+def _zoom_uuid() -> str:
+    import base64
+
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+class GraphReader:
+    """Reads mailboxes through ordinary Graph calls to the emulator, as an administrator would."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.http = world.graph.http
+        token = self.http.post(
+            f"{world.graph.url}/{TENANT_ID}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "00000000-0000-4000-8000-000000000002",
+                "client_secret": "demo-graph-secret",
+                "scope": "https://graph.microsoft.com/.default",
+            },
+            timeout=10,
+        )
+        token.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    def get(self, path: str, **params: str) -> requests.Response:
+        return self.http.get(f"{self.world.graph.url}/v1.0{path}", params=params, headers=self.headers, timeout=30)
+
+    def folder(self, person: Person, name: str = "Zoom Meetings") -> str | None:
+        found = self.get(
+            f"/users/{person.graph_id}/mailFolders/inbox/childFolders", **{"$filter": f"displayName eq '{name}'"}
+        ).json()["value"]
+        return found[0]["id"] if found else None
+
+    def items(self, person: Person, folder_id: str) -> list[dict[str, Any]]:
+        response = self.get(
+            f"/users/{person.graph_id}/mailFolders/{folder_id}/messages", **{"$top": "1000", "$expand": "attachments"}
+        )
+        response.raise_for_status()
+        return response.json()["value"]

@@ -1,0 +1,100 @@
+"""The settings module: every app setting read and checked at start, one message naming every problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.settings import Settings, SettingsError, load_settings, setting_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sample() -> dict[str, str]:
+    return json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+
+
+def test_the_sample_local_settings_are_valid() -> None:
+    settings = load_settings(sample())
+    assert settings.organization_domains == ("contoso.example",)
+    assert settings.max_message_size_mb == 35
+    assert settings.zoom_download_hosts == ("127.0.0.1", "localhost")
+
+
+def test_defaults_apply_when_optional_settings_are_absent() -> None:
+    values = {k: v for k, v in sample().items() if k not in ("ARCHIVE_SCHEDULE", "MAILBOX_FOLDER", "ZOOM_API_URL")}
+    settings = load_settings(values)
+    assert settings.archive_schedule == "0 0 2 * * *"
+    assert settings.mailbox_folder == "Zoom Meetings"
+    assert settings.zoom_api_url == "https://api.zoom.us/v2"
+
+
+def test_one_error_names_every_missing_and_invalid_setting() -> None:
+    values = sample()
+    del values["ZOOM_CLIENT_ID"]
+    values["GRAPH_TENANT_ID"] = ""
+    values["MAX_MESSAGE_SIZE_MB"] = "500"
+    values["ZOOM_API_URL"] = "http://api.zoom.us/v2"
+    values["ARCHIVE_SCHEDULE"] = "daily"
+    with pytest.raises(SettingsError) as raised:
+        load_settings(values)
+    message = str(raised.value)
+    for name in ("ZOOM_CLIENT_ID", "GRAPH_TENANT_ID", "MAX_MESSAGE_SIZE_MB", "ZOOM_API_URL", "ARCHIVE_SCHEDULE"):
+        assert name in message
+    assert len(raised.value.problems) == 5
+
+
+def test_an_unresolved_key_vault_reference_is_refused_without_printing_it() -> None:
+    values = sample()
+    values["ZOOM_CLIENT_SECRET"] = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/zoom/)"
+    with pytest.raises(SettingsError) as raised:
+        load_settings(values)
+    assert "ZOOM_CLIENT_SECRET" in str(raised.value)
+    assert "Key Vault reference" in str(raised.value)
+    assert "kv.vault.azure.net" not in str(raised.value)
+
+
+def test_secrets_never_appear_in_errors_or_repr() -> None:
+    values = sample()
+    values["GRAPH_CLIENT_SECRET"] = "s3cr3t-value"
+    values["ZOOM_CLIENT_SECRET"] = "z00m-s3cr3t"
+    settings = load_settings(values)
+    assert "s3cr3t-value" not in repr(settings)
+    assert "z00m-s3cr3t" not in repr(settings)
+    assert "AccountKey" not in repr(settings)
+    values["MAX_MESSAGE_SIZE_MB"] = "lots"
+    with pytest.raises(SettingsError) as raised:
+        load_settings(values)
+    assert "s3cr3t-value" not in str(raised.value)
+    assert "'lots'" in str(raised.value)  # a non-secret bad value is shown, to help fix it
+
+
+def test_storage_through_managed_identity() -> None:
+    values = {k: v for k, v in sample().items() if k != "AzureWebJobsStorage"}
+    values["AzureWebJobsStorage__accountName"] = "archive1"
+    values["AzureWebJobsStorage__clientId"] = "11111111-2222-3333-4444-555555555555"
+    storage = load_settings(values).storage
+    assert storage.uses_identity
+    assert storage.blob_url == "https://archive1.blob.core.windows.net"
+    assert storage.table_url == "https://archive1.table.core.windows.net"
+    assert storage.client_id == "11111111-2222-3333-4444-555555555555"
+
+
+def test_storage_is_required_in_one_form_or_the_other() -> None:
+    values = {k: v for k, v in sample().items() if k != "AzureWebJobsStorage"}
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
+        load_settings(values)
+
+
+def test_domains_are_normalised() -> None:
+    values = sample()
+    values["ORGANIZATION_DOMAINS"] = " Contoso.com, @eu.contoso.com "
+    assert load_settings(values).organization_domains == ("contoso.com", "eu.contoso.com")
+
+
+def test_every_setting_is_described_and_named_once() -> None:
+    names = [name for name, _ in setting_specs()]
+    assert len(names) == len(set(names)) == len(Settings.__dataclass_fields__)
+    assert all(meta["meaning"] for _, meta in setting_specs())
