@@ -55,7 +55,6 @@ class Resource:
     symbol: str
     type: str  # e.g. "Microsoft.Storage/storageAccounts@2023-05-01"
     body: dict[str, Any]
-    existing: bool
     condition: Any  # the `if (...)` expression, or None
     loop: bool  # declared with `[for ...]`
 
@@ -140,8 +139,7 @@ def _declare(file: BicepFile, node: Node) -> None:
         file.outputs[named[0].text.decode()] = _value(named[-1])
     elif node.type == "resource_declaration":
         body, condition, loop = _unwrap(named[-1])
-        existing = any(child.type == "existing" for child in node.children)
-        file.resources.append(Resource(named[0].text.decode(), _value(named[1]), body, existing, condition, loop))
+        file.resources.append(Resource(named[0].text.decode(), _value(named[1]), body, condition, loop))
     elif node.type == "module_declaration":
         body, _, _ = _unwrap(named[-1])
         file.modules.append(Module(named[0].text.decode(), _value(named[1]), body))
@@ -165,7 +163,7 @@ def _unwrap(node: Node) -> tuple[dict[str, Any], Any, bool]:
     """The object body of a resource or module, its condition, and whether it is a loop."""
     loop = node.type == "for_statement"
     if loop:
-        node = node.child_by_field_name("body") or node.named_children[-1]
+        node = node.child_by_field_name("body")
     condition = None
     if node.type == "if_statement":
         condition = _value(node.named_children[0])

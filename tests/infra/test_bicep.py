@@ -11,14 +11,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from shared import storage
 
-from .bicep import INFRA, Expr, Interpolated, Ref, bicep_files, read, syntax_errors
+from .bicep import INFRA, BicepFile, Expr, Interpolated, Ref, Resource, bicep_files, read, syntax_errors
 
 ROOT = INFRA.parent
 MAIN = INFRA / "main.bicep"
@@ -34,7 +33,7 @@ ROLES = {
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 
 
-def _role_id(file: Any, assignment: Any) -> str:
+def _role_id(file: BicepFile, assignment: Resource) -> str:
     """The role definition GUID of a role assignment, through the variable that names it."""
     expression = assignment.body["properties"]["roleDefinitionId"]
     variable = re.search(r",\s*(\w+)\)$", expression.text).group(1)
@@ -197,18 +196,23 @@ def test_the_app_identity_holds_exactly_the_five_roles_on_their_resources() -> N
 
 def test_alerts_cover_poison_failures_and_missed_runs() -> None:
     file = read(INFRA / "app" / "alerts.bicep")
-    rules = {r.symbol: r for r in file.resources_of("Microsoft.Insights/scheduledQueryRules")}
+    rules = {r.symbol: r.body["properties"] for r in file.resources_of("Microsoft.Insights/scheduledQueryRules")}
     assert set(rules) == {"poisonAlert", "failureAlert", "noRunAlert"}
-    queries = file.variables
-    assert '"stage_failed"' in queries["poisonQuery"] and "-poison" in queries["poisonQuery"]
-    assert '"stage_failed"' in queries["failureQuery"]
-    assert '"archive_run_completed"' in queries["noRunQuery"]
-    assert rules["failureAlert"].body["properties"]["criteria"]["allOf"][0]["threshold"] == Ref("failureThreshold")
+    criteria = {name: rule["criteria"]["allOf"][0] for name, rule in rules.items()}
+    # The events the app logs (custom dimension "event"), and the host's poison-queue warning.
+    assert criteria["poisonAlert"]["query"] == Ref("poisonQuery")
+    assert '"stage_failed"' in file.variables["poisonQuery"] and "-poison" in file.variables["poisonQuery"]
+    assert criteria["failureAlert"]["query"] == Ref("failureQuery")
+    assert '"stage_failed"' in file.variables["failureQuery"]
+    assert criteria["failureAlert"]["threshold"] == Ref("failureThreshold")
+    assert "noRunQuery" in criteria["noRunAlert"]["query"].text
+    assert '"archive_run_completed"' in file.variables["noRunQuery"]
     # A log alert reads at most two days back, which bounds the no-run window.
-    assert rules["noRunAlert"].body["properties"]["overrideQueryTimeRange"] == "P2D"
+    assert rules["noRunAlert"]["overrideQueryTimeRange"] == "P2D"
     assert read(MAIN).params["noRunAlertHours"].decorators["maxValue"] < 48
     for rule in rules.values():
-        assert rule.body["properties"]["scopes"] == [Ref("applicationInsightsId")]
+        assert rule["scopes"] == [Ref("applicationInsightsId")]
+        assert rule["actions"] == {"actionGroups": Ref("actionGroups")}
 
 
 def test_event_grid_subscription_targets_the_blob_trigger() -> None:
