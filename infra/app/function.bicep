@@ -119,4 +119,3 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 }
 
 output name string = site.name
-output defaultHostName string = site.properties.defaultHostName

@@ -172,7 +172,4 @@ resource blobEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
 }
 
 output name string = account.name
-output blobEndpoint string = account.properties.primaryEndpoints.blob
-output queueEndpoint string = account.properties.primaryEndpoints.queue
-output tableEndpoint string = account.properties.primaryEndpoints.table
 output systemTopicName string = blobEvents.name

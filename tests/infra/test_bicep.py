@@ -47,13 +47,15 @@ def test_every_bicep_file_parses() -> None:
     assert not problems, "Bicep syntax errors:\n" + "\n".join(problems)
 
 
-def test_every_symbol_used_is_declared() -> None:
+def test_every_symbol_used_is_declared_and_every_parameter_and_variable_used() -> None:
     for path in bicep_files():
         file = read(path)
         assert file.referenced <= file.declared, f"{path.name}: undeclared {sorted(file.referenced - file.declared)}"
+        unused = (set(file.params) | set(file.variables)) - file.referenced
+        assert not unused, f"{path.name}: declared but never used {sorted(unused)}"
 
 
-def test_modules_get_exactly_their_parameters_and_outputs_exist() -> None:
+def test_modules_get_exactly_their_parameters_and_their_outputs_are_used() -> None:
     for path in bicep_files():
         caller = read(path)
         for module in caller.modules:
@@ -63,9 +65,9 @@ def test_modules_get_exactly_their_parameters_and_outputs_exist() -> None:
             required = {name for name, param in callee.params.items() if param.required}
             assert passed <= declared, f"{path.name} passes unknown params to {module.path}: {passed - declared}"
             assert required <= passed, f"{path.name} misses required params of {module.path}: {required - passed}"
-            text = path.read_text()
-            for output in re.findall(rf"\b{module.symbol}\.outputs\.(\w+)", text):
-                assert output in callee.outputs, f"{path.name} reads missing output {module.path}:{output}"
+            used = set(re.findall(rf"\b{module.symbol}\.outputs\.(\w+)", path.read_text()))
+            assert used <= set(callee.outputs), f"{path.name} reads missing outputs of {module.path}"
+            assert set(callee.outputs) <= used, f"unused outputs of {module.path}: {set(callee.outputs) - used}"
 
 
 def test_storage_is_identity_only_and_holds_what_the_app_uses() -> None:
