@@ -245,6 +245,8 @@ def test_azd_deploys_the_repository_root_and_runs_the_hook() -> None:
     assert script.is_file() and os.access(script, os.X_OK)
     text = script.read_text()
     assert "infra/blob-events.bicep" in text
+    # The hook waits for the function the Event Grid subscription targets.
+    assert f"--function-name {read(INFRA / 'blob-events.bicep').variables['functionName']} " in text
     for output in re.findall(r"\b(AZURE_[A-Z_]+|EVENT_GRID_[A-Z_]+)\b", text):
         assert output in read(MAIN).outputs or output == "AZURE_SUBSCRIPTION_ID", output
 
