@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov (the security scan of infra/) has its own virtualenv: it pins an older Bicep parser that would
+# conflict with other tools.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: help deps test lint run bench clean
 
@@ -25,13 +29,18 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 deps: $(PY_STAMP) $(NODE_STAMP)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: deps lint
+test: deps lint $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest
 
 run: deps
@@ -41,4 +50,4 @@ bench: deps
 	$(BIN)/python -m local.bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .local .bench
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .ruff_cache .hypothesis .local .bench
