@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,6 +87,12 @@ def _domain_list(value: str) -> tuple[str, ...]:
 def _ncrontab(value: str) -> str:
     if len(value.split()) != 6:
         raise ValueError("must be an NCRONTAB expression with 6 fields: second minute hour day month weekday")
+    return value
+
+
+def _optional_file(value: str) -> str:
+    if value and not Path(value).is_file():
+        raise ValueError("must name an existing file (or be empty)")
     return value
 
 
@@ -168,6 +175,7 @@ class Settings:
     tls_ca_file: str = setting(
         "Path of an extra CA certificate to trust for Zoom and Graph (the local emulators); empty in Azure.",
         default="",
+        parse=_optional_file,
     )
 
 

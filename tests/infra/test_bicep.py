@@ -280,6 +280,7 @@ def test_bicep_matches_the_triggers_of_function_app() -> None:
     if not (ROOT / "function_app.py").exists():
         pytest.skip("function_app.py is not in this checkout yet")
     values = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    values["TLS_CA_FILE"] = ""  # the emulators' CA exists only once they run; not needed to list functions
     result = subprocess.run(
         [sys.executable, "-c", _PROBE],
         cwd=ROOT,

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def sample() -> dict[str, str]:
-    return json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    """The sample's values, minus the emulators' CA file, which exists only once they have started."""
+    return {**json.loads((ROOT / "local.settings.sample.json").read_text())["Values"], "TLS_CA_FILE": ""}
 
 
 def test_the_sample_local_settings_are_valid() -> None:
@@ -86,6 +87,16 @@ def test_storage_is_required_in_one_form_or_the_other() -> None:
     values = {k: v for k, v in sample().items() if k != "AzureWebJobsStorage"}
     with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
         load_settings(values)
+
+
+def test_an_extra_ca_file_must_exist(tmp_path: Path) -> None:
+    values = sample()
+    values["TLS_CA_FILE"] = str(tmp_path / "missing.pem")
+    with pytest.raises(SettingsError, match="TLS_CA_FILE must name an existing file"):
+        load_settings(values)
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    values["TLS_CA_FILE"] = str(tmp_path / "ca.pem")
+    assert load_settings(values).tls_ca_file == str(tmp_path / "ca.pem")
 
 
 def test_domains_are_normalised() -> None:
