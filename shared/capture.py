@@ -7,6 +7,7 @@ files Zoom is still processing is deferred, never archived half-complete.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, FAILED, State
 from shared.zoom import ZoomClient, ZoomError
 
+log = logging.getLogger(__name__)
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger downloads spill to a temporary file
 BODY_ALLOWANCE = 512 * 1024  # room kept in the size budget for headers, bodies and our JSON record
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
@@ -60,6 +62,7 @@ def capture_meeting(
         host = Person(_display_name(user), str((user or {}).get("email") or ""))
         files = [RecordingFile.from_zoom(item, ref.uuid) for item in _files(recording)]
         if any(f.processing for f in files):
+            log.info("meeting deferred: Zoom is still processing some of its files")
             state.update_meeting(
                 key, uuid=ref.uuid, status=DEFERRED, reason="Zoom is still processing some files", attempts=attempt
             )
@@ -93,8 +96,17 @@ def capture_meeting(
             )
         except ResourceExistsError:
             pass  # a concurrent capture of the same meeting finished first: same meeting, same record
-        return Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
+        result = Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
+        log.info(
+            "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
+            len(meeting.participants),
+            result.attached,
+            result.stored,
+            len(data),
+        )
+        return result
     except Exception as error:
+        log.warning("capture failed (attempt %d): %s", attempt, error)
         state.update_meeting(
             key,
             uuid=ref.uuid,

@@ -8,6 +8,7 @@ retries it, a bounded number of times.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import requests
@@ -18,6 +19,8 @@ from shared.mapping import NO_MAILBOX, Directory, plan_recipients
 from shared.message import read_message
 from shared.settings import Settings
 from shared.state import DELIVERED, DUPLICATE, FAILED, IMPORTED, PARTIAL, UNMAPPED, State, mailbox_row, unmapped_row
+
+log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
@@ -110,6 +113,14 @@ def import_message(
         duplicates=counts[DUPLICATE],
         unmapped=counts[UNMAPPED],
         failed=counts[FAILED],
+    )
+    log.info(
+        "delivered to %d mailbox(es): %d imported, %d already there, %d unmapped, %d failed",
+        len(targets),
+        counts[IMPORTED],
+        counts[DUPLICATE],
+        counts[UNMAPPED],
+        counts[FAILED],
     )
     if transient:
         raise RetryLater(f"{len(transient)} mailbox(es) failed for a reason that may pass; the import is retried")

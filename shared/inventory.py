@@ -7,6 +7,7 @@ leaves no gap. Re-listing is harmless: a meeting already captured is not queued 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,7 @@ from shared.settings import Settings
 from shared.state import CAPTURED, QUEUED, State
 from shared.zoom import ZoomClient
 
+log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
 
 
@@ -50,7 +52,17 @@ def enumerate_meetings(
             enqueue(state, queue, recording["uuid"], "timer", recording)
             queued += 1
     state.save_checkpoint(today)
-    return Listing(start=start, end=today, users=users, found=found, queued=queued, already_archived=archived)
+    listing = Listing(start=start, end=today, users=users, found=found, queued=queued, already_archived=archived)
+    log.info(
+        "listed %d meeting instance(s) of %d user(s) from %s to %s: %d queued, %d already archived",
+        found,
+        users,
+        start,
+        today,
+        queued,
+        archived,
+    )
+    return listing
 
 
 def _archived_or_pending(state: State, uuid: str) -> bool:
