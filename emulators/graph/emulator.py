@@ -234,6 +234,15 @@ class GraphEmulator(Emulator):
                 return folder_id
         return None
 
+    def _item(self, user_ref: str, message_id: str) -> dict[str, Any] | None:
+        return self._mailbox(user_ref)[1].messages.get(message_id)
+
+    def _object_error(self, body: Any, type_name: str) -> Response | None:
+        """Graph's answer to a body that is not a JSON object, or that the schema rejects."""
+        if not isinstance(body, dict):
+            return graph_error(400, "RequestBodyRead", "Cannot read the request body as a JSON object.")
+        return self._schema_error(type_name, body)
+
     def _schema_error(self, type_name: str, body: Any) -> Response | None:
         """Graph's answer to a body its schema rejects (the first problem), when the schema is loaded."""
         problems = self.schema.check(type_name, body) if self.schema else []
@@ -352,8 +361,7 @@ class GraphEmulator(Emulator):
         return Response.json(200, body)
 
     def get_message(self, request: Request, user_ref: str, message_id: str) -> Response:
-        _, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         if item is None:
             return _item_not_found()
         return Response.json(200, self._message_view(item, request))
@@ -390,14 +398,11 @@ class GraphEmulator(Emulator):
         return Response.json(201, self._message_view(item, None))
 
     def update_message(self, request: Request, user_ref: str, message_id: str) -> Response:
-        _, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         if item is None:
             return _item_not_found()
         body = request.json()
-        if not isinstance(body, dict):
-            return graph_error(400, "RequestBodyRead", "Cannot read the request body as a JSON object.")
-        if problem := self._schema_error("microsoft.graph.message", body):
+        if problem := self._object_error(body, "microsoft.graph.message"):
             return problem
         draft_only = {
             "subject",
@@ -454,8 +459,7 @@ class GraphEmulator(Emulator):
     # --- attachments ----------------------------------------------------------------------------
 
     def list_attachments(self, request: Request, user_ref: str, message_id: str) -> Response:
-        _, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         if item is None:
             return _item_not_found()
         views = [_select(_attachment_view(a), request.arg("$select")) for a in item["_attachments"]]
@@ -464,8 +468,7 @@ class GraphEmulator(Emulator):
     def get_attachment(
         self, request: Request, user_ref: str, message_id: str, attachment_id: str, raw: str
     ) -> Response:
-        _, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         found = [a for a in (item or {}).get("_attachments", []) if a["id"] == attachment_id]
         if not found:
             return _item_not_found()
@@ -474,14 +477,11 @@ class GraphEmulator(Emulator):
         return Response.json(200, _select(_attachment_view(found[0]), request.arg("$select")))
 
     def add_attachment(self, request: Request, user_ref: str, message_id: str) -> Response:
-        _, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         if item is None:
             return _item_not_found()
         body = request.json()
-        if not isinstance(body, dict):
-            return graph_error(400, "RequestBodyRead", "Cannot read the request body as a JSON object.")
-        if problem := self._schema_error("microsoft.graph.attachment", body):
+        if problem := self._object_error(body, "microsoft.graph.attachment"):
             return problem
         try:
             attachment = _attachment(body)
@@ -499,8 +499,7 @@ class GraphEmulator(Emulator):
         return Response.json(201, _attachment_view(attachment))
 
     def create_upload_session(self, request: Request, user_ref: str, message_id: str) -> Response:
-        user, mailbox = self._mailbox(user_ref)
-        item = mailbox.messages.get(message_id)
+        item = self._item(user_ref, message_id)
         if item is None:
             return _item_not_found()
         body = request.json()
@@ -522,7 +521,7 @@ class GraphEmulator(Emulator):
             )
         session_id = secrets.token_hex(16)
         upload = UploadSession(
-            user["id"],
+            self._mailbox(user_ref)[0]["id"],
             message_id,
             str(spec["name"]),
             str(spec.get("contentType") or "application/octet-stream"),
