@@ -17,7 +17,16 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from shared.message import attachment_name, build_message, content_type
-from shared.records import CapturedFile, Meeting, MeetingRef, Person, RecordingFile, archive_key, group_participants
+from shared.records import (
+    CapturedFile,
+    Meeting,
+    MeetingRef,
+    Person,
+    RecordingFile,
+    archive_key,
+    group_participants,
+    recording_blob_name,
+)
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, FAILED, State
 from shared.zoom import ZoomClient, ZoomError
@@ -171,7 +180,7 @@ def _place_files(
         if index in attach:
             contents[file.key] = sink.read()
         else:
-            stored_as = f"{sha256}.{name.rsplit('.', 1)[-1]}"
+            stored_as = recording_blob_name(sha256, name)
             try:
                 recordings.upload_blob(
                     stored_as, sink, length=size, overwrite=False, content_settings=ContentSettings(content_type=kind)

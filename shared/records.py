@@ -134,6 +134,7 @@ class RecordingFile:
     start: datetime | None
     end: datetime | None
     status: str
+    fingerprint: str = ""  # SHA-256 Zoom states for the file, when it states one (archive files do)
 
     @property
     def processing(self) -> bool:
@@ -156,7 +157,40 @@ class RecordingFile:
             start=parse_time(item.get("recording_start")),
             end=parse_time(item.get("recording_end")),
             status=str(item.get("status") or ""),
+            fingerprint=str(item.get("encryption_fingerprint") or "").lower(),
         )
+
+
+@dataclass(frozen=True)
+class PollAnswer:
+    """One participant's answer to one poll question."""
+
+    poll: str  # the poll's title, or its id when Zoom gives no title
+    name: str
+    email: str
+    question: str
+    answer: str
+    time: datetime | None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One Q&A question and its answer (empty when unanswered)."""
+
+    name: str
+    email: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The AI Companion meeting summary."""
+
+    title: str
+    overview: str
+    details: tuple[tuple[str, str], ...]  # (label, text)
+    next_steps: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -174,6 +208,10 @@ class Meeting:
     type: int
     participants: tuple[Participant, ...]
     files: tuple[RecordingFile, ...]
+    end: datetime | None = None  # from the past-meeting details; unknown until fetched
+    polls: tuple[PollAnswer, ...] = ()
+    qa: tuple[Question, ...] = ()
+    summary: Summary | None = None
 
     @property
     def key(self) -> str:
@@ -217,3 +255,9 @@ class CapturedFile:
     @property
     def attached(self) -> bool:
         return not self.stored_as
+
+
+def recording_blob_name(sha256: str, filename: str) -> str:
+    """Where a file too large for the mailbox is kept in the recordings container: named by its content."""
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"{sha256}.{extension}"
