@@ -94,6 +94,7 @@ def capture_meeting(
             day=meeting.start.date().isoformat(),
             participants=len(meeting.participants),
             files=len(captured),
+            stored_files=sum(not c.attached for c in captured),
             message_bytes=len(data),
             attempts=attempt,
             error_code="",
