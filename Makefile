@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help deps test lint run bench clean
+.PHONY: help deps test lint run bench clean chromium
 
 help:
 	@echo "make run    archive the bundled demo tenant through the local world, then print a summary"
@@ -36,11 +36,15 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 deps: $(PY_STAMP) $(NODE_STAMP)
 
+# The status page test drives Debian's headless Chromium; installed once (needs root, as in CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: deps lint $(CHECKOV_STAMP)
+test: deps lint $(CHECKOV_STAMP) chromium
 	$(BIN)/python -m pytest
 
 run: deps

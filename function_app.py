@@ -3,15 +3,19 @@
 Settings are read and checked here, at start: a bad setting stops the app with one message naming it.
 """
 
+import json
 import os
+from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared import status, telemetry
 from shared.archiver import Archiver
 from shared.records import MeetingRef
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER
 
+telemetry.configure(os.environ)
 archiver = Archiver(load_settings(os.environ))
 app = func.FunctionApp()
 
@@ -37,3 +41,29 @@ def capture_meeting(msg: func.QueueMessage) -> None:
 def import_message(blob: func.InputStream) -> None:
     """Import one archived message into the Microsoft 365 mailbox of every mapped participant."""
     archiver.import_message(blob.read())
+
+
+# Anonymous: Zoom cannot hold a function key, and its HMAC signature (checked in shared/webhook.py) is the
+# authentication. Requests that are unsigned, stale or replayed are refused before anything is queued.
+@app.route(route="zoom/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def zoom_webhook(req: func.HttpRequest) -> func.HttpResponse:
+    """Zoom event notifications: a signed recording.completed queues its meeting within seconds."""
+    reply = archiver.receive_webhook(req.get_body(), dict(req.headers))
+    return func.HttpResponse(json.dumps(reply.body), status_code=reply.status, mimetype="application/json")
+
+
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def status_log(req: func.HttpRequest) -> func.HttpResponse:
+    """The status log per day (HTML; ?format=json or csv; ?days=N or ?from=&to=), behind the function key."""
+    try:
+        first, last, form = status.query(req.params, datetime.now(UTC).date())
+    except ValueError as error:
+        return func.HttpResponse(str(error), status_code=400, mimetype="text/plain")
+    body, content_type, headers = status.render(archiver.status(first, last), form)
+    return func.HttpResponse(body, headers=headers, mimetype=content_type, charset="utf-8")
+
+
+@app.timer_trigger(arg_name="timer", schedule="%RECONCILE_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def reconcile(timer: func.TimerRequest) -> None:
+    """Compare Zoom's inventory of recent days with what reached each mailbox; store the completeness reports."""
+    archiver.reconcile()

@@ -100,6 +100,10 @@ param organizationDomains string
 param mailboxFolder string = 'Zoom Meetings'
 @description('App setting MAX_MESSAGE_SIZE_MB.')
 param maxMessageSizeMb string = '35'
+@description('App setting RECONCILE_SCHEDULE: when the daily completeness report runs.')
+param reconcileSchedule string = '0 0 6 * * *'
+@description('App setting RECONCILE_DAYS: past days each completeness report compares again with Zoom.')
+param reconcileDays string = '7'
 @description('App setting TLS_CA_FILE (for the local emulators; leave empty in Azure).')
 param tlsCaFile string = ''
 
@@ -198,6 +202,9 @@ var appSettings = {
   ORGANIZATION_DOMAINS: organizationDomains
   MAILBOX_FOLDER: mailboxFolder
   MAX_MESSAGE_SIZE_MB: maxMessageSizeMb
+  ZOOM_WEBHOOK_SECRET_TOKEN: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/zoom-webhook-secret-token/)'
+  RECONCILE_SCHEDULE: reconcileSchedule
+  RECONCILE_DAYS: reconcileDays
   TLS_CA_FILE: tlsCaFile
 }
 

@@ -1,7 +1,7 @@
 """A local Functions host: runs `function_app.py` against Azurite without Azure Functions Core Tools.
 
 `python -m local.host --once` loads the app through the `azure-functions` library's own metadata
-(`app.get_functions()`), fires each timer once, then runs queue and blob triggers until nothing is left,
+(`app.get_functions()`), fires each timer once, each followed by the queue and blob triggers until nothing is left,
 and exits non-zero when anything ended in a poison queue. Without `--once` it keeps running like
 `func start`: timers on their NCRONTAB schedules, queues and blob containers polled.
 
@@ -10,17 +10,22 @@ What it honours, as the real host does: `local.settings.json` values (the enviro
 `maxDequeueCount` then `<queue>-poison`, `visibilityTimeout` between retries) and blob settings
 (`maxDegreeOfParallelism`, `poisonBlobThreshold` then `webjobs-blobtrigger-poison`, receipts in
 `azure-webjobs-hosts` so a blob is processed once per version), and `AzureFunctionsJobHost__*` overrides.
-The blob trigger uses Event Grid in Azure; here it is polled. It is a development and test tool; it does
-not claim parity with the real host.
+The blob trigger uses Event Grid in Azure; here it is polled. With `--port` it also serves the HTTP
+triggers at `http://127.0.0.1:PORT/api/<route>`, honouring their auth level as Azure does: `anonymous`
+needs nothing, `function` and `admin` need the key given with `--function-key` (one key stands for the
+function and master keys here), sent as the `code` query parameter or the `x-functions-key` header. It is
+a development and test tool; it does not claim parity with the real host.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import importlib
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -28,10 +33,13 @@ import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.functions import HttpRequest, HttpResponse
 from azure.functions.blob import InputStream
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
@@ -44,6 +52,7 @@ from azure.storage.queue import (
 )
 
 from local.ncrontab import Schedule
+from shared.settings import local_settings
 
 HOST_ID = "local"
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
@@ -58,10 +67,8 @@ def _duration(text: str) -> timedelta:
 
 def load_local_settings(root: Path) -> None:
     """Like `func start`: local.settings.json Values become environment variables unless already set."""
-    path = root / "local.settings.json"
-    if path.exists():
-        for name, value in json.loads(path.read_text()).get("Values", {}).items():
-            os.environ.setdefault(name, str(value))
+    for name, value in local_settings(root / "local.settings.json").items():
+        os.environ.setdefault(name, value)
 
 
 def host_settings(root: Path) -> dict[str, Any]:
@@ -140,10 +147,12 @@ class LocalHost:
 
     # --- invocations ------------------------------------------------------------------------------
 
-    def _invoke(self, trigger: Trigger, argument: Any, label: str) -> bool:
+    def _invoke(self, trigger: Trigger, argument: Any, label: str, result: Any = None) -> bool:
         started = time.monotonic()
         try:
-            trigger.call(argument)
+            returned = trigger.call(argument)
+            if result is not None:
+                result(returned)
         except Exception as error:
             with self.lock:
                 self.failed += 1
@@ -247,6 +256,56 @@ class LocalHost:
         else:
             receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)})
 
+    # --- HTTP -------------------------------------------------------------------------------------
+
+    def serve_http(self, port: int, key: str) -> ThreadingHTTPServer:
+        """Serve the HTTP triggers on 127.0.0.1:port, in background threads, until the process ends."""
+        routes = {
+            "/api/" + t.binding.get("route", t.name).strip("/"): t for t in self.triggers if t.kind == "httpTrigger"
+        }
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host._http(self, routes, key)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # one line per invocation is printed instead, without the query (it may hold the key)
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    def _http(self, handler: BaseHTTPRequestHandler, routes: dict[str, Trigger], key: str) -> None:
+        parts = urlsplit(handler.path)
+        params = dict(parse_qsl(parts.query))
+        trigger = routes.get(parts.path.rstrip("/"))
+        if trigger is None:
+            return _reply(handler, HttpResponse("Not Found", status_code=404))
+        methods = [m.upper() for m in trigger.binding.get("methods") or []]
+        if methods and handler.command not in methods:
+            return _reply(handler, HttpResponse("Method Not Allowed", status_code=405))
+        level = str(trigger.binding.get("authLevel", "function")).lower()
+        code = params.pop("code", "")
+        given = handler.headers.get("x-functions-key") or code
+        if level != "anonymous" and not hmac.compare_digest(given.encode(), key.encode()):
+            return _reply(handler, HttpResponse("Unauthorized", status_code=401))
+        length = int(handler.headers.get("Content-Length") or 0)
+        request = HttpRequest(
+            method=handler.command,
+            url=f"http://{handler.headers.get('Host', '127.0.0.1')}{handler.path}",
+            headers=dict(handler.headers.items()),
+            params=params,
+            route_params={},
+            body=handler.rfile.read(length) if length else b"",
+        )
+        response: list[HttpResponse] = []
+        if not self._invoke(trigger, request, f"{handler.command} {parts.path}", response.append):
+            return _reply(handler, HttpResponse("Internal Server Error", status_code=500))
+        _reply(handler, response[0])
+
     # --- loops ------------------------------------------------------------------------------------
 
     def _outstanding(self) -> int:
@@ -259,18 +318,24 @@ class LocalHost:
         return total
 
     def run_once(self) -> int:
+        """Each timer once, in the order function_app.py declares them, each followed by draining the queues
+        and blobs, so a later timer (the completeness report) sees the work of an earlier one done."""
         timers_ok = True
         with ThreadPoolExecutor(max_workers=max(self.batch_size, self.blob_parallelism)) as pool:
             for trigger in self.triggers:
                 if trigger.kind == "timerTrigger":
                     timers_ok = self.fire_timer(trigger) and timers_ok
-            while True:
-                worked = self._poll_all(pool)
-                if not worked and self._outstanding() == 0 and not self._poll_all(pool):
-                    break
-                if not worked:
-                    time.sleep(IDLE_SLEEP)
+                    self._drain(pool)
+            self._drain(pool)
         return self._report() or (0 if timers_ok else 1)
+
+    def _drain(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            worked = self._poll_all(pool)
+            if not worked and self._outstanding() == 0 and not self._poll_all(pool):
+                return
+            if not worked:
+                time.sleep(IDLE_SLEEP)
 
     def run_forever(self) -> None:
         schedules = {t.name: Schedule(expand(t.binding["schedule"])) for t in self.triggers if t.kind == "timerTrigger"}
@@ -304,6 +369,19 @@ class LocalHost:
         return 1 if self.poisoned else 0
 
 
+def _reply(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
+    body = response.get_body()
+    handler.send_response(response.status_code)
+    headers = dict(response.headers)
+    if response.mimetype and not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = response.mimetype + (f"; charset={response.charset}" if response.charset else "")
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _finish(futures: list[Future[None]]) -> None:
     """Wait for a batch; an error of the host itself (not of a function) stops it loudly."""
     wait(futures)
@@ -319,12 +397,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="fire timers once, drain queues and blobs, then exit")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="folder holding function_app.py")
+    parser.add_argument("--port", type=int, default=0, help="serve the HTTP triggers on 127.0.0.1:PORT")
+    parser.add_argument("--function-key", default="", help="the key HTTP triggers ask for (default: a random one)")
     args = parser.parse_args(argv)
     try:
         host = LocalHost(args.root.resolve())
     except Exception as error:  # the app refused to start (e.g. bad settings): say why, like the real host
         print(f"The function app failed to start:\n{error}", file=sys.stderr)
         return 2
+    if args.port:
+        key = args.function_key or secrets.token_urlsafe(24)
+        host.serve_http(args.port, key)
+        shown = "given with --function-key" if args.function_key else key
+        print(f"[{_clock()}] HTTP triggers on http://127.0.0.1:{args.port}/api/ (function key: {shown})", flush=True)
     if args.once:
         return host.run_once()
     host.run_forever()

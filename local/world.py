@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 ORGANIZATION_DOMAIN = "contoso.example"
 ZOOM_ACCOUNT_ID = "demo-account"
+WEBHOOK_SECRET_TOKEN = "demo-webhook-secret"
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
@@ -172,6 +174,9 @@ class World:
             "ORGANIZATION_DOMAINS": ORGANIZATION_DOMAIN,
             "MAILBOX_FOLDER": "Zoom Meetings",
             "MAX_MESSAGE_SIZE_MB": "35",
+            "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET_TOKEN,
+            "RECONCILE_SCHEDULE": "0 0 6 * * *",
+            "RECONCILE_DAYS": "7",
             "TLS_CA_FILE": str(self.graph.ca_file),
             # retries of a failed queue message come quickly in the local world
             "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
@@ -182,17 +187,38 @@ class World:
         self, env: dict[str, str], timeout: float = 600, stream: bool = False
     ) -> subprocess.CompletedProcess[str]:
         """`python -m local.host --once` with these app settings; its output is shown or captured."""
-        app_setting_names = {name for name, _ in setting_specs()}
-        clean = {k: v for k, v in os.environ.items() if k not in app_setting_names}
         return subprocess.run(
             [sys.executable, "-m", "local.host", "--once", "--root", str(ROOT)],
             cwd=ROOT,
-            env={**clean, **env},
+            env=_host_environment(env),
             capture_output=not stream,
             text=True,
             timeout=timeout,
             check=False,
         )
+
+
+@contextmanager
+def serving_host(env: dict[str, str], function_key: str, log_file: Path) -> Iterator[str]:
+    """`python -m local.host` running (timers on schedule, queues and blobs polled) with its HTTP triggers on
+    a free port; yields the base URL, e.g. `http://127.0.0.1:PORT/api`, and stops the host on exit."""
+    port = free_port()
+    command = [sys.executable, "-m", "local.host", "--root", str(ROOT), "--port", str(port)]
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [*command, "--function-key", function_key], cwd=ROOT, env=_host_environment(env), stdout=log, stderr=log
+        )
+        try:
+            _wait_for_port(port, process, "the local host")
+            yield f"http://127.0.0.1:{port}/api"
+        finally:
+            _stop(process)
+
+
+def _host_environment(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its own app settings, plus `env`."""
+    app_setting_names = {name for name, _ in setting_specs()}
+    return {**{k: v for k, v in os.environ.items() if k not in app_setting_names}, **env}
 
 
 def start_world(stack: ExitStack, workdir: Path, zoom_seed: Path, graph_seed: Path) -> World:

@@ -1,24 +1,44 @@
-"""The archiver as the triggers see it: the clients built once per process, and the three stages.
+"""The archiver as the triggers see it: the clients built once per process, and one method per entry point.
 
 `function_app.py`, the local host, the admin CLI and the tests all go through this one object, so every
-entry point runs the same code with the same settings.
+entry point runs the same code with the same settings. Each method is one unit of work for telemetry: its
+log records carry the stage, the meeting and (while one is being filled) the mailbox, and every failure
+is logged as the `stage_failed` record the alerts count.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import date
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from email.parser import BytesHeaderParser
+from typing import Any
 
-from shared import capture, delivery, inventory
+from shared import capture, delivery, inventory, report, status, telemetry, webhook
 from shared.graph import GraphClient
 from shared.http import session
 from shared.mailbox import MailboxImporter
-from shared.mapping import Directory
-from shared.records import MeetingRef
+from shared.mapping import Directory, Mailbox
+from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
+from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
-from shared.state import State
-from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, RECORDINGS_CONTAINER, Storage
+from shared.state import CAPTURED, FAILED, State
+from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER, Storage
 from shared.zoom import ZoomClient
+
+log = logging.getLogger(__name__)
+# host.json extensions.queues.maxDequeueCount: the attempt after which a meeting goes to meetings-poison.
+MAX_ATTEMPTS = 5
+
+
+class _MailboxDimension(MailboxImporter):
+    """The importer, with the mailbox it is filling as a telemetry dimension of every record meanwhile."""
+
+    def import_message(self, mailbox: Mailbox, *args: Any, **kwargs: Any) -> Any:
+        with telemetry.dimensions(mailbox=mailbox.address):
+            return super().import_message(mailbox, *args, **kwargs)
 
 
 class Archiver:
@@ -28,7 +48,7 @@ class Archiver:
         self.state = State(self.storage)
         self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
         self.graph = GraphClient(settings, session(settings.tls_ca_file))
-        self.importer = MailboxImporter(self.graph, self.state, settings.mailbox_folder)
+        self.importer = _MailboxDimension(self.graph, self.state, settings.mailbox_folder)
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -38,29 +58,167 @@ class Archiver:
                 self.storage.ensure_created()
                 self._ready = True
 
+    @contextmanager
+    def _unit(
+        self, stage: str, *, code: Callable[[Exception], str] | None = None, final: bool = False, **dims: str
+    ) -> Iterator[None]:
+        """One unit of work: its dimensions on every record, and a `stage_failed` record if it raises."""
+        with telemetry.dimensions(stage=stage, **dims):
+            try:
+                self._ensure_storage()
+                yield
+            except Exception as error:
+                telemetry.stage_failed(log, (code(error) if code else "") or type(error).__name__, final=final)
+                raise
+
+    # --- the pipeline ---------------------------------------------------------------------------
+
     def enumerate_meetings(self, today: date | None = None) -> inventory.Listing:
         """Timer: queue every meeting instance Zoom has a recording for and we have not archived."""
-        self._ensure_storage()
-        return inventory.enumerate_meetings(
-            self.zoom, self.state, self.storage.queue(MEETINGS_QUEUE), self.settings, today
-        )
+        with self._unit("enumerate"):
+            listing = inventory.enumerate_meetings(
+                self.zoom, self.state, self.storage.queue(MEETINGS_QUEUE), self.settings, today
+            )
+            telemetry.event(
+                log,
+                "archive_run_completed",
+                "archive run completed: %d meeting(s) found, %d queued",
+                listing.found,
+                listing.queued,
+                found=listing.found,
+                queued=listing.queued,
+            )
+            return listing
 
     def capture_meeting(self, ref: MeetingRef, attempt: int = 1) -> capture.Capture:
         """Queue: fetch one meeting from Zoom and write its message blob."""
-        self._ensure_storage()
-        return capture.capture_meeting(
-            ref,
-            attempt,
-            zoom=self.zoom,
-            state=self.state,
-            messages=self.storage.container(MESSAGES_CONTAINER),
-            recordings=self.storage.container(RECORDINGS_CONTAINER),
-            settings=self.settings,
-        )
+        key = archive_key(ref.uuid)
+
+        def code(error: Exception) -> str:  # the code capture recorded in the meeting's row
+            return str((self.state.meeting(key) or {}).get("error_code") or "")
+
+        with self._unit("capture", code=code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key):
+            result = capture.capture_meeting(
+                ref,
+                attempt,
+                zoom=self.zoom,
+                state=self.state,
+                messages=self.storage.container(MESSAGES_CONTAINER),
+                recordings=self.storage.container(RECORDINGS_CONTAINER),
+                settings=self.settings,
+            )
+            if result.status == CAPTURED:
+                telemetry.meetings_archived.add(1)
+            return result
 
     def import_message(self, data: bytes) -> delivery.Delivery:
         """Blob: put one archived message into the mailbox of every mapped participant."""
-        self._ensure_storage()
-        return delivery.import_message(
-            data, importer=self.importer, directory=Directory(self.graph), state=self.state, settings=self.settings
-        )
+        headers = BytesHeaderParser().parsebytes(data)
+        key, uuid = str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(), str(headers.get(HEADER_UUID, "")).strip()
+        with self._unit("import", meeting_uuid=uuid, archive_key=key):
+            try:
+                result = delivery.import_message(
+                    data,
+                    importer=self.importer,
+                    directory=Directory(self.graph),
+                    state=self.state,
+                    settings=self.settings,
+                )
+            except delivery.RetryLater:
+                self._mailbox_failures(key)
+                raise
+            self._mailbox_failures(key)
+            telemetry.items_imported.add(result.imported)
+            telemetry.archived_bytes.add(len(data))
+            return result
+
+    def _mailbox_failures(self, key: str) -> None:
+        """A `stage_failed` record per mailbox this import could not fill; final unless it may pass."""
+        for row in self.state.deliveries(key).values():
+            if row.get("status") == FAILED:
+                with telemetry.dimensions(mailbox=str(row.get("mailbox", ""))):
+                    telemetry.stage_failed(log, str(row.get("code") or "unknown"), final=not row.get("retryable"))
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def receive_webhook(self, body: bytes, headers: Mapping[str, str]) -> webhook.Reply:
+        """HTTP: a Zoom event notification; a verified recording event queues its meeting."""
+        with self._unit("webhook"):
+            return webhook.receive(
+                body,
+                headers,
+                secret=self.settings.zoom_webhook_secret_token,
+                state=self.state,
+                queue=self.storage.queue(MEETINGS_QUEUE),
+            )
+
+    def status(self, first: date, last: date) -> status.StatusLog:
+        """HTTP and CLI: the status log of the meetings held from `first` to `last`."""
+        with self._unit("status"):
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            reports = report.read_reports(self.storage.container(REPORTS_CONTAINER), days)
+            return status.status_log(self.state, reports, first, last)
+
+    def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:
+        """Timer and CLI: the completeness report of each day (by default: the last RECONCILE_DAYS days and
+        every earlier day that still has an unfinished meeting)."""
+        today = today or datetime.now(UTC).date()
+        with self._unit("reconcile"):
+            if days is None:
+                window = {today - timedelta(days=n) for n in range(1, self.settings.reconcile_days + 1)}
+                days = sorted(window | {day for day in self.state.unfinished_days() if day < today})
+            written = report.reconcile(
+                days,
+                zoom=self.zoom,
+                state=self.state,
+                messages=self.storage.container(MESSAGES_CONTAINER),
+                reports=self.storage.container(REPORTS_CONTAINER),
+                directory=Directory(self.graph),
+                settings=self.settings,
+                today=today,
+            )
+            self.state.forget_webhooks_before(today - timedelta(days=1))
+            gaps = sum(len(r.gaps) for r in written)
+            telemetry.event(
+                log,
+                "reconcile_completed",
+                "completeness reports written for %d day(s): %d gap(s)",
+                len(written),
+                gaps,
+                days=len(written),
+                gaps=gaps,
+                urgent=sum(g.urgent for r in written for g in r.gaps),
+            )
+            return written
+
+    def backfill(self, first: date, last: date, progress: Callable[[int, int, int], None] | None = None) -> int:
+        """CLI: queue the meetings recorded from `first` to `last` that are not archived; the checkpoint stays.
+
+        `progress(users done, users, meetings queued)` is called after each user.
+        """
+        with self._unit("backfill"):
+            queue = self.storage.queue(MEETINGS_QUEUE)
+            users = list(self.zoom.users())
+            queued = 0
+            for done, user in enumerate(users, 1):
+                for recording in self.zoom.recordings(user["id"], first, last):
+                    if not inventory._archived_or_pending(self.state, recording["uuid"]):
+                        inventory.enqueue(self.state, queue, recording["uuid"], "backfill", recording)
+                        queued += 1
+                if progress:
+                    progress(done, len(users), queued)
+            log.info("backfill %s to %s: %d meeting(s) queued from %d user(s)", first, last, queued, len(users))
+            return queued
+
+    def replay(self, uuid: str) -> delivery.Delivery:
+        """CLI: run one meeting through capture and import again, now, in this process.
+
+        An archived message is re-imported as it is, never rebuilt: the `.eml` is the archived record (and
+        write-once storage may forbid replacing it). Without one, capture runs first. The importer finds
+        items already in a mailbox by their archive key, so no item is duplicated.
+        """
+        captured = self.capture_meeting(MeetingRef(uuid=uuid, source="replay"))
+        if captured.status != CAPTURED:
+            raise RuntimeError(f"meeting {uuid} was not captured: {captured.status}")
+        data = self.storage.container(MESSAGES_CONTAINER).download_blob(captured.blob_name).readall()
+        return self.import_message(data)

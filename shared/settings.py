@@ -8,6 +8,7 @@ appear in errors or in `repr`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -172,11 +173,31 @@ class Settings:
         default="35",
         parse=_message_size,
     )
+    zoom_webhook_secret_token: str = setting(
+        "Secret Token of the Zoom app's event subscription: it signs the webhook notifications the app receives.",
+        secret=True,
+    )
+    reconcile_schedule: str = setting(
+        "When the completeness report runs (NCRONTAB, 6 fields, UTC).", default="0 0 6 * * *", parse=_ncrontab
+    )
+    reconcile_days: int = setting(
+        "How many past days each completeness report run compares again with Zoom, ending yesterday; older days "
+        "are compared again while they still have gaps.",
+        default="7",
+        parse=_positive_int,
+    )
     tls_ca_file: str = setting(
         "Path of an extra CA certificate to trust for Zoom and Graph (the local emulators); empty in Azure.",
         default="",
         parse=_optional_file,
     )
+
+
+def local_settings(path: Path) -> dict[str, str]:
+    """The `Values` of a local.settings.json, as `func start` reads them; empty when the file is absent."""
+    if not path.exists():
+        return {}
+    return {name: str(value) for name, value in json.loads(path.read_text()).get("Values", {}).items()}
 
 
 def setting_specs() -> list[tuple[str, dict[str, Any]]]:

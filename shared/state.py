@@ -10,11 +10,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from shared.records import short_hash
-from shared.storage import CHECKPOINTS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, MEETINGS_TABLE, Storage
+from shared.storage import (
+    CHECKPOINTS_TABLE,
+    DELIVERIES_TABLE,
+    FOLDERS_TABLE,
+    MEETINGS_TABLE,
+    WEBHOOK_EVENTS_TABLE,
+    Storage,
+)
 
 # Meeting status
 QUEUED = "queued"
@@ -52,6 +59,7 @@ class State:
         self._deliveries = storage.table(DELIVERIES_TABLE)
         self._checkpoints = storage.table(CHECKPOINTS_TABLE)
         self._folders = storage.table(FOLDERS_TABLE)
+        self._webhook_events = storage.table(WEBHOOK_EVENTS_TABLE)
 
     # --- listing checkpoint ---------------------------------------------------------------------
 
@@ -83,6 +91,22 @@ class State:
     def meetings_with_status(self, status: str) -> list[dict[str, Any]]:
         return list(self._meetings.query_entities("status eq @status", parameters={"status": status}))
 
+    def meetings_between(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Meeting rows whose meeting day is from `first` to `last` (the status log and the report)."""
+        return list(
+            self._meetings.query_entities(
+                "RowKey eq @row and day ge @first and day le @last",
+                parameters={"row": MEETING_ROW, "first": first.isoformat(), "last": last.isoformat()},
+            )
+        )
+
+    def unfinished_days(self) -> set[date]:
+        """Days with a meeting not yet captured, or captured but not delivered to every mailbox."""
+        rows = self._meetings.query_entities(
+            f"RowKey eq '{MEETING_ROW}' and (status ne '{CAPTURED}' or delivery eq '{PARTIAL}')", select=["day"]
+        )
+        return {date.fromisoformat(row["day"]) for row in rows if row.get("day")}
+
     # --- deliveries -----------------------------------------------------------------------------
 
     def deliveries(self, key: str) -> dict[str, dict[str, Any]]:
@@ -94,6 +118,14 @@ class State:
             {"PartitionKey": key, "RowKey": row, **fields, "updated_at": now()}, mode=UpdateMode.MERGE
         )
 
+    def deliveries_between(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Delivery and unmapped rows of the meetings held from `first` to `last`."""
+        return list(
+            self._deliveries.query_entities(
+                "day ge @first and day le @last", parameters={"first": first.isoformat(), "last": last.isoformat()}
+            )
+        )
+
     def totals(self) -> dict[str, dict[str, int]]:
         """How many meetings and deliveries are in each status (the run summary)."""
         result: dict[str, dict[str, int]] = {"meetings": {}, "deliveries": {}}
@@ -102,6 +134,32 @@ class State:
                 status = str(row.get("status", ""))
                 result[name][status] = result[name].get(status, 0) + 1
         return result
+
+    # --- webhook requests seen ------------------------------------------------------------------
+
+    def first_sighting(self, day: date, signature: str) -> bool:
+        """Remember a signed webhook request; False when the same one was seen before (a replay).
+
+        Insert-if-absent is atomic in Table storage, so of two concurrent copies exactly one is first.
+        """
+        try:
+            self._webhook_events.create_entity(
+                {"PartitionKey": day.isoformat(), "RowKey": short_hash(signature), "received_at": now()}
+            )
+        except ResourceExistsError:
+            return False
+        return True
+
+    def forget_webhooks_before(self, day: date) -> int:
+        """Drop the record of webhook requests older than `day`: their timestamps are refused as stale anyway."""
+        rows = list(
+            self._webhook_events.query_entities(
+                "PartitionKey lt @day", parameters={"day": day.isoformat()}, select=["PartitionKey", "RowKey"]
+            )
+        )
+        for row in rows:
+            self._webhook_events.delete_entity(row["PartitionKey"], row["RowKey"])
+        return len(rows)
 
     # --- mailbox folder ids ---------------------------------------------------------------------
 

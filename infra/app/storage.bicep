@@ -10,7 +10,7 @@ param deploymentContainerName string
 param systemTopicName string
 param logAnalyticsWorkspaceId string
 
-@description('Days each version in "messages" and "recordings" stays write-once (version-level WORM); 0 = off.')
+@description('Days each version in "messages", "recordings" and "reports" stays write-once (version-level WORM); 0 = off.')
 param immutabilityDays int
 
 @description('True once the policy has been locked by hand: a locked policy can no longer be written by a deployment.')
@@ -24,12 +24,14 @@ var queueNames = [
 var archiveContainerNames = [
   'messages'
   'recordings'
+  'reports'
 ]
 var tableNames = [
   'checkpoints'
   'meetings'
   'deliveries'
   'mailboxfolders'
+  'webhookevents'
 ]
 
 var immutable = immutabilityDays > 0
@@ -88,7 +90,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // Version-level immutability can only be switched on when a container is created: choose it at the first
-// deployment (or migrate the container by hand, see the README).
+// deployment (or migrate the container by hand, see the README). The daily completeness reports in "reports"
+// are kept the same way: rewriting a day's report adds a version, and every earlier version stays.
 resource archiveContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
   for containerName in archiveContainerNames: {
     parent: blobService

@@ -1,0 +1,270 @@
+"""The completeness report: Zoom's inventory of a day compared, meeting by meeting and mailbox by mailbox,
+with what the archive delivered, naming every gap.
+
+Modelled on the archivers' daily reconciliation reports (collected, archived, duplicate, failed,
+unprocessed), but per meeting and per mailbox. The inventory is Zoom's own: every user, active and
+inactive, and their cloud recordings of the day. For each meeting the expected mailboxes are those of its
+mapped internal participants: the delivery rows the import wrote name them once an import has run; before
+that, the archived message is read and its participants mapped again with the `mapping` module. Every
+meeting Zoom lists that is not in every expected mailbox is a gap; unmapped participants (external, no
+email, no Microsoft 365 user or mailbox) are listed as exceptions, which are the archive's policy, not gaps.
+
+A gap is urgent when Zoom may delete the recording within `URGENT_WITHIN`: on the recording's
+`auto_delete_date` when Zoom states one (recordings then go to the trash, out of the API's reach), otherwise
+six months after the meeting, when it leaves the recordings listing. The account's retention setting is not
+read: it needs another Zoom scope, and the listing horizon is never later than what matters to the archive.
+
+Each report is a JSON blob `reports/<day>.json`; a day is compared again on later runs while it has gaps,
+and a write-once container keeps every version (README, "Write-once storage").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContainerClient, ContentSettings
+
+from shared.capture import message_blob_name
+from shared.mapping import Directory, plan_recipients
+from shared.message import read_message
+from shared.records import archive_key, parse_time
+from shared.settings import Settings
+from shared.state import CAPTURED, DUPLICATE, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
+from shared.zoom import ZoomClient
+
+log = logging.getLogger(__name__)
+
+URGENT_WITHIN = timedelta(days=7)
+LISTING_HORIZON = timedelta(days=183)  # Zoom lists recordings of the past six months only
+
+# Kinds of gap
+NOT_ARCHIVED = "not_archived"  # Zoom lists it, the archive never queued it
+NOT_CAPTURED = "not_captured"  # queued or deferred, no message yet
+CAPTURE_FAILED = "capture_failed"
+NOT_IMPORTED = "not_imported"  # the mailbox has no item and no import recorded a failure (yet)
+IMPORT_FAILED = "import_failed"
+
+
+@dataclass(frozen=True)
+class Gap:
+    meeting_uuid: str
+    topic: str
+    mailbox: str  # empty when the whole meeting is missing
+    kind: str
+    detail: str
+    urgent: bool
+    deadline: str  # the day Zoom may delete the recording
+
+    def line(self) -> str:
+        where = f" mailbox {self.mailbox}" if self.mailbox else ""
+        return f"{'URGENT ' if self.urgent else ''}{self.kind} {self.meeting_uuid}{where}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class MeetingCheck:
+    meeting_uuid: str
+    topic: str
+    start_time: str
+    status: str  # the meeting row's status, or "" when the archive has no record of it
+    mailboxes: dict[str, str]  # mailbox -> delivery status, for every expected mailbox
+
+
+@dataclass(frozen=True)
+class Report:
+    day: str
+    generated_at: str
+    zoom_users: int
+    meetings: list[MeetingCheck]
+    gaps: list[Gap]
+    unmapped: list[dict[str, str]] = field(default_factory=list)  # participant, email, reason, meeting_uuid
+    not_listed_by_zoom: list[str] = field(default_factory=list)  # meeting UUIDs archived but absent from Zoom
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "complete": self.complete}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Report:
+        data = json.loads(text)
+        return cls(
+            day=data["day"],
+            generated_at=data["generated_at"],
+            zoom_users=data["zoom_users"],
+            meetings=[MeetingCheck(**m) for m in data["meetings"]],
+            gaps=[Gap(**g) for g in data["gaps"]],
+            unmapped=data.get("unmapped", []),
+            not_listed_by_zoom=data.get("not_listed_by_zoom", []),
+        )
+
+
+def blob_name(day: date) -> str:
+    return f"{day.isoformat()}.json"
+
+
+def read_reports(reports: ContainerClient, days: Iterable[date]) -> list[Report]:
+    """The stored reports of these days (days without one are left out)."""
+    found = []
+    for day in days:
+        try:
+            found.append(Report.from_json(reports.download_blob(blob_name(day)).readall()))
+        except ResourceNotFoundError:
+            continue
+    return found
+
+
+def deadline(recording: dict[str, Any], start: datetime) -> date:
+    """The day Zoom may stop serving the recording: its auto-delete date, else the listing horizon."""
+    stated = str(recording.get("auto_delete_date") or "")
+    try:
+        return date.fromisoformat(stated[:10])
+    except ValueError:
+        return (start + LISTING_HORIZON).date()
+
+
+def zoom_inventory(zoom: ZoomClient, days: set[date]) -> tuple[int, dict[date, list[dict[str, Any]]]]:
+    """Zoom's recorded meetings on these days (UTC), from every user, active and inactive."""
+    listed: dict[date, dict[str, dict[str, Any]]] = {day: {} for day in days}
+    users = list(zoom.users())
+    # A day either side: Zoom's from/to are dates in the account's time zone, ours are UTC.
+    first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
+    for user in users:
+        for recording in zoom.recordings(user["id"], first, last):
+            start = parse_time(recording.get("start_time"))
+            if start and start.date() in listed:
+                listed[start.date()][str(recording["uuid"])] = recording
+    return len(users), {day: list(found.values()) for day, found in listed.items()}
+
+
+def reconcile(
+    days: Iterable[date],
+    *,
+    zoom: ZoomClient,
+    state: State,
+    messages: ContainerClient,
+    reports: ContainerClient,
+    directory: Directory,
+    settings: Settings,
+    today: date | None = None,
+) -> list[Report]:
+    """Compare each day with Zoom's inventory and store its report; returns the reports, oldest first."""
+    wanted = set(days)
+    if not wanted:
+        return []
+    today = today or datetime.now(UTC).date()
+    users, inventory = zoom_inventory(zoom, wanted)
+    written = []
+    for day in sorted(wanted):
+        report = _compare(day, users, inventory[day], state, messages, directory, settings, today)
+        reports.upload_blob(
+            blob_name(day),
+            report.to_json().encode(),
+            overwrite=True,
+            content_settings=ContentSettings(content_type="application/json"),
+        )
+        log.info(
+            "completeness report for %s: %d meeting(s) listed by Zoom, %d gap(s), %d urgent",
+            day,
+            len(report.meetings),
+            len(report.gaps),
+            sum(g.urgent for g in report.gaps),
+        )
+        written.append(report)
+    return written
+
+
+def _compare(
+    day: date,
+    users: int,
+    listed: list[dict[str, Any]],
+    state: State,
+    messages: ContainerClient,
+    directory: Directory,
+    settings: Settings,
+    today: date,
+) -> Report:
+    rows = {row["PartitionKey"]: row for row in state.meetings_between(day, day)}
+    checks: list[MeetingCheck] = []
+    gaps: list[Gap] = []
+    unmapped: list[dict[str, str]] = []
+    for recording in sorted(listed, key=lambda r: str(r.get("start_time", ""))):
+        uuid = str(recording["uuid"])
+        topic = str(recording.get("topic") or "")
+        key = archive_key(uuid)
+        row = rows.pop(key, None) or state.meeting(key) or {}
+        start = parse_time(recording.get("start_time")) or datetime.combine(day, datetime.min.time(), UTC)
+        due = deadline(recording, start)
+        urgent = due - today <= URGENT_WITHIN
+        found: list[tuple[str, str, str]] = []  # kind, detail, mailbox
+        mailboxes: dict[str, str] = {}
+        status = str(row.get("status", ""))
+        if not row:
+            found.append((NOT_ARCHIVED, "Zoom lists this meeting; the archive has no record of it", ""))
+        elif status == FAILED:
+            found.append((CAPTURE_FAILED, f"{row.get('error_code', '')}: {row.get('reason', '')}", ""))
+        elif status != CAPTURED:
+            found.append((NOT_CAPTURED, f"{status}: {row.get('reason') or 'not captured yet'}", ""))
+        else:
+            deliveries = state.deliveries(key)
+            unmapped += [
+                {
+                    "meeting_uuid": uuid,
+                    "participant": str(d.get("participant", "")),
+                    "email": str(d.get("participant_email", "")),
+                    "reason": str(d.get("reason", "")),
+                }
+                for d in deliveries.values()
+                if d.get("status") == UNMAPPED
+            ]
+            expected = _expected(row, deliveries, key, messages, directory, settings)
+            if expected is None:
+                found.append((NOT_IMPORTED, "the archived message is missing from the messages container", ""))
+            for mailbox in expected or []:
+                delivery = deliveries.get(mailbox_row(mailbox), {})
+                mailboxes[mailbox] = str(delivery.get("status") or "missing")
+                if delivery.get("status") == FAILED:
+                    found.append((IMPORT_FAILED, f"{delivery.get('code', '')}: {delivery.get('reason', '')}", mailbox))
+                elif delivery.get("status") not in (IMPORTED, DUPLICATE):
+                    found.append((NOT_IMPORTED, "no item recorded in this mailbox", mailbox))
+        gaps += [Gap(uuid, topic, mailbox, kind, detail, urgent, due.isoformat()) for kind, detail, mailbox in found]
+        checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes))
+    return Report(
+        day=day.isoformat(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        zoom_users=users,
+        meetings=checks,
+        gaps=gaps,
+        unmapped=unmapped,
+        not_listed_by_zoom=sorted(str(row.get("uuid", "")) for row in rows.values()),
+    )
+
+
+def _expected(
+    row: dict[str, Any],
+    deliveries: dict[str, dict[str, Any]],
+    key: str,
+    messages: ContainerClient,
+    directory: Directory,
+    settings: Settings,
+) -> list[str] | None:
+    """The mailboxes that should hold the meeting: from the delivery rows once an import ran to its end,
+    otherwise from the archived message's participants, mapped again; None when the message is missing."""
+    if row.get("delivery"):
+        return sorted(
+            str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED
+        )
+    try:
+        data = messages.download_blob(str(row.get("message_blob") or message_blob_name(key))).readall()
+    except ResourceNotFoundError:
+        return None
+    message = read_message(data)
+    targets, _ = plan_recipients([message.host, *message.participants], settings.organization_domains, directory)
+    return sorted(target.mailbox.address for target in targets)

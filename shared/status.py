@@ -1,0 +1,319 @@
+"""The status log: per day, what was archived, what was not and why, read from Table storage.
+
+It has the counts of the Purview connector's log (items available from source; items for import after
+fan-out to the participants' mailboxes; imported; partially imported, i.e. some files stored in the
+`recordings` container instead of attached; skipped as duplicates; failed), plus unmapped participants,
+deferred and still pending meetings, and one line per failure. Unlike Purview's it is kept as long as the
+tables are, and each day shows the gaps its completeness report named. Three renderings of one
+`StatusLog`: an HTML page for a browser (no script, no external asset, every Zoom string escaped), JSON,
+and CSV that parses back into the same values.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+from shared.report import Gap, Report
+from shared.state import CAPTURED, DEFERRED, DUPLICATE, FAILED, IMPORTED, QUEUED, UNMAPPED, State
+
+# The counts, in the order they are shown, with what they mean.
+COUNTS = {
+    "available": "Items available from source",
+    "for_import": "Items for import (after fan-out to mailboxes)",
+    "imported": "Imported",
+    "partially_imported": "Partially imported (files stored, not attached)",
+    "duplicates": "Skipped as duplicates",
+    "failed": "Failed",
+    "unmapped": "Unmapped participants",
+    "deferred": "Deferred (Zoom still processing)",
+    "pending": "Pending (queued, or captured and not yet imported)",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    day: str
+    meeting_uuid: str
+    topic: str
+    participant: str
+    mailbox: str
+    stage: str
+    code: str
+    reason: str
+    attempts: int
+    last_attempt: str
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str
+    counts: dict[str, int]
+    failures: list[Failure]
+    report_generated_at: str  # empty when no completeness report covers the day yet
+    gaps: list[Gap]
+
+
+@dataclass(frozen=True)
+class StatusLog:
+    first: str
+    last: str
+    days: list[Day]  # newest first
+
+
+def status_log(state: State, reports: Iterable[Report], first: date, last: date) -> StatusLog:
+    """The log of the meetings held from `first` to `last`, with the completeness reports of those days."""
+    meetings = {row["PartitionKey"]: row for row in state.meetings_between(first, last)}
+    deliveries = state.deliveries_between(first, last)
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    for row in meetings.values():
+        by_day.setdefault(str(row.get("day", "")), []).append(row)
+    delivered_by_day: dict[str, list[dict[str, Any]]] = {}
+    for row in deliveries:
+        delivered_by_day.setdefault(str(row.get("day", "")), []).append(row)
+    reports_by_day = {report.day: report for report in reports}
+    days = []
+    current = last
+    while current >= first:
+        day = current.isoformat()
+        rows, delivered = by_day.get(day, []), delivered_by_day.get(day, [])
+        report = reports_by_day.get(day)
+        if rows or delivered or report:
+            days.append(
+                Day(
+                    day=day,
+                    counts=_counts(rows, delivered, meetings),
+                    failures=_failures(day, rows, delivered, meetings, state),
+                    report_generated_at=report.generated_at if report else "",
+                    gaps=list(report.gaps) if report else [],
+                )
+            )
+        current -= timedelta(days=1)
+    return StatusLog(first.isoformat(), last.isoformat(), days)
+
+
+def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:
+    meeting = meetings.get(row["PartitionKey"], {})
+    return bool(row.get("partial")) or int(meeting.get("stored_files") or 0) > 0
+
+
+def _counts(
+    rows: list[dict[str, Any]], delivered: list[dict[str, Any]], meetings: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    statuses = [row.get("status") for row in delivered]
+    imported = [row for row in delivered if row.get("status") == IMPORTED]
+    partial = sum(_partial(row, meetings) for row in imported)
+    return {
+        "available": len(rows),
+        "for_import": sum(s in (IMPORTED, DUPLICATE, FAILED) for s in statuses),
+        "imported": len(imported) - partial,
+        "partially_imported": partial,
+        "duplicates": statuses.count(DUPLICATE),
+        "failed": statuses.count(FAILED) + sum(row.get("status") == FAILED for row in rows),
+        "unmapped": statuses.count(UNMAPPED),
+        "deferred": sum(row.get("status") == DEFERRED for row in rows),
+        "pending": sum(
+            row.get("status") == QUEUED or (row.get("status") == CAPTURED and not row.get("delivery")) for row in rows
+        ),
+    }
+
+
+def _failures(
+    day: str,
+    rows: list[dict[str, Any]],
+    delivered: list[dict[str, Any]],
+    meetings: dict[str, dict[str, Any]],
+    state: State,
+) -> list[Failure]:
+    found = [
+        Failure(
+            day=day,
+            meeting_uuid=str(row.get("uuid", "")),
+            topic=str(row.get("topic", "")),
+            participant="",
+            mailbox="",
+            stage="capture",
+            code=str(row.get("error_code", "")),
+            reason=str(row.get("reason", "")),
+            attempts=int(row.get("attempts") or 0),
+            last_attempt=str(row.get("updated_at", "")),
+        )
+        for row in rows
+        if row.get("status") == FAILED
+    ]
+    for row in delivered:
+        if row.get("status") != FAILED:
+            continue
+        meeting = meetings.get(row["PartitionKey"]) or state.meeting(row["PartitionKey"]) or {}
+        found.append(
+            Failure(
+                day=day,
+                meeting_uuid=str(meeting.get("uuid", "")),
+                topic=str(meeting.get("topic", "")),
+                participant=str(row.get("participant", "")),
+                mailbox=str(row.get("mailbox", "")),
+                stage="import",
+                code=str(row.get("code", "")),
+                reason=str(row.get("reason", "")),
+                attempts=int(row.get("attempts") or 0),
+                last_attempt=str(row.get("updated_at", "")),
+            )
+        )
+    return sorted(found, key=lambda f: (f.last_attempt, f.meeting_uuid, f.mailbox), reverse=True)
+
+
+# --- renderings ---------------------------------------------------------------------------------
+
+
+def to_json(log: StatusLog) -> dict[str, Any]:
+    return asdict(log)
+
+
+FAILURE_FIELDS = [f.name for f in fields(Failure) if f.name != "day"]
+GAP_FIELDS = [f.name for f in fields(Gap)]
+CSV_COLUMNS = list(
+    dict.fromkeys(["record", "day", *COUNTS, "report_generated_at", *FAILURE_FIELDS, *GAP_FIELDS]).keys()
+)
+
+
+def to_csv(log: StatusLog) -> str:
+    """One sheet: a `day` row with the counts, then its `failure` rows, then its report's `gap` rows."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for day in log.days:
+        writer.writerow({"record": "day", "day": day.day, **day.counts, "report_generated_at": day.report_generated_at})
+        for failure in day.failures:
+            writer.writerow({"record": "failure", **asdict(failure)})
+        for gap in day.gaps:
+            writer.writerow({"record": "gap", "day": day.day, **asdict(gap)})
+    return out.getvalue()
+
+
+def to_text(log: StatusLog) -> str:
+    """The log for a terminal (the admin CLI)."""
+    lines = [f"Status log {log.first} to {log.last}"]
+    width = max(len(label) for label in COUNTS.values())
+    for day in log.days:
+        lines.append(f"\n{day.day}")
+        lines += [f"  {label:<{width}}  {day.counts[name]}" for name, label in COUNTS.items()]
+        for f in day.failures:
+            where = f" mailbox {f.mailbox}" if f.mailbox else ""
+            lines.append(f"  FAILED {f.stage} {f.meeting_uuid} {f.topic!r}{where}: {f.code} {f.reason} ({f.attempts}x)")
+        if day.report_generated_at:
+            lines.append(f"  completeness report {day.report_generated_at}: {len(day.gaps)} gap(s)")
+            lines += [f"  GAP {gap.line()}" for gap in day.gaps]
+    if not log.days:
+        lines.append("no meetings in this period")
+    return "\n".join(lines) + "\n"
+
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.n{text-align:right}.bad{color:#a00}.urgent{background:#fdd;font-weight:bold}
+"""
+
+
+def _cells(values: Iterable[Any], tag: str = "td") -> str:
+    return "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in values)
+
+
+def to_html(log: StatusLog) -> str:
+    """A page an administrator opens in a browser: every failure first, then a table per day."""
+    failures = [f for day in log.days for f in day.failures]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Zoom archive status</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Zoom archive status, {html.escape(log.first)} to {html.escape(log.last)}</h1>",
+        f"<h2 id='failures'>Failures ({len(failures)})</h2>",
+    ]
+    if failures:
+        header = ["Day", "Meeting UUID", "Topic", "Participant", "Mailbox", "Stage", "Error code", "Reason"]
+        parts.append("<table class='failures'><tr>" + _cells([*header, "Attempts", "Last attempt"], "th") + "</tr>")
+        for f in failures:
+            parts.append("<tr class='failure'>" + _cells(asdict(f).values()) + "</tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>None.</p>")
+    for day in log.days:
+        parts.append(f"<h2>{html.escape(day.day)}</h2><table class='day' data-day='{html.escape(day.day)}'>")
+        for name, label in COUNTS.items():
+            value = day.counts[name]
+            css = " bad" if name == "failed" and value else ""
+            parts.append(f"<tr data-count='{name}'><th>{html.escape(label)}</th><td class='n{css}'>{value}</td></tr>")
+        parts.append("</table>")
+        parts.append(_report_html(day))
+    if not log.days:
+        parts.append("<p>No meetings in this period.</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _report_html(day: Day) -> str:
+    if not day.report_generated_at:
+        return "<p>No completeness report for this day yet.</p>"
+    title = f"Completeness report of {html.escape(day.report_generated_at)}: "
+    if not day.gaps:
+        return f"<p>{title}every meeting Zoom lists is in every expected mailbox.</p>"
+    rows = [f"<p>{title}{len(day.gaps)} gap(s).</p><table class='gaps'><tr>"]
+    rows.append(_cells(["Meeting UUID", "Topic", "Mailbox", "Gap", "Detail", "Urgent", "Zoom deletes by"], "th"))
+    rows.append("</tr>")
+    for g in day.gaps:
+        values = [g.meeting_uuid, g.topic, g.mailbox, g.kind, g.detail, "URGENT" if g.urgent else "", g.deadline]
+        rows.append(f"<tr class='gap{' urgent' if g.urgent else ''}'>" + _cells(values) + "</tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+# --- the HTTP function's query ------------------------------------------------------------------
+
+CONTENT_TYPES = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+# The page loads nothing from anywhere and runs no script; nobody caches or frames it.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def query(params: Mapping[str, str], today: date) -> tuple[date, date, str]:
+    """(first day, last day, format) from `?from=&to=` or `?days=N` (7, ending today) and `?format=`.
+
+    Raises ValueError saying what is wrong.
+    """
+    form = params.get("format") or "html"
+    if form not in CONTENT_TYPES:
+        raise ValueError(f"format must be one of {', '.join(CONTENT_TYPES)}")
+    try:
+        if params.get("from") or params.get("to"):
+            first = date.fromisoformat(params.get("from") or params.get("to", ""))
+            last = date.fromisoformat(params.get("to") or today.isoformat())
+        else:
+            days = int(params.get("days") or DEFAULT_DAYS)
+            first, last = today - timedelta(days=days - 1), today
+    except ValueError:
+        raise ValueError("from and to must be dates (YYYY-MM-DD), days a whole number") from None
+    if not 0 <= (last - first).days < MAX_DAYS:
+        raise ValueError(f"the period must run forwards and span at most {MAX_DAYS} days")
+    return first, last, form
+
+
+def render(log: StatusLog, form: str) -> tuple[str, str, dict[str, str]]:
+    """The log as `html`, `json` or `csv`: body, content type and response headers."""
+    if form == "html":
+        return to_html(log), CONTENT_TYPES[form], HEADERS
+    if form == "csv":
+        name = f"zoom-archive-status-{log.first}-{log.last}.csv"
+        return to_csv(log), CONTENT_TYPES[form], {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return json.dumps(to_json(log), indent=1), CONTENT_TYPES[form], HEADERS

@@ -1,0 +1,111 @@
+"""Zoom event notifications: a verified `recording.completed` queues its meeting within seconds.
+
+Zoom signs every notification: `x-zm-signature` = `v0=` + hex HMAC-SHA256(secret token,
+`v0:{x-zm-request-timestamp}:{raw body}`). A request is refused unless that signature matches (compared in
+constant time), its timestamp is within 5 minutes of now, and the same signed request was not seen before
+(a replay). A verified `recording.completed` or `recording.transcript_completed` queues the meeting UUID
+and nothing more: the capture stage re-reads everything from Zoom's API, so a forged or replayed event
+cannot inject content, and the event's `download_token` and `download_url` are never used. Zoom sends
+duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
+Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
+The daily timer remains the safety net for a notification that never arrives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.storage.queue import QueueClient
+
+from shared import inventory, telemetry
+from shared.records import archive_key
+from shared.state import State
+
+log = logging.getLogger(__name__)
+
+VALIDATION = "endpoint.url_validation"
+RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
+TOLERANCE = timedelta(minutes=5)
+SIGNATURE_HEADER = "x-zm-signature"
+TIMESTAMP_HEADER = "x-zm-request-timestamp"
+# What the status log may show before capture has read Zoom's API; never files or links.
+LISTED_FIELDS = ("id", "topic", "start_time")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    message = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def request_time(timestamp: str) -> datetime | None:
+    """Zoom's request timestamp: epoch seconds (milliseconds when it has more than 10 digits)."""
+    if not timestamp.isdigit():
+        return None
+    value = int(timestamp)
+    return datetime.fromtimestamp(value / 1000 if len(timestamp) > 10 else value, UTC)
+
+
+def receive(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    secret: str,
+    state: State,
+    queue: QueueClient,
+    now: datetime | None = None,
+) -> Reply:
+    """Answer one notification request; `headers` are matched without regard to case."""
+    lower = {name.lower(): value for name, value in headers.items()}
+    timestamp = lower.get(TIMESTAMP_HEADER, "")
+    given = lower.get(SIGNATURE_HEADER, "")
+    expected = signature(secret, timestamp, body)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return _refuse(401, "the signature does not match")
+    moment = request_time(timestamp)
+    if moment is None or abs((now or datetime.now(UTC)) - moment) > TOLERANCE:
+        return _refuse(401, "the request timestamp is more than 5 minutes off")
+    if not state.first_sighting(moment.date(), given):
+        return _refuse(409, "this signed request was already received (a replay)")
+    try:
+        event = json.loads(body)
+        name = str(event.get("event") or "")
+        payload = event.get("payload") or {}
+    except (ValueError, AttributeError):
+        return _refuse(400, "the body is not a Zoom event")
+    if name == VALIDATION:
+        plain = payload.get("plainToken") if isinstance(payload, dict) else None
+        if not isinstance(plain, str) or not plain:
+            return _refuse(400, "endpoint.url_validation without a plainToken")
+        encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
+        log.info("webhook endpoint validated")
+        return Reply(200, {"plainToken": plain, "encryptedToken": encrypted})
+    if name not in RECORDING_EVENTS:
+        log.info("webhook event %s ignored", name[:100])
+        return Reply(200, {"ignored": name})
+    meeting = payload.get("object") if isinstance(payload, dict) else None
+    uuid = meeting.get("uuid") if isinstance(meeting, dict) else None
+    if not isinstance(uuid, str) or not uuid:
+        return _refuse(400, f"{name} without a meeting uuid")
+    with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
+        listed = {key: meeting[key] for key in LISTED_FIELDS if key in meeting}
+        inventory.enqueue(state, queue, uuid, "webhook", listed)
+        log.info("webhook %s: meeting queued", name)
+    return Reply(200, {"queued": uuid})
+
+
+def _refuse(status: int, reason: str) -> Reply:
+    log.warning("webhook request refused (%d): %s", status, reason)
+    return Reply(status, {"error": reason})
