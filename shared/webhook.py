@@ -35,8 +35,6 @@ RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
 TOLERANCE = timedelta(minutes=5)
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
-# What the status log may show before capture has read Zoom's API; never files or links.
-LISTED_FIELDS = ("id", "topic", "start_time")
 
 
 @dataclass(frozen=True)
@@ -100,8 +98,7 @@ def receive(
     if not isinstance(uuid, str) or not uuid:
         return _refuse(400, f"{name} without a meeting uuid")
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
-        listed = {key: meeting[key] for key in LISTED_FIELDS if key in meeting}
-        inventory.enqueue(state, queue, uuid, "webhook", listed)
+        inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
         log.info("webhook %s: meeting queued", name)
     return Reply(200, {"queued": uuid})
 

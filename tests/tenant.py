@@ -62,6 +62,7 @@ class Meeting:
     attendees: list[tuple[Person, int, int]]  # person, join and leave as minutes after the start
     files: list[File]
     recording: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
 
 
 class Tenant:
@@ -194,6 +195,7 @@ class Tenant:
                 "recording_count": len(files),
                 "share_url": "https://zoom.us/rec/share/x",
                 "recording_files": files,
+                **m.extra,
             }
             participants = [
                 {

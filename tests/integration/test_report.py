@@ -1,0 +1,74 @@
+"""The completeness report: Zoom's inventory against what reached each mailbox, naming every gap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from local.world import World
+from shared.archiver import Archiver
+from shared.records import MeetingRef
+from shared.report import read_reports
+from shared.settings import load_settings
+from shared.storage import REPORTS_CONTAINER
+from tests.integration.conftest import FailedRun
+from tests.tenant import Tenant
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_run_with_injected_permanent_failures_yields_a_report_naming_exactly_those_gaps(
+    failed_run: FailedRun,
+) -> None:
+    run = failed_run
+    archiver = Archiver(load_settings(run.world.app_settings()))
+    days = sorted({run.review.start.date(), run.broken.start.date()})
+
+    # The local host's run ends with the daily reconcile timer, after the archive run drained.
+    reports = {r.day: r for r in read_reports(archiver.storage.container(REPORTS_CONTAINER), days)}
+
+    assert sorted(reports) == [d.isoformat() for d in days]
+    gaps = {(g.meeting_uuid, g.kind, g.mailbox): g for r in reports.values() for g in r.gaps}
+    assert set(gaps) == {
+        (run.review.uuid, "import_failed", run.bob.email),
+        (run.broken.uuid, "capture_failed", ""),
+    }
+    failed_import = gaps[(run.review.uuid, "import_failed", run.bob.email)]
+    assert "ErrorAccessDenied" in failed_import.detail and not failed_import.urgent
+    failed_capture = gaps[(run.broken.uuid, "capture_failed", "")]
+    assert failed_capture.detail.startswith("zoom_400_300")
+    assert failed_capture.urgent, "Zoom deletes the recording in 3 days"
+    assert failed_capture.deadline == run.broken.extra["auto_delete_date"]
+
+    review = reports[run.review.start.date().isoformat()]
+    (check,) = [m for m in review.meetings if m.meeting_uuid == run.review.uuid]
+    assert check.mailboxes == {run.alice.email: "imported", run.bob.email: "failed"}
+    assert [(u["email"], u["reason"]) for u in review.unmapped] == [("grace@fabrikam.example", "external")]
+    other = reports[run.broken.start.date().isoformat()]
+    assert {m.meeting_uuid: m.mailboxes for m in other.meetings} == {
+        run.broken.uuid: {},
+        run.fine.uuid: {run.alice.email: "imported"},
+    }
+
+
+def test_meetings_zoom_lists_but_the_archive_has_not_delivered_are_gaps(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    dan = tenant.person("Dan Diaz", status="inactive")
+    captured = tenant.meeting(alice, "Captured only", attendees=[(alice, 0, 30), (bob, 0, 30)])
+    unseen = tenant.meeting(dan, "Never listed by the archive")
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    archiver.capture_meeting(MeetingRef(captured.uuid))  # no import yet: the mailboxes come from the message
+    day = captured.start.date()
+
+    (report,) = archiver.reconcile([day], today=datetime.now(UTC).date())
+
+    assert {(g.meeting_uuid, g.kind, g.mailbox) for g in report.gaps} == {
+        (captured.uuid, "not_imported", alice.email),
+        (captured.uuid, "not_imported", bob.email),
+        (unseen.uuid, "not_archived", ""),
+    }
+    assert not any(g.urgent for g in report.gaps)
+    assert report.zoom_users == 3, "inactive users are part of Zoom's inventory"
