@@ -59,7 +59,13 @@ def dimensions(**values: str) -> Iterator[None]:
 
 
 def install() -> None:
-    """Copy the current dimensions onto every log record created from now on (once per process)."""
+    """Copy the current dimensions onto every log record created from now on (once per process).
+
+    urllib3 logs every URL it requests at DEBUG, among them the pre-signed URLs Zoom's downloads redirect
+    to, which are credentials for the files: its DEBUG records are never created.
+    """
+    urllib3 = logging.getLogger("urllib3")
+    urllib3.setLevel(max(urllib3.level, logging.INFO))
     factory = logging.getLogRecordFactory()
     if getattr(factory, "adds_dimensions", False):
         return
