@@ -1,0 +1,67 @@
+"""The status log's query and renderings (the numbers themselves are checked against Azurite and in a browser)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from shared.report import Gap
+from shared.status import COUNTS, Day, Failure, StatusLog, query, render, to_text
+
+TODAY = date(2026, 3, 10)
+
+
+def log() -> StatusLog:
+    counts = dict.fromkeys(COUNTS, 0) | {"available": 1, "failed": 1}
+    failure = Failure("2026-03-09", "u1", "<script>alert(1)</script>", "Bob", "bob@x", "import", "E", "r", 2, "t")
+    gap = Gap("u1", "<script>alert(1)</script>", "bob@x", "import_failed", "E: r", False, "2026-09-08")
+    return StatusLog("2026-03-04", "2026-03-10", [Day("2026-03-09", counts, [failure], "2026-03-10T06:00", [gap])])
+
+
+def test_the_period_is_the_last_seven_days_unless_asked() -> None:
+    assert query({}, TODAY) == (date(2026, 3, 4), TODAY, "html")
+    assert query({"days": "1", "format": "csv"}, TODAY) == (TODAY, TODAY, "csv")
+    assert query({"from": "2026-01-01", "to": "2026-01-31"}, TODAY) == (date(2026, 1, 1), date(2026, 1, 31), "html")
+    assert query({"from": "2026-03-01"}, TODAY) == (date(2026, 3, 1), TODAY, "html")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"format": "pdf"},
+        {"days": "many"},
+        {"from": "yesterday"},
+        {"from": "2026-03-10", "to": "2026-03-01"},
+        {"days": "999"},
+    ],
+)
+def test_a_bad_query_is_refused_saying_why(params: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        query(params, TODAY)
+
+
+def test_the_page_escapes_zoom_text_and_loads_nothing() -> None:
+    body, content_type, headers = render(log(), "html")
+
+    assert content_type == "text/html"
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert not any(load in body for load in ("src=", "href=", "url(", "@import")), "no external asset"
+
+
+def test_the_csv_has_a_row_per_day_failure_and_gap() -> None:
+    body, content_type, headers = render(log(), "csv")
+
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert content_type == "text/csv" and "attachment" in headers["Content-Disposition"]
+    assert [r["record"] for r in rows] == ["day", "failure", "gap"]
+    assert rows[0]["available"] == "1" and rows[1]["mailbox"] == "bob@x" and rows[2]["kind"] == "import_failed"
+
+
+def test_the_terminal_rendering_names_failures_and_gaps() -> None:
+    text = to_text(log())
+
+    assert "FAILED import u1" in text and "GAP import_failed u1 mailbox bob@x" in text
