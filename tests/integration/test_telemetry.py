@@ -25,7 +25,7 @@ from shared.archiver import Archiver
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MESSAGES_CONTAINER
-from tests.integration.conftest import ACCESS_DENIED
+from tests.integration.conftest import ACCESS_DENIED, FailedRun
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -154,6 +154,10 @@ def test_a_unit_of_works_records_carry_its_dimensions_and_no_secret_or_content(
         "chat content": CHAT_MARKER,
         "transcript content": TRANSCRIPT_MARKER,
     }
+    archiver.enumerate_meetings()  # the no-run alert waits for this record of every completed run
+    (completed,) = [r for r in records(logs) if r.get("event") == "archive_run_completed"]
+    assert (completed["stage"], completed["found"], completed["queued"]) == ("enumerate", 1, 0)
+
     everything = json.dumps(captured + imported, default=str)
     leaked = [name for name, value in secrets.items() if value in everything]
     assert not leaked, f"found in telemetry: {leaked}"
@@ -164,3 +168,9 @@ def test_telemetry_is_off_without_a_connection_string() -> None:
 
     assert telemetry.configure({}) is False
     assert logging.getLogRecordFactory() is factory, "nothing is installed when nothing is exported"
+
+
+def test_only_the_attempt_that_goes_to_the_poison_queue_is_a_final_failure(failed_run: FailedRun) -> None:
+    failures = [line for line in failed_run.output.splitlines() if line.startswith("stage failed: zoom_400_300")]
+
+    assert failures == ["stage failed: zoom_400_300"] * 4 + ["stage failed: zoom_400_300 (final)"]
