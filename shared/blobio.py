@@ -58,6 +58,7 @@ class BlockBlobWriter(io.RawIOBase):
             self._buffer.clear()
         while self._staging:
             self._staging.popleft().result()
+        self.close()
         conditions = {"match_condition": MatchConditions.IfMissing} if self.once else {}
         try:
             self.blob.commit_block_list(
