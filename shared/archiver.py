@@ -17,7 +17,7 @@ from shared.mapping import Directory
 from shared.records import MeetingRef
 from shared.settings import Settings
 from shared.state import State
-from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, RECORDINGS_CONTAINER, Storage
+from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, RECORDINGS_CONTAINER, STAGING_CONTAINER, Storage
 from shared.zoom import ZoomClient
 
 
@@ -55,6 +55,7 @@ class Archiver:
             state=self.state,
             messages=self.storage.container(MESSAGES_CONTAINER),
             recordings=self.storage.container(RECORDINGS_CONTAINER),
+            staging=self.storage.container(STAGING_CONTAINER),
             settings=self.settings,
         )
 

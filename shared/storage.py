@@ -19,13 +19,17 @@ from shared.settings import StorageConnection
 MEETINGS_QUEUE = "meetings"
 MESSAGES_CONTAINER = "messages"
 RECORDINGS_CONTAINER = "recordings"
+# Recording files on their way into a message or into "recordings": each capture empties what it staged.
+# Never write-once; infra/app/storage.bicep also deletes anything a crashed capture left behind.
+STAGING_CONTAINER = "staging"
 CHECKPOINTS_TABLE = "checkpoints"
 MEETINGS_TABLE = "meetings"
 DELIVERIES_TABLE = "deliveries"
 FOLDERS_TABLE = "mailboxfolders"
 
 QUEUES = (MEETINGS_QUEUE,)
-CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER)
+CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER)  # the archive
+WORK_CONTAINERS = (STAGING_CONTAINER,)
 TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE)
 
 
@@ -78,7 +82,7 @@ class Storage:
         for name in QUEUES:
             with contextlib.suppress(ResourceExistsError):
                 self.queue(name).create_queue()
-        for name in CONTAINERS:
+        for name in CONTAINERS + WORK_CONTAINERS:
             with contextlib.suppress(ResourceExistsError):
                 self.container(name).create_container()
         for name in TABLES:
