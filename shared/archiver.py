@@ -25,7 +25,14 @@ from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
 from shared.state import CAPTURED, FAILED, State
-from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER, Storage
+from shared.storage import (
+    MEETINGS_QUEUE,
+    MESSAGES_CONTAINER,
+    RECORDINGS_CONTAINER,
+    REPORTS_CONTAINER,
+    STAGING_CONTAINER,
+    Storage,
+)
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
@@ -105,6 +112,7 @@ class Archiver:
                 state=self.state,
                 messages=self.storage.container(MESSAGES_CONTAINER),
                 recordings=self.storage.container(RECORDINGS_CONTAINER),
+                staging=self.storage.container(STAGING_CONTAINER),
                 settings=self.settings,
             )
             if result.status == CAPTURED:

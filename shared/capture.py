@@ -8,15 +8,16 @@ files Zoom is still processing is deferred, never archived half-complete.
 from __future__ import annotations
 
 import logging
-import tempfile
-from contextlib import ExitStack
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import ContainerClient, ContentSettings
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobClient, ContainerClient
 
-from shared.message import attachment_name, build_message, content_type
+from shared.blobio import BlockBlobWriter, open_blob
+from shared.integrity import check_fingerprint, verified_chunks
+from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type
 from shared.records import (
     CapturedFile,
     Meeting,
@@ -29,11 +30,13 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, FAILED, State
+from shared.transcript import TEXT_LIMIT, is_text_record
+from shared.transcript import read as read_transcript
 from shared.zoom import ZoomClient, ZoomError
 
 log = logging.getLogger(__name__)
-SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger downloads spill to a temporary file
-BODY_ALLOWANCE = 512 * 1024  # room kept in the size budget for headers, bodies and our JSON record
+MIB = 1024 * 1024
+PART_ALLOWANCE = 1024  # an attachment's MIME part headers and boundary line, generously
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
 
 
@@ -57,6 +60,7 @@ def capture_meeting(
     state: State,
     messages: ContainerClient,
     recordings: ContainerClient,
+    staging: ContainerClient,
     settings: Settings,
 ) -> Capture:
     key = archive_key(ref.uuid)
@@ -78,10 +82,8 @@ def capture_meeting(
             return Capture(DEFERRED, blob_name)
         participants = group_participants(zoom.participants(ref.uuid), settings.organization_domains)
         meeting = Meeting.from_zoom(recording, host, participants)
-        with ExitStack() as stack:
-            downloads = [(f, _download(zoom, f, stack)) for f in meeting.files]
-            captured, contents = _place_files(downloads, recordings, settings)
-            data = build_message(meeting, captured, contents)
+        limit = settings.max_message_size_mb * MIB
+        captured, composition = _archive(meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit)
         state.update_meeting(
             key,
             uuid=ref.uuid,
@@ -95,24 +97,18 @@ def capture_meeting(
             participants=len(meeting.participants),
             files=len(captured),
             stored_files=sum(not c.attached for c in captured),
-            message_bytes=len(data),
+            message_bytes=composition.size,
             attempts=attempt,
             error_code="",
             reason="",
         )
-        try:
-            messages.upload_blob(
-                blob_name, data, overwrite=False, content_settings=ContentSettings(content_type="message/rfc822")
-            )
-        except ResourceExistsError:
-            pass  # a concurrent capture of the same meeting finished first: same meeting, same record
         result = Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
         log.info(
             "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
             len(meeting.participants),
             result.attached,
             result.stored,
-            len(data),
+            composition.size,
         )
         return result
     except Exception as error:
@@ -145,48 +141,125 @@ def _code(error: Exception) -> str:
     return type(error).__name__
 
 
-def _download(zoom: ZoomClient, file: RecordingFile, stack: ExitStack) -> tuple[BinaryIO, int, str]:
-    sink = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))
-    result = zoom.download(file.download_url, sink, file.size)
-    sink.seek(0)
-    return sink, result.size, result.sha256
-
-
-def _place_files(
-    downloads: list[tuple[RecordingFile, tuple[BinaryIO, int, str]]],
+def _archive(
+    meeting: Meeting,
+    zoom: ZoomClient,
+    message: BlobClient,
     recordings: ContainerClient,
-    settings: Settings,
-) -> tuple[list[CapturedFile], dict[str, bytes]]:
-    """Attach what fits in the largest message the mailboxes accept; store the rest, once, by content hash.
+    staging: ContainerClient,
+    limit: int,
+) -> tuple[list[CapturedFile], Composition]:
+    """Download the files, store those the message cannot carry, and write the message: all as streams.
 
-    Text artifacts go first (chat, transcript: small and what searches need), then the smallest media.
+    Each download goes into staging while it is hashed; attached files are read back from there into the
+    message, stored ones into the recordings container; staging is emptied whatever happens.
     """
-    budget = settings.max_message_size_mb * 1024 * 1024 * 3 // 4 - BODY_ALLOWANCE  # base64 grows by 4/3
-    order = sorted(
-        range(len(downloads)),
-        key=lambda i: (downloads[i][0].file_type not in TEXT_TYPES, downloads[i][1][1]),
-    )
-    attach = set()
-    for index in order:
-        size = downloads[index][1][1]
-        if size <= budget:
-            attach.add(index)
-            budget -= size
-    captured: list[CapturedFile] = []
-    contents: dict[str, bytes] = {}
-    for index, (file, (sink, size, sha256)) in enumerate(downloads):
-        name = attachment_name(index + 1, file)
-        kind = content_type(file)
-        stored_as = ""
-        if index in attach:
-            contents[file.key] = sink.read()
-        else:
-            stored_as = recording_blob_name(sha256, name)
+    area = Staging(staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
+    try:
+        downloaded = [_download(zoom, index, f, area) for index, f in enumerate(meeting.files, 1)]
+        said = _read_said(downloaded, area)
+        captured, composition = place_files(meeting, downloaded, said, limit)
+        for c in captured:
+            if not c.attached:
+                _store(area, c, recordings.get_blob_client(c.stored_as))
+        writer = BlockBlobWriter(message, "message/rfc822", once=True)
+        composition.write(writer, area.open)
+        writer.commit()  # False: a concurrent capture of the same meeting finished first, with the same record
+    finally:
+        area.empty()
+    if composition.size > limit:
+        log.warning(
+            "message of %d bytes is over MAX_MESSAGE_SIZE_MB even with every file stored apart and the least chat "
+            "and transcript shown: mailboxes with that limit will refuse it",
+            composition.size,
+        )
+    return captured, composition
+
+
+class Staging:
+    """One capture's folder in the staging container: where downloads land, read back, then deleted."""
+
+    def __init__(self, container: ContainerClient, folder: str):
+        self.container = container
+        self.folder = folder
+        self.names: list[str] = []
+
+    def blob(self, filename: str) -> BlobClient:
+        return self.container.get_blob_client(f"{self.folder}/{filename}")
+
+    def writer(self, filename: str, kind: str) -> BlockBlobWriter:
+        self.names.append(filename)
+        return BlockBlobWriter(self.blob(filename), kind, once=False)
+
+    def open(self, captured: CapturedFile) -> BinaryIO:
+        return open_blob(self.blob(captured.filename), captured.size)
+
+    def empty(self) -> None:
+        for filename in self.names:
             try:
-                recordings.upload_blob(
-                    stored_as, sink, length=size, overwrite=False, content_settings=ContentSettings(content_type=kind)
-                )
-            except ResourceExistsError:
-                pass  # content-addressed: the same bytes are already stored
-        captured.append(CapturedFile(file, name, kind, size, sha256, stored_as))
-    return captured, contents
+                self.blob(filename).delete_blob()
+            except ResourceNotFoundError:
+                pass  # never committed: the service drops uncommitted blocks by itself
+
+
+def _download(zoom: ZoomClient, index: int, file: RecordingFile, area: Staging) -> CapturedFile:
+    """Stream one file from Zoom into staging, hashing it; Zoom's fingerprint, if any, must match."""
+    name, kind = attachment_name(index, file), content_type(file)
+    sink = area.writer(name, kind)
+    result = zoom.download(file.download_url, sink, file.size)
+    check_fingerprint(name, file.fingerprint, result.sha256)
+    sink.commit()
+    return CapturedFile(file, name, kind, result.size, result.sha256)
+
+
+def _read_said(files: list[CapturedFile], area: Staging) -> Said:
+    """The chat and transcript files read as text, for the bodies."""
+    said = {}
+    for c in files:
+        if is_text_record(c.file.file_type):
+            with area.open(c) as stream:
+                said[c.file.key] = read_transcript(c.file.file_type, stream)
+    return said
+
+
+def place_files(
+    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int
+) -> tuple[list[CapturedFile], Composition]:
+    """Attach what fits in the largest message the mailboxes accept; the rest is stored apart, by content hash.
+
+    `limit` is in bytes of the whole .eml: headers, both bodies, our JSON record, and each attached file as
+    base64 (4/3 of its size plus a line break every 76 characters) with its part headers. The budget starts
+    from the message with every file stored, whose manifest and record are the longest they can be, so
+    attaching a file only ever adds its part; text records go first (small, and what searches need), then
+    the smallest media. Bodies too big even alone show less of the chat and transcript, halving until they
+    fit; a message that still does not fit (a tiny limit) is written all the same, with every file stored.
+    """
+    stored = [replace(c, stored_as=recording_blob_name(c.sha256, c.filename)) for c in downloaded]
+    said_limit = TEXT_LIMIT
+    base = compose(meeting, stored, said, said_limit=said_limit)
+    while base.size > limit and said_limit:
+        said_limit //= 2
+        base = compose(meeting, stored, said, said_limit=said_limit)
+    room = limit - base.size
+    attach = set()
+    preference = sorted(
+        range(len(downloaded)), key=lambda i: (downloaded[i].file.file_type not in TEXT_TYPES, downloaded[i].size)
+    )
+    for index in preference:
+        cost = base64_size(downloaded[index].size) + PART_ALLOWANCE
+        if cost <= room:
+            attach.add(index)
+            room -= cost
+    files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
+    return files, compose(meeting, files, said, said_limit=said_limit)
+
+
+def _store(area: Staging, captured: CapturedFile, blob: BlobClient) -> None:
+    """Write a file once into the recordings container, named by its content: already there means done."""
+    if blob.exists():
+        return
+    writer = BlockBlobWriter(blob, captured.content_type, once=True)
+    with area.open(captured) as stream:
+        for chunk in verified_chunks(captured.filename, stream, captured.size, captured.sha256):
+            writer.write(chunk)
+    writer.commit()

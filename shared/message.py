@@ -1,29 +1,41 @@
-"""The archived record: one RFC 5322 message per meeting instance, and reading it back for import.
+"""The archived record: one RFC 5322 message per meeting instance, written as a stream, and read back for import.
 
 Everything that comes from Zoom is untrusted: header values lose control and line-break characters before
 the `email` package sees them (the Python 3.11 runtime may predate the CVE-2024-6923 fix), and every
 Zoom string is HTML-escaped in the HTML body. Names of attachments are built from Zoom's enumerations
 and our own numbering, never from free text.
+
+A message is made in two steps so that a recording of any size needs no more memory than a chunk of it:
+`compose` renders the headers, both bodies and our JSON record with the `email` package and knows the
+message's exact size; `Composition.write` streams it out, base64-encoding each attached file as it reads it.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import html
+import io
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.records import CapturedFile, Meeting, Participant, Person, RecordingFile, parse_time
+from shared.integrity import verified_chunks
+from shared.records import CapturedFile, Meeting, Participant, Person, PollAnswer, RecordingFile, parse_time
+from shared.transcript import TEXT_LIMIT, Transcript, is_text_record
+from shared.transcript import read as read_transcript
+
+Opener = Callable[[CapturedFile], BinaryIO]  # the bytes of a file to attach
+Said = Mapping[str, Transcript]  # the chat and transcript files read as text, by file key
 
 RECORD_FILENAME = "zoom-meeting.json"
 MESSAGE_ID_DOMAIN = "zoom-archiver.invalid"
@@ -44,11 +56,31 @@ CONTENT_TYPES = {
     "JPG": "image/jpeg",
 }
 EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
+MEETING_TYPES = {  # the recording's `type` (Zoom's meetings API spec)
+    1: "Instant meeting",
+    2: "Scheduled meeting",
+    3: "Recurring meeting with no fixed time",
+    4: "Meeting with a Personal Meeting ID",
+    5: "Webinar",
+    6: "Recurring webinar with no fixed time",
+    7: "Personal Audio Conference",
+    8: "Recurring meeting with a fixed time",
+    9: "Recurring webinar with a fixed time",
+    99: "Uploaded recording",
+}
+SAID_TITLES = {"CHAT": "In-meeting chat", "TRANSCRIPT": "Transcript", "CC": "Closed captions"}
+BASE64_LINE = 76  # characters of a base64 line (RFC 2045)
+BASE64_LINE_BYTES = 57  # the bytes one such line encodes
+BODY_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def header_text(value: str, limit: int = 0) -> str:
-    """A single line of text safe for a header: no control characters, no line or paragraph separators."""
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in "\r\n" else c for c in str(value))
+    """A single line of text safe for a header: no control characters, no line or paragraph separators, and
+    no lone surrogate (a JSON string may hold one; UTF-8 cannot)."""
+    cleaned = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else "\ufffd" if unicodedata.category(c) == "Cs" else c
+        for c in str(value)
+    )
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
     if limit and len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + "…"
@@ -79,12 +111,50 @@ def message_id(key: str) -> str:
     return f"<{key}@{MESSAGE_ID_DOMAIN}>"
 
 
-def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Mapping[str, bytes]) -> bytes:
-    """The .eml for one meeting: headers, a text and an HTML body, the attached files and our JSON record.
+def base64_size(size: int) -> int:
+    """Bytes of a file's body in the message: base64 in lines of 76 characters, each ending in CRLF."""
+    characters = 4 * ((size + 2) // 3)
+    return characters + 2 * ((characters + BASE64_LINE - 1) // BASE64_LINE)
 
-    `contents` holds the bytes of each attached file by file key; stored files are only described.
+
+@dataclass(frozen=True)
+class Composition:
+    """A message ready to be written: its bytes around each attached file's body, and its exact size.
+
+    Only the headers, the bodies and our JSON record are held in memory; the attached files are read and
+    base64-encoded chunk by chunk while the message is written, each checked against its SHA-256.
+    """
+
+    segments: tuple[bytes, ...]  # one more than `attached`: the bytes before, between and after their bodies
+    attached: tuple[CapturedFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.segments)) + sum(base64_size(c.size) for c in self.attached)
+
+    def write(self, out: BinaryIO, open_file: Opener) -> None:
+        for segment, captured in zip(self.segments[:-1], self.attached, strict=True):
+            out.write(segment)
+            with open_file(captured) as stream:
+                _write_base64(out, verified_chunks(captured.filename, stream, captured.size, captured.sha256))
+        out.write(self.segments[-1])
+
+
+def compose(
+    meeting: Meeting, files: Sequence[CapturedFile], said: Said, *, said_limit: int = TEXT_LIMIT
+) -> Composition:
+    """The message for one meeting: headers, a text and an HTML body, the attached files and our JSON record.
+
+    `said` holds the chat and transcript files read as text, by file key; the bodies show at most
+    `said_limit` characters of it (the files themselves are archived whole). The default keeps the HTML body
+    small enough for the importer to send to Graph in one request; it is about 10 hours of speech.
     """
     zone = _zone(meeting.timezone)
+    sections = _said_sections(meeting, files, said, zone, said_limit)
+    text, html_body = _text_body(meeting, files, sections, zone), _html_body(meeting, files, sections, zone)
+    # Boundaries and placeholders derived from the bodies: the same meeting gives the same bytes, and Zoom
+    # text cannot contain a string it would have to predict from a hash of itself.
+    seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]
     start_local = meeting.start.astimezone(zone)
     msg = EmailMessage(policy=policy.SMTP)
     topic = header_text(meeting.topic, SUBJECT_TOPIC_LIMIT) or "(no topic)"
@@ -99,21 +169,58 @@ def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Map
     msg[HEADER_ARCHIVE_KEY] = meeting.key
     for captured in files:
         msg[HEADER_FILE_HASH] = f"{captured.filename}; {captured.sha256}"
-    text, html_body = _text_body(meeting, files, zone), _html_body(meeting, files, zone)
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
-    for captured in files:
-        if captured.attached:
-            maintype, subtype = captured.content_type.split("/", 1)
-            msg.add_attachment(contents[captured.file.key], maintype, subtype, filename=captured.filename)
-    record = json.dumps(_record(meeting, files), indent=2, ensure_ascii=False).encode()
+    attached = tuple(c for c in files if c.attached)
+    placeholders = []
+    for number, captured in enumerate(attached):
+        maintype, subtype = captured.content_type.split("/", 1)
+        msg.add_attachment(b"", maintype, subtype, filename=captured.filename)
+        placeholders.append(f"zoom-archive-file-{seed}-{number}")
+        msg.get_payload()[-1].set_payload(placeholders[-1] + "\n")
+    record = json.dumps(_record(meeting, files), indent=2, ensure_ascii=True).encode()
     msg.add_attachment(record, "application", "json", filename=RECORD_FILENAME)
-    # Boundaries derived from the bodies: the same meeting gives the same bytes, and Zoom text cannot
-    # contain a boundary it would have to predict from a hash of itself.
-    seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]
     for number, part in enumerate(p for p in msg.walk() if p.is_multipart()):
         part.set_boundary(f"==zoom-archive-{seed}-{number}==")
-    return msg.as_bytes()
+    segments, rest = [], msg.as_bytes()
+    for placeholder in placeholders:
+        before, found, rest = rest.partition(placeholder.encode() + b"\r\n")
+        assert found and placeholder.encode() not in rest, "a placeholder must stand once, alone on its line"
+        segments.append(before)
+    return Composition((*segments, rest), attached)
+
+
+def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Mapping[str, bytes]) -> bytes:
+    """The message in memory, from the bytes of its files by file key (a small meeting, or a test).
+
+    Every attached file needs its bytes in `contents`; a chat or transcript file found there is shown as
+    text in the bodies whether it is attached or stored.
+    """
+    said = {
+        c.file.key: read_transcript(c.file.file_type, io.BytesIO(contents[c.file.key]))
+        for c in files
+        if is_text_record(c.file.file_type) and c.file.key in contents
+    }
+    out = io.BytesIO()
+    compose(meeting, files, said).write(out, lambda c: io.BytesIO(contents[c.file.key]))
+    return out.getvalue()
+
+
+def _write_base64(out: BinaryIO, chunks: Iterable[bytes]) -> None:
+    pending = b""
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        whole = len(data) - len(data) % BASE64_LINE_BYTES
+        _write_base64_lines(out, data[:whole])
+        pending = data[whole:]
+    _write_base64_lines(out, pending)
+
+
+def _write_base64_lines(out: BinaryIO, data: bytes) -> None:
+    if data:
+        encoded = binascii.b2a_base64(data, newline=False)
+        lines = [encoded[i : i + BASE64_LINE] for i in range(0, len(encoded), BASE64_LINE)]
+        out.write(b"\r\n".join(lines) + b"\r\n")
 
 
 def _recipients(meeting: Meeting) -> list[Address]:
@@ -150,19 +257,30 @@ def _size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _text(value: str) -> str:
+    """Zoom text for a body: line breaks as LF; controls and lone surrogates (which UTF-8 cannot carry) as U+FFFD."""
+    return BODY_UNSAFE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _line(value: str) -> str:
+    """Zoom text for one line of a body (a name, a topic, an answer)."""
+    return header_text(value)
+
+
 def _facts(meeting: Meeting, zone: ZoneInfo) -> list[tuple[str, str]]:
-    end = meeting.start + timedelta(minutes=meeting.duration_minutes)
+    end = meeting.end or meeting.start + timedelta(minutes=meeting.duration_minutes)
     host = f"{meeting.host.name} <{meeting.host.email}>" if meeting.host.email else meeting.host.name
+    kind = MEETING_TYPES.get(meeting.type)
     return [
-        ("Topic", meeting.topic or "(no topic)"),
+        ("Topic", _line(meeting.topic) or "(no topic)"),
         ("Meeting ID", str(meeting.meeting_id)),
-        ("Meeting UUID", meeting.uuid),
-        ("Host", host or meeting.host_id),
+        ("Meeting UUID", _line(meeting.uuid)),
+        ("Host", _line(host or meeting.host_id)),
         ("Start", _clock(meeting.start, zone)),
         ("End", _clock(end, zone)),
         ("Duration", f"{meeting.duration_minutes} minutes"),
         ("Time zone", zone.key),
-        ("Type", str(meeting.type)),
+        ("Type", f"{kind} (type {meeting.type})" if kind else f"type {meeting.type}"),
     ]
 
 
@@ -170,21 +288,114 @@ def _where(captured: CapturedFile) -> str:
     return "attached" if captured.attached else f"stored in the archive as recordings/{captured.stored_as}"
 
 
-def _text_body(meeting: Meeting, files: Sequence[CapturedFile], zone: ZoneInfo) -> str:
+def _checked(captured: CapturedFile) -> str:
+    return ", matches Zoom's fingerprint" if captured.file.fingerprint else ""
+
+
+@dataclass(frozen=True)
+class _Said:
+    """One chat or transcript file as the bodies show it: rows of (time, speaker, text)."""
+
+    title: str
+    filename: str
+    started: str
+    rows: tuple[tuple[str, str, str], ...]
+    complete: bool  # False when lines were left out for the message's size: the file has them all
+
+
+def _said_sections(
+    meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, limit: int
+) -> list[_Said]:
+    sections = []
+    for captured in files:
+        transcript = said.get(captured.file.key)
+        if transcript is None:
+            continue
+        start = captured.file.start or meeting.start
+        day = start.astimezone(zone).date()
+        rows = []
+        for utterance in transcript.utterances:
+            limit -= len(utterance.text) + len(utterance.speaker)
+            if limit < 0:
+                break
+            rows.append(
+                (_said_clock(start, utterance.offset, zone, day), _line(utterance.speaker), _text(utterance.text))
+            )
+        title = SAID_TITLES.get(captured.file.file_type, captured.file.file_type)
+        complete = transcript.complete and len(rows) == len(transcript.utterances)
+        sections.append(_Said(title, captured.filename, _clock(start, zone), tuple(rows), complete))
+    return sections
+
+
+def _said_clock(start: datetime, offset: timedelta | None, zone: ZoneInfo, day: date) -> str:
+    """The wall-clock time of a line: the recording's start plus the line's offset, in the meeting's zone."""
+    if offset is None:
+        return ""
+    local = (start + offset).astimezone(zone)
+    return local.strftime("%H:%M:%S") if local.date() == day else local.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _said_heading(section: _Said, zone: ZoneInfo) -> str:
+    return f"{section.title} ({section.filename}; recording started {section.started}, times in {zone.key})"
+
+
+def _omitted(section: _Said) -> str:
+    return f"Not all of it is shown here, for the message's size: {section.filename} holds all of it."
+
+
+def _polls(meeting: Meeting) -> dict[tuple[str, str], list[PollAnswer]]:
+    grouped: dict[tuple[str, str], list[PollAnswer]] = {}
+    for answer in meeting.polls:
+        grouped.setdefault((answer.poll, answer.question), []).append(answer)
+    return grouped
+
+
+def _who(name: str, email: str) -> str:
+    return _line(f"{name} <{email}>" if email else name) or "(unknown)"
+
+
+def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_Said], zone: ZoneInfo) -> str:
     lines = ["Zoom meeting record", ""]
     lines += [f"{label}: {value}" for label, value in _facts(meeting, zone)]
     lines += ["", f"Participants ({len(meeting.participants)})"]
     for p in meeting.participants:
-        who = f"{p.name} <{p.email}>" if p.email else p.name
-        lines.append(f"- {who} ({_kind(p)}), total {_duration(p.total_seconds)}")
+        lines.append(f"- {_who(p.name, p.email)} ({_kind(p)}), total {_duration(p.total_seconds)}")
         for s in p.sessions:
             lines.append(
                 f"    joined {_clock(s.join_time, zone)}, left {_clock(s.leave_time, zone)} "
                 f"({_duration(s.duration_seconds)})"
             )
+    for section in sections:
+        lines += ["", _said_heading(section, zone)]
+        for clock, speaker, text in section.rows:
+            first, *more = text.split("\n")
+            lead = " ".join(part for part in (clock, f"{speaker}:" if speaker else "") if part)
+            lines.append(f"{lead} {first}" if lead else first)
+            lines += [f"    {line}" for line in more]
+        if not section.complete:
+            lines.append(_omitted(section))
+    if meeting.polls:
+        lines += ["", f"Polls ({len(meeting.polls)} answers)"]
+        for (poll, question), answers in _polls(meeting).items():
+            lines.append(f"- {_line(poll)}: {_line(question)}")
+            for a in answers:
+                lines.append(f"    {_who(a.name, a.email)}: {_line(a.answer)} ({_clock(a.time, zone)})")
+    if meeting.qa:
+        lines += ["", f"Questions and answers ({len(meeting.qa)})"]
+        for q in meeting.qa:
+            lines.append(f"- {_who(q.name, q.email)} asked: {_line(q.question)}")
+            lines.append(f"    Answer: {_line(q.answer) or '(not answered)'}")
+    if meeting.summary:
+        summary = meeting.summary
+        lines += ["", f"AI summary: {_line(summary.title)}", _text(summary.overview)]
+        lines += [f"{_line(label)}: {_text(detail)}" for label, detail in summary.details]
+        if summary.next_steps:
+            lines += ["Next steps:", *(f"- {_line(step)}" for step in summary.next_steps)]
     lines += ["", f"Files ({len(files)})"]
     for c in files:
-        lines.append(f"- {c.filename}: {c.file.file_type}, {_size(c.size)}, SHA-256 {c.sha256}, {_where(c)}")
+        lines.append(
+            f"- {c.filename}: {c.file.file_type}, {_size(c.size)}, SHA-256 {c.sha256}{_checked(c)}, {_where(c)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +403,17 @@ def _kind(participant: Participant) -> str:
     return "internal" if participant.internal else "external"
 
 
-def _html_body(meeting: Meeting, files: Sequence[CapturedFile], zone: ZoneInfo) -> str:
+def _table(header: Sequence[str], rows: Iterable[str]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    return f'<table border="1" cellpadding="4"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def _cells(*values: str) -> str:
+    """One table row of Zoom-derived text: every cell escaped, line breaks shown as <br>."""
+    return "<tr>" + "".join(f"<td>{html.escape(v).replace(chr(10), '<br>')}</td>" for v in values) + "</tr>"
+
+
+def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_Said], zone: ZoneInfo) -> str:
     e = html.escape
     facts = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _facts(meeting, zone))
     rows = []
@@ -202,7 +423,7 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], zone: ZoneInfo) 
             if n == 0:
                 span = len(p.sessions)
                 person = (
-                    f'<td rowspan="{span}">{e(p.name)}</td><td rowspan="{span}">{e(p.email)}</td>'
+                    f'<td rowspan="{span}">{e(_line(p.name))}</td><td rowspan="{span}">{e(_line(p.email))}</td>'
                     f'<td rowspan="{span}">{_kind(p)}</td>'
                 )
             total = f'<td rowspan="{len(p.sessions)}">{_duration(p.total_seconds)}</td>' if n == 0 else ""
@@ -210,24 +431,48 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], zone: ZoneInfo) 
                 f"<tr>{person}<td>{_clock(s.join_time, zone)}</td><td>{_clock(s.leave_time, zone)}</td>"
                 f"<td>{_duration(s.duration_seconds)}</td>{total}</tr>"
             )
-    manifest = "".join(
-        f"<tr><td>{e(c.filename)}</td><td>{e(c.file.file_type)}</td><td>{_size(c.size)}</td>"
-        f"<td><code>{c.sha256}</code></td><td>{e(_where(c))}</td></tr>"
+    parts = [
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
+        f"<h1>{e(_line(meeting.topic) or '(no topic)')}</h1>",
+        f'<table border="1" cellpadding="4">{facts}</table>',
+        f"<h2>Participants ({len(meeting.participants)})</h2>",
+        _table(("Name", "Email", "Internal/external", "Joined", "Left", "Duration", "Total"), rows),
+    ]
+    for section in sections:
+        parts.append(f"<h2>{e(_said_heading(section, zone))}</h2>")
+        parts.append(_table(("Time", "Speaker", "Text"), (_cells(*row) for row in section.rows)))
+        if not section.complete:
+            parts.append(f"<p>{e(_omitted(section))}</p>")
+    if meeting.polls:
+        parts.append(f"<h2>Polls ({len(meeting.polls)} answers)</h2>")
+        answers = (
+            _cells(_line(poll), _line(question), _who(a.name, a.email), _line(a.answer), _clock(a.time, zone))
+            for (poll, question), group in _polls(meeting).items()
+            for a in group
+        )
+        parts.append(_table(("Poll", "Question", "Participant", "Answer", "Time"), answers))
+    if meeting.qa:
+        parts.append(f"<h2>Questions and answers ({len(meeting.qa)})</h2>")
+        questions = (
+            _cells(_who(q.name, q.email), _line(q.question), _line(q.answer) or "(not answered)") for q in meeting.qa
+        )
+        parts.append(_table(("Asked by", "Question", "Answer"), questions))
+    if meeting.summary:
+        summary = meeting.summary
+        parts.append(f"<h2>AI summary: {e(_line(summary.title))}</h2>")
+        parts.append(f"<p>{e(_text(summary.overview)).replace(chr(10), '<br>')}</p>")
+        parts.append(_table(("Topic", "Summary"), (_cells(_line(label), _text(d)) for label, d in summary.details)))
+        if summary.next_steps:
+            parts.append(_table(("Next steps",), (_cells(_line(step)) for step in summary.next_steps)))
+    manifest = (
+        f"<tr><td>{e(c.filename)}</td><td>{e(_line(c.file.file_type))}</td><td>{_size(c.size)}</td>"
+        f"<td><code>{c.sha256}</code>{e(_checked(c))}</td><td>{e(_where(c))}</td></tr>"
         for c in files
     )
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
-        f"<h1>{e(meeting.topic or '(no topic)')}</h1>"
-        f'<table border="1" cellpadding="4">{facts}</table>'
-        f"<h2>Participants ({len(meeting.participants)})</h2>"
-        '<table border="1" cellpadding="4"><tr><th>Name</th><th>Email</th><th>Internal/external</th>'
-        "<th>Joined</th><th>Left</th><th>Duration</th><th>Total</th></tr>"
-        f"{''.join(rows)}</table>"
-        f"<h2>Files ({len(files)})</h2>"
-        '<table border="1" cellpadding="4"><tr><th>Name</th><th>Type</th><th>Size</th><th>SHA-256</th>'
-        f"<th>Where</th></tr>{manifest}</table>"
-        "</body></html>"
-    )
+    parts.append(f"<h2>Files ({len(files)})</h2>")
+    parts.append(_table(("Name", "Type", "Size", "SHA-256", "Where"), manifest))
+    parts.append("</body></html>")
+    return "".join(parts)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -235,7 +480,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
-    """Our machine-readable record of the meeting; the importer maps participants from it."""
+    """Our machine-readable record of the meeting, with Zoom's values unaltered; the importer maps
+    participants from it."""
     return {
         "uuid": meeting.uuid,
         "id": meeting.meeting_id,
@@ -243,6 +489,7 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
         "topic": meeting.topic,
         "host": {"id": meeting.host_id, "name": meeting.host.name, "email": meeting.host.email},
         "start_time": _iso(meeting.start),
+        "end_time": _iso(meeting.end),
         "duration": meeting.duration_minutes,
         "timezone": meeting.timezone,
         "type": meeting.type,
@@ -258,15 +505,39 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
             }
             for p in meeting.participants
         ],
+        "polls": [
+            {
+                "poll": a.poll,
+                "question": a.question,
+                "name": a.name,
+                "email": a.email,
+                "answer": a.answer,
+                "time": _iso(a.time),
+            }
+            for a in meeting.polls
+        ],
+        "qa": [{"name": q.name, "email": q.email, "question": q.question, "answer": q.answer} for q in meeting.qa],
+        "summary": (
+            {
+                "title": meeting.summary.title,
+                "overview": meeting.summary.overview,
+                "details": [{"label": label, "summary": text} for label, text in meeting.summary.details],
+                "next_steps": list(meeting.summary.next_steps),
+            }
+            if meeting.summary
+            else None
+        ),
         "files": [
             {
                 "key": c.file.key,
                 "file_type": c.file.file_type,
                 "recording_type": c.file.recording_type,
+                "recording_start": _iso(c.file.start),
                 "filename": c.filename,
                 "content_type": c.content_type,
                 "size": c.size,
                 "sha256": c.sha256,
+                "zoom_fingerprint": c.file.fingerprint or None,
                 "stored_as": c.stored_as or None,
             }
             for c in files

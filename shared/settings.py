@@ -168,7 +168,8 @@ class Settings:
         parse=_folder_name,
     )
     max_message_size_mb: int = setting(
-        "Largest message (MB) the target mailboxes accept; files that do not fit are stored in the 'recordings' "
+        "Largest message (MB) the target mailboxes accept, counted as Exchange does (1 MB = 1,048,576 bytes) and "
+        "including the base64 growth of attachments; files that do not fit are stored in the 'recordings' "
         "container and linked from the message.",
         default="35",
         parse=_message_size,

@@ -20,6 +20,9 @@ MEETINGS_QUEUE = "meetings"
 MESSAGES_CONTAINER = "messages"
 RECORDINGS_CONTAINER = "recordings"
 REPORTS_CONTAINER = "reports"
+# Recording files on their way into a message or into "recordings": each capture empties what it staged.
+# Never write-once; infra/app/storage.bicep also deletes anything a crashed capture left behind.
+STAGING_CONTAINER = "staging"
 CHECKPOINTS_TABLE = "checkpoints"
 MEETINGS_TABLE = "meetings"
 DELIVERIES_TABLE = "deliveries"
@@ -27,7 +30,8 @@ FOLDERS_TABLE = "mailboxfolders"
 WEBHOOK_EVENTS_TABLE = "webhookevents"
 
 QUEUES = (MEETINGS_QUEUE,)
-CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)
+CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
+WORK_CONTAINERS = (STAGING_CONTAINER,)
 TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
 
 
@@ -80,7 +84,7 @@ class Storage:
         for name in QUEUES:
             with contextlib.suppress(ResourceExistsError):
                 self.queue(name).create_queue()
-        for name in CONTAINERS:
+        for name in CONTAINERS + WORK_CONTAINERS:
             with contextlib.suppress(ResourceExistsError):
                 self.container(name).create_container()
         for name in TABLES:

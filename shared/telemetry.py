@@ -62,10 +62,15 @@ def install() -> None:
     """Copy the current dimensions onto every log record created from now on (once per process).
 
     urllib3 logs every URL it requests at DEBUG, among them the pre-signed URLs Zoom's downloads redirect
-    to, which are credentials for the files: its DEBUG records are never created.
+    to, which are credentials for the files: its DEBUG records are never created. The Azure SDK logs every
+    storage request and response at INFO: only its warnings are kept, as host.json does for the host.
     """
-    urllib3 = logging.getLogger("urllib3")
-    urllib3.setLevel(max(urllib3.level, logging.INFO))
+    for name, level in (
+        ("urllib3", logging.INFO),
+        ("azure.core.pipeline.policies.http_logging_policy", logging.WARNING),
+    ):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, level))
     factory = logging.getLogRecordFactory()
     if getattr(factory, "adds_dimensions", False):
         return

@@ -45,10 +45,15 @@ class Person:
 @dataclass
 class File:
     file_type: str
-    content: bytes
+    content: bytes | None  # None: the emulator generates `declared_size` bytes (a large recording)
     with_id: bool = True
     declared_size: int | None = None  # what Zoom lists, if not the true size
     status: str = "completed"
+    fingerprint: str = ""  # the SHA-256 Zoom states, when it states one
+
+    @property
+    def size(self) -> int:
+        return self.declared_size if self.declared_size is not None else len(self.content or b"")
 
 
 @dataclass
@@ -159,8 +164,6 @@ class Tenant:
             end = m.start + timedelta(minutes=m.minutes)
             files, contents = [], {}
             for number, f in enumerate(m.files):
-                path = self.folder / f"meeting{index}-file{number}.{EXTENSIONS.get(f.file_type, 'BIN').lower()}"
-                path.write_bytes(f.content)
                 item = {
                     "meeting_id": m.uuid,
                     "recording_start": zoom_time(m.start),
@@ -174,13 +177,18 @@ class Tenant:
                     key = str(uuidlib.uuid4())
                     item.update(
                         id=key,
-                        file_size=f.declared_size if f.declared_size is not None else len(f.content),
+                        file_size=f.size,
                         play_url="https://zoom.us/rec/play/x",
                         status=f.status,
                         recording_type=RECORDING_TYPES.get(f.file_type, ""),
                     )
+                if f.fingerprint:
+                    item["encryption_fingerprint"] = f.fingerprint
                 files.append(item)
-                contents[key] = path.name
+                if f.content is not None:
+                    path = self.folder / f"meeting{index}-file{number}.{EXTENSIONS.get(f.file_type, 'BIN').lower()}"
+                    path.write_bytes(f.content)
+                    contents[key] = path.name
             m.recording = {
                 "uuid": m.uuid,
                 "id": m.meeting_id,
@@ -191,7 +199,7 @@ class Tenant:
                 "start_time": zoom_time(m.start),
                 "timezone": "Europe/London",
                 "duration": m.minutes,
-                "total_size": sum(len(f.content) for f in m.files),
+                "total_size": sum(f.size for f in m.files),
                 "recording_count": len(files),
                 "share_url": "https://zoom.us/rec/share/x",
                 "recording_files": files,

@@ -26,6 +26,7 @@ var archiveContainerNames = [
   'recordings'
   'reports'
 ]
+var stagingContainerName = 'staging'
 var tableNames = [
   'checkpoints'
   'meetings'
@@ -104,6 +105,54 @@ resource archiveContainers 'Microsoft.Storage/storageAccounts/blobServices/conta
     }
   }
 ]
+
+// Downloads on their way into a message or into "recordings". Never write-once: each capture deletes what it
+// staged, and the rule below deletes what a capture that crashed left behind (and any versions of it).
+resource stagingContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: stagingContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'staging-leftovers'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${stagingContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: 1
+                }
+              }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 1
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 // The container's default time-based retention policy, inherited by every blob version written to it.
 // It is created unlocked; locking is a separate, human-approved step (README). Once locked it is left out

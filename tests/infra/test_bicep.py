@@ -81,11 +81,23 @@ def test_storage_is_identity_only_and_holds_what_the_app_uses() -> None:
     # The names of shared/storage.py, so that a rename or an addition in the app fails here.
     assert file.variables["queueNames"] == list(storage.QUEUES)
     assert file.variables["archiveContainerNames"] == list(storage.CONTAINERS)
+    assert [file.variables["stagingContainerName"]] == list(storage.WORK_CONTAINERS)
     assert file.variables["tableNames"] == list(storage.TABLES)
     loops = {r.symbol: r.body["name"] for r in file.resources if r.loop}
     assert loops["queues"] == Ref("queueName")
     assert loops["tables"] == Ref("tableName")
     assert loops["archiveContainers"] == Ref("containerName")
+
+
+def test_what_a_crashed_capture_leaves_in_staging_is_deleted_within_days() -> None:
+    file = read(INFRA / "app" / "storage.bicep")
+    assert file.resource("stagingContainer").body["name"] == Ref("stagingContainerName")
+    assert "immutableStorageWithVersioning" not in file.resource("stagingContainer").body["properties"]
+    (rule,) = file.resource("lifecycle").body["properties"]["policy"]["rules"]
+    assert rule["definition"]["filters"]["prefixMatch"] == [Interpolated("${stagingContainerName}/")]
+    actions = rule["definition"]["actions"]
+    assert actions["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] <= 2
+    assert actions["version"]["delete"]["daysAfterCreationGreaterThan"] <= 2
 
 
 def test_write_once_option_is_version_level_with_time_based_retention() -> None:
