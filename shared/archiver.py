@@ -13,7 +13,7 @@ from shared import capture, delivery, inventory
 from shared.graph import GraphClient
 from shared.http import session
 from shared.mailbox import MailboxImporter
-from shared.mapping import Directory
+from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.records import MeetingRef
 from shared.settings import Settings
 from shared.state import State
@@ -28,7 +28,16 @@ class Archiver:
         self.state = State(self.storage)
         self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
         self.graph = GraphClient(settings, session(settings.tls_ca_file))
-        self.importer = MailboxImporter(self.graph, self.state, settings.mailbox_folder)
+        self.importer = MailboxImporter(
+            self.graph, self.state, settings.mailbox_folder, self.storage.container(RECORDINGS_CONTAINER)
+        )
+        self.directory = Directory(self.graph)
+        # Read at start: a bad row stops the app with a message naming it, before any meeting is delivered.
+        self.mapping = (
+            read_mapping_file(settings.user_mapping_file, settings.organization_domains)
+            if settings.user_mapping_file
+            else UserMapping()
+        )
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -62,5 +71,10 @@ class Archiver:
         """Blob: put one archived message into the mailbox of every mapped participant."""
         self._ensure_storage()
         return delivery.import_message(
-            data, importer=self.importer, directory=Directory(self.graph), state=self.state, settings=self.settings
+            data,
+            importer=self.importer,
+            directory=self.directory,
+            mapping=self.mapping,
+            state=self.state,
+            settings=self.settings,
         )
