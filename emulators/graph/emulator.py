@@ -14,8 +14,8 @@ uploaded (POST, PUT, PATCH bodies) in 5 minutes; upload ranges count as requests
 Seed: `{"tenant_id", "users": [Graph user objects with id, userPrincipalName, mail, proxyAddresses, and
 the emulator's own keys: "mailbox": true|false, "maxMessageSizeMb" (that mailbox's limit),
 "quotaExceeded": true (writes answer 403 ErrorQuotaExceeded), "accessDenied": true (every mailbox request
-answers 403 ErrorAccessDenied, as an Exchange RBAC scope that leaves the mailbox out does)], "limits":
-{Limits fields} (optional, overriding the command line's)}`.
+answers 403 ErrorAccessDenied, as an Exchange RBAC scope that leaves the mailbox out does)], and optionally
+"limits": {Limits fields} and "latency": seconds each mailbox request takes, overriding the command line}`.
 """
 
 from __future__ import annotations
@@ -141,13 +141,14 @@ class GraphEmulator(Emulator):
         self.max_message_size = max_message_size_mb * MB
         self.folder_exists_status = folder_exists_status
         self.default_limits = limits
-        self.latency = latency
+        self.default_latency = latency
         self.schema = schema
         super().__init__(seed, base_dir)
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
         self.tenant_id = str(seed["tenant_id"])
         self.limits = Limits.parse(self.default_limits, seed.get("limits") or {})
+        self.latency = float(seed.get("latency", self.default_latency))
         self.users: dict[str, dict[str, Any]] = {}
         self.mailboxes: dict[str, Mailbox] = {}
         for user in seed.get("users", []):
