@@ -170,7 +170,8 @@ class GraphClient:
         """
         start = 0
         failures = 0
-        while True:
+        budget = 2 * (len(data) // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges sent, repeats included
+        for _ in range(budget):
             chunk = data[start : start + UPLOAD_CHUNK]
             headers = {
                 "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
@@ -190,14 +191,19 @@ class GraphClient:
                 if response.status_code in (200, 416) and expected not in (None, start):
                     start, failures = expected, 0  # 416: that range had arrived; the server says what is next
                     continue
-                failure = _error(response)
-                if not failure.retryable:
-                    raise failure
-                wait = retry_after(response, failures)
+                if response.status_code == 200 and expected == start:
+                    failure = AmbiguousResult(f"the upload session did not keep bytes {start}-")
+                    wait = 0.0
+                else:
+                    failure = _error(response)
+                    if not failure.retryable:
+                        raise failure
+                    wait = retry_after(response, failures)
             failures += 1
             if failures == MAX_ATTEMPTS:
                 raise failure
             time.sleep(wait)
+        raise AmbiguousResult(f"the upload session did not complete after {budget} ranges")
 
 
 def retry_after(response: requests.Response, attempt: int) -> float:
