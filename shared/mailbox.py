@@ -123,6 +123,7 @@ class MailboxImporter:
         self.state = state
         self.folder_name = folder_name
         self.recordings = recordings
+        self._folders: dict[str, str] = {}  # user id -> folder id, in front of the Table storage cache
 
     def import_message(self, mailbox: Mailbox, message: ArchivedMessage) -> ImportOutcome:
         for attempt in (1, 2):
@@ -133,6 +134,7 @@ class MailboxImporter:
                 if error.code != ITEM_NOT_FOUND or attempt == 2:
                     raise
                 # The cached folder is gone (deleted by the user): find or create it again, then start over.
+                self._folders.pop(mailbox.user_id, None)
                 self.state.forget_folder(mailbox.user_id, self.folder_name)
         raise AssertionError("unreachable")
 
@@ -185,13 +187,15 @@ class MailboxImporter:
     # --- folder ---------------------------------------------------------------------------------
 
     def folder(self, mailbox: Mailbox) -> str:
-        """The id of Inbox/<folder name>, created if needed; cached in Table storage."""
-        cached = self.state.folder(mailbox.user_id, self.folder_name)
-        if cached:
-            return cached
-        found = self._find_folder(mailbox)
-        folder_id = found["id"] if found else self._create_folder(mailbox)
-        self.state.save_folder(mailbox.user_id, self.folder_name, folder_id)
+        """The id of Inbox/<folder name>, created if needed; cached in Table storage and in this process."""
+        if mailbox.user_id in self._folders:
+            return self._folders[mailbox.user_id]
+        folder_id = self.state.folder(mailbox.user_id, self.folder_name)
+        if not folder_id:
+            found = self._find_folder(mailbox)
+            folder_id = found["id"] if found else self._create_folder(mailbox)
+            self.state.save_folder(mailbox.user_id, self.folder_name, folder_id)
+        self._folders[mailbox.user_id] = folder_id
         return folder_id
 
     def _find_folder(self, mailbox: Mailbox) -> dict[str, Any] | None:

@@ -346,6 +346,21 @@ class GraphEmulator(Emulator):
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         return Response.json(200, _select(self._folder_view(mailbox, folder_id), request.arg("$select")))
 
+    def delete_folder(self, request: Request, user_ref: str, folder_ref: str) -> Response:
+        """A user deletes a folder: it goes, with what it holds (well-known folders cannot be deleted)."""
+        _, mailbox = self._mailbox(user_ref)
+        folder_id = self._folder_id(mailbox, folder_ref)
+        if folder_id is None or mailbox.folders[folder_id]["_wellKnownName"]:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        gone = {folder_id}
+        while children := {f for f, v in mailbox.folders.items() if v["parentFolderId"] in gone} - gone:
+            gone |= children
+        for fid in gone:
+            del mailbox.folders[fid]
+        for item_id in [i for i, m in mailbox.messages.items() if m["parentFolderId"] in gone]:
+            del mailbox.messages[item_id]
+        return Response(204)
+
     def child_folders(self, request: Request, user_ref: str, folder_ref: str) -> Response:
         _, mailbox = self._mailbox(user_ref)
         parent = self._folder_id(mailbox, folder_ref)
@@ -932,6 +947,7 @@ GraphEmulator.routes = [
     ("GET", re.compile(r"/v1\.0/users"), GraphEmulator.list_users),
     ("GET", re.compile(M), GraphEmulator.get_user),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)"), GraphEmulator.get_folder),
+    ("DELETE", re.compile(M + r"/mailFolders/([^/]+)"), GraphEmulator.delete_folder),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)/childFolders"), GraphEmulator.child_folders),
     ("POST", re.compile(M + r"/mailFolders/([^/]+)/childFolders"), GraphEmulator.create_child_folder),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)/messages"), GraphEmulator.list_messages),

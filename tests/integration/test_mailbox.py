@@ -218,3 +218,20 @@ def test_a_folder_created_at_the_same_time_elsewhere_is_found_and_its_id_cached(
     assert answers == [200, 400, 200], "look, create (ErrorFolderExists), look again; then the cached id"
     assert graph.folder(alice) == made.json()["id"]
     assert len(graph.items(alice, made.json()["id"])) == 2
+
+
+def test_a_folder_the_user_deleted_is_made_again(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    fresh.graph.seed(tenant.graph_seed())
+    graph = GraphReader(fresh)
+    stage = archiver(fresh)
+    stage.import_message(archived(alice, topic="First"))
+    first = graph.folder(alice)
+    url = f"{fresh.graph.url}/v1.0/users/{alice.graph_id}/mailFolders/{first}"
+    graph.http.delete(url, headers=graph.headers, timeout=10).raise_for_status()
+
+    archiver(fresh).import_message(archived(alice, topic="Second"))  # another process: only the table remembers
+
+    second = graph.folder(alice)
+    assert second and second != first
+    assert [i["subject"].split(" - ")[0] for i in graph.items(alice, second)] == ["Second"]
