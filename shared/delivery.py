@@ -10,7 +10,9 @@ number of times. Internal participants without a mailbox are stood in for by the
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,7 @@ from shared.state import DELIVERED, DUPLICATE, FAILED, IMPORTED, PARTIAL, UNMAPP
 
 log = logging.getLogger(__name__)
 DEFAULT_MAILBOX_NOT_FOUND = "DefaultMailboxNotFound"
+MAILBOX_WORKERS = 4  # mailboxes of one meeting imported at the same time (each mailbox has its own limits)
 
 
 class RetryLater(Exception):
@@ -68,8 +71,10 @@ def import_message(
     for person in unmapped:
         run.record_unmapped(person)
     stand_in_for = [u.person for u in unmapped if u.reason in FALLBACK_REASONS]
-    for target in targets:
-        if run.deliver(target.mailbox, target.people) == UNMAPPED:
+    with ThreadPoolExecutor(max_workers=MAILBOX_WORKERS) as pool:
+        statuses = list(pool.map(lambda t: run.deliver(t.mailbox, t.people), targets))
+    for target, status in zip(targets, statuses, strict=True):
+        if status == UNMAPPED:
             stand_in_for += target.people
     if stand_in_for and settings.default_mailbox:
         default = directory.find(settings.default_mailbox)
@@ -81,7 +86,8 @@ def import_message(
 
 
 class _Run:
-    """One delivery of one message: what each mailbox row says, and the tally for the meeting row."""
+    """One delivery of one message: what each mailbox row says, and the tally for the meeting row.
+    Mailboxes are delivered on several threads: the tally is kept under a lock."""
 
     def __init__(self, message: ArchivedMessage, importer: MailboxImporter, state: State, default_mailbox: str):
         self.message = message
@@ -95,6 +101,16 @@ class _Run:
         self.mailboxes = 0
         self.stored_apart = 0
         self.transient = 0
+        self._lock = threading.Lock()
+
+    def _tally(
+        self, status: str, *, mailbox: bool = False, stored_apart: bool = False, transient: bool = False
+    ) -> None:
+        with self._lock:
+            self.counts[status] += 1
+            self.mailboxes += mailbox
+            self.stored_apart += stored_apart
+            self.transient += transient
 
     def record_unmapped(self, unmapped: Unmapped) -> None:
         person = unmapped.person
@@ -111,7 +127,7 @@ class _Run:
             fallback=fallback,
             day=self.day,
         )
-        self.counts[UNMAPPED] += 1
+        self._tally(UNMAPPED)
 
     def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
         self.state.update_delivery(
@@ -123,18 +139,18 @@ class _Run:
             retryable=False,
             **self._fields(self.default_mailbox, people, {}),
         )
-        self.counts[FAILED] += 1
+        self._tally(FAILED)
 
     def deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool = False) -> str:
         """Import into one mailbox unless its row is settled; returns the row's status."""
-        self.mailboxes += 1
         row = mailbox_row(mailbox.address)
         previous = self.rows.get(row, {})
         if _settled(previous):
-            self.counts[previous["status"]] += 1
-            self.stored_apart += int(previous.get("stored_files") or 0) > 0
-            return str(previous["status"])
+            status = str(previous["status"])
+            self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)
+            return status
         fields = {**self._fields(mailbox.address, people, previous), "stand_in": stand_in}
+        stored_apart = transient = False
         try:
             outcome = self.importer.import_message(mailbox, self.message)
         except NoMailbox as error:
@@ -147,24 +163,26 @@ class _Run:
             status = self._failed(row, error.code, error.reason, False, fields)
         except GraphError as error:
             status = self._failed(row, error.code or str(error.status), str(error), error.retryable, fields)
+            transient = error.retryable
         except (AmbiguousResult, requests.RequestException) as error:
             status = self._failed(row, type(error).__name__, str(error), True, fields)
+            transient = True
         else:
             status = outcome.status
-            self.stored_apart += outcome.stored_files > 0
+            stored_apart = outcome.stored_files > 0
             self.state.update_delivery(
                 self.key,
                 row,
                 status=status,
                 item_id=outcome.item_id,
                 stored_files=outcome.stored_files,
-                partial=outcome.stored_files > 0,
+                partial=stored_apart,
                 code="",
                 reason="",
                 retryable=False,
                 **fields,
             )
-        self.counts[status] += 1
+        self._tally(status, mailbox=True, stored_apart=stored_apart, transient=transient)
         return status
 
     def _failed(self, row: str, code: str, reason: str, retryable: bool, fields: dict[str, Any]) -> str:
@@ -172,7 +190,6 @@ class _Run:
         self.state.update_delivery(
             self.key, row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields
         )
-        self.transient += retryable
         return FAILED
 
     def _fields(self, address: str, people: list[Attendee] | tuple[Attendee, ...], previous: dict) -> dict[str, Any]:
