@@ -182,7 +182,8 @@ class GraphClient:
                     response = self.session.put(upload_url, data=chunk, headers=headers, timeout=TIMEOUT)
                 body = response.json() if response.content else {}
             except (*TRANSPORT_ERRORS, ValueError) as error:
-                failure: Exception = AmbiguousResult(f"upload of bytes {start}-: {error}")
+                # Only the kind of error: its text would carry the upload URL, whose query is a credential.
+                failure: Exception = AmbiguousResult(f"upload of bytes {start}-: {type(error).__name__}")
                 wait = _backoff(failures)
             else:
                 if response.status_code == 201:
