@@ -20,16 +20,7 @@ import requests
 
 from shared.graph import AmbiguousResult, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
-from shared.mapping import (
-    FALLBACK_REASONS,
-    Attendee,
-    Directory,
-    Mailbox,
-    Unmapped,
-    UserMapping,
-    attendees,
-    plan_recipients,
-)
+from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
 from shared.message import ArchivedMessage, read_message
 from shared.settings import Settings
 from shared.state import DELIVERED, DUPLICATE, FAILED, IMPORTED, PARTIAL, UNMAPPED, State, mailbox_row, unmapped_row
@@ -63,10 +54,7 @@ def import_message(
     settings: Settings,
 ) -> Delivery:
     message = read_message(data)
-    people = attendees(message.record, settings.mailbox_recipients)
-    targets, unmapped = plan_recipients(
-        people, domains=settings.organization_domains, mapping=mapping, find=directory.find
-    )
+    targets, unmapped = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
     run = _Run(message, importer, state, settings.default_mailbox)
     for person in unmapped:
         run.record_unmapped(person)

@@ -22,6 +22,7 @@ from shared.records import is_internal
 
 if TYPE_CHECKING:
     from shared.graph import GraphClient
+    from shared.settings import Settings
 
 EXTERNAL = "external"
 NO_EMAIL = "no email"
@@ -230,6 +231,18 @@ def plan_recipients(
             mailboxes[found.user_id] = found
             targets.setdefault(found.user_id, []).append(person)
     return [Target(mailboxes[uid], tuple(ps)) for uid, ps in targets.items()], unmapped
+
+
+def recipients(
+    record: Mapping[str, Any], *, settings: Settings, mapping: UserMapping, directory: Directory
+) -> tuple[list[Target], list[Unmapped]]:
+    """Who gets a copy of the meeting of this archived record, as the settings say, and who does not."""
+    return plan_recipients(
+        attendees(record, settings.mailbox_recipients),
+        domains=settings.organization_domains,
+        mapping=mapping,
+        find=directory.find,
+    )
 
 
 def _identities(person: Attendee) -> set[str]:
