@@ -111,7 +111,7 @@ def _refusal(error: GraphError) -> Exception | None:
     if error.code in NO_MAILBOX_CODES:
         return NoMailbox(error.code)
     if error.code in REFUSALS:
-        return MailboxRefused(error.code, REFUSALS[error.code])
+        return MailboxRefused(error.code, f"{REFUSALS[error.code]}: {error}")
     if error.code == SIZE_EXCEEDED:
         return _TooLarge(str(error))
     return None
@@ -151,7 +151,7 @@ class MailboxImporter:
         try:
             return self._put(mailbox, folder_id, message, found, linked=True)
         except _TooLarge as error:
-            raise MailboxRefused(SIZE_EXCEEDED, TOO_LARGE) from error
+            raise MailboxRefused(SIZE_EXCEEDED, f"{TOO_LARGE}: {error}") from error
 
     def _put(
         self, mailbox: Mailbox, folder_id: str, message: ArchivedMessage, found: _Found | None, *, linked: bool
