@@ -166,7 +166,8 @@ def run() -> None:
         outcome = run_import(world, work, progress=True)
         held = sum(len(ids) for ids in outcome.held.values())
         exact = all(sorted(outcome.held[u]) == sorted(ids) for u, ids in work.expected.items())
-        print(f"  local host exit status {outcome.host_exit}; {outcome.host_output.strip().splitlines()[-1]}")
+        done = [line for line in outcome.host_output.splitlines() if "] done: " in line]
+        print(f"  local host exit status {outcome.host_exit}; {done[-1] if done else 'no summary line'}")
         print(f"  items found by listing every mailbox: {held} (each expected item exactly once: {exact})")
         print(f"  Graph answers: {dict(sorted(outcome.statuses.items()))} (0 = answer lost on purpose)")
         print(f"  Graph calls per item: {outcome.graph_calls / work.items:.2f}")
