@@ -98,6 +98,12 @@ param graphApiUrl string = 'https://graph.microsoft.com/v1.0'
 param organizationDomains string
 @description('App setting MAILBOX_FOLDER.')
 param mailboxFolder string = 'Zoom Meetings'
+@description('App setting MAILBOX_RECIPIENTS: participants (host and internal participants) or host.')
+param mailboxRecipients string = 'participants'
+@description('App setting DEFAULT_MAILBOX: receives the items of internal participants without a mailbox.')
+param defaultMailbox string = ''
+@description('App setting USER_MAPPING_FILE: CSV deployed with the app, relative to its folder.')
+param userMappingFile string = ''
 @description('App setting MAX_MESSAGE_SIZE_MB.')
 param maxMessageSizeMb string = '35'
 @description('App setting RECONCILE_SCHEDULE: when the daily completeness report runs.')
@@ -201,6 +207,9 @@ var appSettings = {
   GRAPH_API_URL: graphApiUrl
   ORGANIZATION_DOMAINS: organizationDomains
   MAILBOX_FOLDER: mailboxFolder
+  MAILBOX_RECIPIENTS: mailboxRecipients
+  DEFAULT_MAILBOX: defaultMailbox
+  USER_MAPPING_FILE: userMappingFile
   MAX_MESSAGE_SIZE_MB: maxMessageSizeMb
   ZOOM_WEBHOOK_SECRET_TOKEN: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/zoom-webhook-secret-token/)'
   RECONCILE_SCHEDULE: reconcileSchedule

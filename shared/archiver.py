@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesHeaderParser
-from typing import Any
 
 from shared import capture, delivery, inventory, report, status, telemetry, webhook
 from shared.graph import GraphClient
 from shared.http import session
 from shared.mailbox import MailboxImporter
-from shared.mapping import Directory, Mailbox
+from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
@@ -40,14 +39,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-class _MailboxDimension(MailboxImporter):
-    """The importer, with the mailbox it is filling as a telemetry dimension of every record meanwhile."""
-
-    def import_message(self, mailbox: Mailbox, *args: Any, **kwargs: Any) -> Any:
-        with telemetry.dimensions(mailbox=mailbox.address):
-            return super().import_message(mailbox, *args, **kwargs)
-
-
 class Archiver:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -55,7 +46,16 @@ class Archiver:
         self.state = State(self.storage)
         self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
         self.graph = GraphClient(settings, session(settings.tls_ca_file))
-        self.importer = _MailboxDimension(self.graph, self.state, settings.mailbox_folder)
+        self.importer = MailboxImporter(
+            self.graph, self.state, settings.mailbox_folder, self.storage.container(RECORDINGS_CONTAINER)
+        )
+        self.directory = Directory(self.graph)
+        # Read at start: a bad row stops the app with a message naming it, before any meeting is delivered.
+        self.mapping = (
+            read_mapping_file(settings.user_mapping_file, settings.organization_domains)
+            if settings.user_mapping_file
+            else UserMapping()
+        )
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -128,7 +128,8 @@ class Archiver:
                 result = delivery.import_message(
                     data,
                     importer=self.importer,
-                    directory=Directory(self.graph),
+                    directory=self.directory,
+                    mapping=self.mapping,
                     state=self.state,
                     settings=self.settings,
                 )
@@ -181,7 +182,8 @@ class Archiver:
                 state=self.state,
                 messages=self.storage.container(MESSAGES_CONTAINER),
                 reports=self.storage.container(REPORTS_CONTAINER),
-                directory=Directory(self.graph),
+                directory=self.directory,
+                mapping=self.mapping,
                 settings=self.settings,
                 today=today,
             )
@@ -222,11 +224,14 @@ class Archiver:
         """CLI: run one meeting through capture and import again, now, in this process.
 
         An archived message is re-imported as it is, never rebuilt: the `.eml` is the archived record (and
-        write-once storage may forbid replacing it). Without one, capture runs first. The importer finds
-        items already in a mailbox by their archive key, so no item is duplicated.
+        write-once storage may forbid replacing it). Without one, capture runs first. Deliveries that failed,
+        even for good, and unmapped participants are tried again: an admin replays once the cause is fixed
+        (a mailbox made, a mapping row added). The importer finds items already in a mailbox by their
+        archive key, so no item is duplicated.
         """
         captured = self.capture_meeting(MeetingRef(uuid=uuid, source="replay"))
         if captured.status != CAPTURED:
             raise RuntimeError(f"meeting {uuid} was not captured: {captured.status}")
+        self.state.reopen_deliveries(archive_key(uuid))
         data = self.storage.container(MESSAGES_CONTAINER).download_blob(captured.blob_name).readall()
         return self.import_message(data)

@@ -1,26 +1,35 @@
 """Stage 3 (blob): import one archived message into the mailbox of every internal participant.
 
 One state row per (meeting, mailbox) and per unmapped participant says what happened and why. Mailboxes
-already done are skipped on a retry, so a meeting imported into 9 of 10 mailboxes resumes with the 10th.
-Permanent failures are recorded and not retried; transient ones make the invocation fail so the host
-retries it, a bounded number of times.
+already settled are skipped on a retry, so a meeting imported into 9 of 10 mailboxes resumes with the
+10th. Permanent failures (no mailbox, mailbox full, access denied, too large) are recorded with Graph's
+code and never tried again; transient ones make the invocation fail so the host retries it, a bounded
+number of times. Internal participants without a mailbox are stood in for by the default mailbox, if set.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
+from shared import telemetry
 from shared.graph import AmbiguousResult, GraphError
-from shared.mailbox import MailboxImporter, NoMailbox
-from shared.mapping import NO_MAILBOX, Directory, plan_recipients
-from shared.message import read_message
+from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
+from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
+from shared.message import ArchivedMessage, read_message
 from shared.settings import Settings
 from shared.state import DELIVERED, DUPLICATE, FAILED, IMPORTED, PARTIAL, UNMAPPED, State, mailbox_row, unmapped_row
 
 log = logging.getLogger(__name__)
+DEFAULT_MAILBOX_NOT_FOUND = "DefaultMailboxNotFound"
+MAILBOX_WORKERS = 4  # mailboxes of one meeting imported at the same time (each mailbox has its own limits)
 
 
 class RetryLater(Exception):
@@ -34,94 +43,189 @@ class Delivery:
     duplicates: int
     unmapped: int
     failed: int
+    stored_apart: int = 0  # deliveries whose large files were stored and linked instead of attached
 
 
 def import_message(
-    data: bytes, *, importer: MailboxImporter, directory: Directory, state: State, settings: Settings
+    data: bytes,
+    *,
+    importer: MailboxImporter,
+    directory: Directory,
+    mapping: UserMapping,
+    state: State,
+    settings: Settings,
 ) -> Delivery:
     message = read_message(data)
-    key = message.archive_key
-    day = message.date.date().isoformat()
-    targets, unmapped = plan_recipients([message.host, *message.participants], settings.organization_domains, directory)
-    rows = state.deliveries(key)
-    for u in unmapped:
-        state.update_delivery(
-            key,
-            unmapped_row(u.person.name, u.person.email),
+    targets, unmapped = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
+    run = _Run(message, importer, state, settings.default_mailbox)
+    for person in unmapped:
+        run.record_unmapped(person)
+    stand_in_for = [u.person for u in unmapped if u.reason in FALLBACK_REASONS]
+    with ThreadPoolExecutor(max_workers=MAILBOX_WORKERS) as pool:  # each in this unit of work's context
+        work = [pool.submit(contextvars.copy_context().run, run.deliver, t.mailbox, t.people) for t in targets]
+        statuses = [w.result() for w in work]
+    for target, status in zip(targets, statuses, strict=True):
+        if status == UNMAPPED:
+            stand_in_for += target.people
+    if stand_in_for and settings.default_mailbox:
+        default = directory.find(settings.default_mailbox)
+        if isinstance(default, str):
+            run.record_default_missing(default, stand_in_for)
+        elif default.user_id not in {t.mailbox.user_id for t in targets}:
+            run.deliver(default, tuple(stand_in_for), stand_in=True)
+    return run.finish()
+
+
+class _Run:
+    """One delivery of one message: what each mailbox row says, and the tally for the meeting row.
+    Mailboxes are delivered on several threads: the tally is kept under a lock."""
+
+    def __init__(self, message: ArchivedMessage, importer: MailboxImporter, state: State, default_mailbox: str):
+        self.message = message
+        self.key = message.archive_key
+        self.day = message.date.date().isoformat()
+        self.importer = importer
+        self.state = state
+        self.default_mailbox = default_mailbox
+        self.rows = state.deliveries(self.key)
+        self.counts: Counter[str] = Counter()
+        self.mailboxes = 0
+        self.stored_apart = 0
+        self.transient = 0
+        self._lock = threading.Lock()
+
+    def _tally(
+        self, status: str, *, mailbox: bool = False, stored_apart: bool = False, transient: bool = False
+    ) -> None:
+        with self._lock:
+            self.counts[status] += 1
+            self.mailboxes += mailbox
+            self.stored_apart += stored_apart
+            self.transient += transient
+
+    def record_unmapped(self, unmapped: Unmapped) -> None:
+        person = unmapped.person
+        fallback = self.default_mailbox if unmapped.reason in FALLBACK_REASONS else ""
+        self.state.update_delivery(
+            self.key,
+            unmapped_row(person.name, person.email),
             status=UNMAPPED,
-            reason=u.reason,
-            code=u.code,
-            participant=u.person.name,
-            participant_email=u.person.email,
-            day=day,
+            reason=unmapped.reason,
+            detail=unmapped.detail,
+            code="",
+            participant=person.name,
+            participant_email=person.email,
+            fallback=fallback,
+            day=self.day,
         )
-    counts = {IMPORTED: 0, DUPLICATE: 0, UNMAPPED: len(unmapped), FAILED: 0}
-    transient: list[str] = []
-    for target in targets:
-        row_key = mailbox_row(target.mailbox.address)
-        previous = rows.get(row_key, {})
-        if previous.get("status") in (IMPORTED, DUPLICATE):
-            counts[previous["status"]] += 1
-            continue
-        fields = {
-            "mailbox": target.mailbox.address,
-            "participant": ", ".join(p.name for p in target.people),
-            "participant_email": ", ".join(p.email for p in target.people),
-            "attempts": int(previous.get("attempts", 0)) + 1,
-            "day": day,
-        }
+        self._tally(UNMAPPED)
+
+    def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
+        self.state.update_delivery(
+            self.key,
+            mailbox_row(self.default_mailbox),
+            status=FAILED,
+            code=DEFAULT_MAILBOX_NOT_FOUND,
+            reason=f"DEFAULT_MAILBOX {self.default_mailbox}: {reason}",
+            retryable=False,
+            **self._fields(self.default_mailbox, people, {}),
+        )
+        self._tally(FAILED)
+
+    def deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool = False) -> str:
+        """Import into one mailbox unless its row is settled; returns the row's status."""
+        with telemetry.dimensions(mailbox=mailbox.address):
+            return self._deliver(mailbox, people, stand_in)
+
+    def _deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool) -> str:
+        row = mailbox_row(mailbox.address)
+        previous = self.rows.get(row, {})
+        if _settled(previous):
+            status = str(previous["status"])
+            self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)
+            return status
+        fields = {**self._fields(mailbox.address, people, previous), "stand_in": stand_in}
+        stored_apart = transient = False
         try:
-            outcome = importer.import_message(target.mailbox, message)
-            state.update_delivery(
-                key, row_key, status=outcome.status, item_id=outcome.item_id, code="", reason="", **fields
-            )
-            counts[outcome.status] += 1
+            outcome = self.importer.import_message(mailbox, self.message)
         except NoMailbox as error:
-            state.update_delivery(key, row_key, status=UNMAPPED, reason=NO_MAILBOX, code=error.code, **fields)
-            counts[UNMAPPED] += 1
+            status = UNMAPPED
+            fallback = self.default_mailbox
+            self.state.update_delivery(
+                self.key, row, status=status, reason=error.reason, code=error.code, fallback=fallback, **fields
+            )
+        except MailboxRefused as error:
+            status = self._failed(row, error.code, error.reason, False, fields)
         except GraphError as error:
-            retryable = error.status == 429 or error.status >= 500
-            state.update_delivery(
-                key,
-                row_key,
-                status=FAILED,
-                code=error.code or str(error.status),
-                reason=str(error)[:1000],
-                retryable=retryable,
-                **fields,
-            )
-            counts[FAILED] += 1
-            if retryable:
-                transient.append(target.mailbox.address)
+            status = self._failed(row, error.code or str(error.status), str(error), error.retryable, fields)
+            transient = error.retryable
         except (AmbiguousResult, requests.RequestException) as error:
-            state.update_delivery(
-                key,
-                row_key,
-                status=FAILED,
-                code=type(error).__name__,
-                reason=str(error)[:1000],
-                retryable=True,
+            status = self._failed(row, type(error).__name__, str(error), True, fields)
+            transient = True
+        else:
+            status = outcome.status
+            stored_apart = outcome.stored_files > 0
+            self.state.update_delivery(
+                self.key,
+                row,
+                status=status,
+                item_id=outcome.item_id,
+                stored_files=outcome.stored_files,
+                partial=stored_apart,
+                code="",
+                reason="",
+                retryable=False,
                 **fields,
             )
-            counts[FAILED] += 1
-            transient.append(target.mailbox.address)
-    state.update_meeting(
-        key,
-        delivery=PARTIAL if counts[FAILED] else DELIVERED,
-        mailboxes=len(targets),
-        imported=counts[IMPORTED],
-        duplicates=counts[DUPLICATE],
-        unmapped=counts[UNMAPPED],
-        failed=counts[FAILED],
-    )
-    log.info(
-        "delivered to %d mailbox(es): %d imported, %d already there, %d unmapped, %d failed",
-        len(targets),
-        counts[IMPORTED],
-        counts[DUPLICATE],
-        counts[UNMAPPED],
-        counts[FAILED],
-    )
-    if transient:
-        raise RetryLater(f"{len(transient)} mailbox(es) failed for a reason that may pass; the import is retried")
-    return Delivery(key, counts[IMPORTED], counts[DUPLICATE], counts[UNMAPPED], counts[FAILED])
+        self._tally(status, mailbox=True, stored_apart=stored_apart, transient=transient)
+        return status
+
+    def _failed(self, row: str, code: str, reason: str, retryable: bool, fields: dict[str, Any]) -> str:
+        log.warning("mailbox import failed (%s, %s): %s", code, "will retry" if retryable else "permanent", reason)
+        self.state.update_delivery(
+            self.key, row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields
+        )
+        return FAILED
+
+    def _fields(self, address: str, people: list[Attendee] | tuple[Attendee, ...], previous: dict) -> dict[str, Any]:
+        return {
+            "mailbox": address,
+            "participant": ", ".join(p.name for p in people),
+            "participant_email": ", ".join(p.email for p in people),
+            "attempts": int(previous.get("attempts", 0)) + 1,
+            "day": self.day,
+        }
+
+    def finish(self) -> Delivery:
+        counts = self.counts
+        self.state.update_meeting(
+            self.key,
+            delivery=PARTIAL if counts[FAILED] else DELIVERED,
+            mailboxes=self.mailboxes,
+            imported=counts[IMPORTED],
+            duplicates=counts[DUPLICATE],
+            unmapped=counts[UNMAPPED],
+            failed=counts[FAILED],
+            stored_apart=self.stored_apart,
+        )
+        log.info(
+            "delivered to %d mailbox(es): %d imported, %d already there, %d unmapped, %d failed, %d with files "
+            "stored apart",
+            self.mailboxes,
+            counts[IMPORTED],
+            counts[DUPLICATE],
+            counts[UNMAPPED],
+            counts[FAILED],
+            self.stored_apart,
+        )
+        if self.transient:
+            raise RetryLater(f"{self.transient} mailbox(es) failed for a reason that may pass; the import is retried")
+        return Delivery(
+            self.key, counts[IMPORTED], counts[DUPLICATE], counts[UNMAPPED], counts[FAILED], self.stored_apart
+        )
+
+
+def _settled(row: dict[str, Any]) -> bool:
+    """Done, or failed for good: a retry leaves it alone."""
+    status = row.get("status")
+    return status in (IMPORTED, DUPLICATE, UNMAPPED) or (status == FAILED and not row.get("retryable"))

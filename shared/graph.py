@@ -1,8 +1,11 @@
 """Microsoft Graph client: app-only token through MSAL, and requests that ride out throttling.
 
-Errors are matched on Graph's `error.code`, never on the message text. A POST that fails in a way that may
-still have created something (a timeout, a 5xx) raises `AmbiguousResult`, so the caller looks before it
-retries: Graph has no idempotency key.
+Errors are matched on Graph's `error.code`, never on the message text. Graph has no idempotency key, so a
+write that fails in a way that may still have done the work (a timeout, a lost connection, a 5xx) is never
+simply sent again: the caller says how to look for its result (`recover`), and the client looks first.
+Outlook throttles per app and mailbox (about 4 concurrent requests): requests that name their mailbox
+take one of its 4 slots in this process; across instances Graph's 429 and `Retry-After` do the rest.
+(Facts: ../shared/reference/microsoft-graph.md §8, §10, §12.)
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,9 +31,13 @@ WELL_KNOWN_AUTHORITIES = {
     "login.microsoftonline.us",
     "login.partner.microsoftonline.cn",
 }
-RETRY_STATUSES = {429, 503, 504}
-MAX_ATTEMPTS = 6
+MAILBOX_CONCURRENCY = 4  # Outlook's limit of concurrent requests per app and mailbox
+MAX_ATTEMPTS = 8
+MAX_WAIT = 120.0  # seconds: the longest single Retry-After honoured
 TIMEOUT = (10, 120)
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+INVALID_TOKEN = "InvalidAuthenticationToken"  # noqa: S105 (an error code, not a secret)
+UPLOAD_CHUNK = 4 * 1024 * 1024  # upload session ranges are at most 4 MB
 
 
 class GraphError(Exception):
@@ -36,6 +45,11 @@ class GraphError(Exception):
         self.status = status
         self.code = code
         super().__init__(f"Graph error {status} {code}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        """Throttling and server errors pass; anything else will fail again the same way."""
+        return self.status == 429 or self.status >= 500
 
 
 class AmbiguousResult(Exception):
@@ -51,6 +65,7 @@ class GraphClient:
         api = urlsplit(settings.graph_api_url)
         self._scope = f"{api.scheme}://{api.netloc}/.default"
         self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
 
     @cached_property
     def _app(self) -> msal.ConfidentialClientApplication:
@@ -65,6 +80,7 @@ class GraphClient:
         )
 
     def token(self) -> str:
+        """MSAL's cached token, renewed by MSAL five minutes before it expires."""
         with self._lock:
             result = self._app.acquire_token_for_client(scopes=[self._scope])
         if "access_token" not in result:
@@ -76,6 +92,22 @@ class GraphClient:
             )
         return result["access_token"]
 
+    def _forget_token(self) -> None:
+        """Graph refused the token before it expired (revoked, or signed by a rotated key): get a new one."""
+        with self._lock:
+            self._app.remove_tokens_for_client()
+
+    @contextmanager
+    def _slot(self, mailbox: str) -> Iterator[None]:
+        """One of the mailbox's concurrent-request slots in this process (none needed without a mailbox)."""
+        if not mailbox:
+            yield
+            return
+        with self._lock:
+            slot = self._slots.setdefault(mailbox, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
+        with slot:
+            yield
+
     def request(
         self,
         method: str,
@@ -83,60 +115,117 @@ class GraphClient:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        mailbox: str = "",
+        recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
-        """Send one Graph request; retries throttling (429/503/504, honouring Retry-After) a bounded number of
-        times. Only reads are retried after a timeout or 5xx; a write then raises AmbiguousResult."""
+        """Send one Graph request (within a slot of `mailbox`, when given), riding out throttling and server
+        errors a bounded number of times, honouring `Retry-After`.
+
+        A read is simply repeated. A write whose outcome is unknown is repeated only after `recover()` found
+        no trace of it (`recover` returns the result when the write did happen); without `recover` the
+        write raises `AmbiguousResult`.
+        """
         url = path if path.startswith("https://") else self.settings.graph_api_url + path
         write = method.upper() != "GET"
+        refreshed = False
         for attempt in range(MAX_ATTEMPTS):
             headers = {"Authorization": f"Bearer {self.token()}", "Prefer": 'IdType="ImmutableId"'}
             try:
-                response = self.session.request(method, url, json=json, params=params, headers=headers, timeout=TIMEOUT)
-            except (requests.ConnectionError, requests.Timeout) as error:
-                if write:
-                    raise AmbiguousResult(f"{method} {path}: {error}") from error
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise
-                time.sleep(_backoff(attempt))
-                continue
-            if response.status_code < 400:
-                return response.json() if response.content else {}
-            error = _error(response)
-            if response.status_code == 429 or (response.status_code in RETRY_STATUSES and not write):
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise error
-                time.sleep(retry_after(response, attempt))
-                continue
-            if write and response.status_code >= 500:
-                raise AmbiguousResult(str(error)) from error
-            raise error
+                with self._slot(mailbox):
+                    response = self.session.request(
+                        method, url, json=json, params=params, headers=headers, timeout=TIMEOUT
+                    )
+            except TRANSPORT_ERRORS as error:
+                failure: Exception = error
+                wait = _backoff(attempt)
+                ambiguous = write
+            else:
+                if response.status_code < 400:
+                    return response.json() if response.content else {}
+                failure = _error(response)
+                if failure.status == 401 and failure.code == INVALID_TOKEN and not refreshed:
+                    self._forget_token()
+                    refreshed = True
+                    continue
+                if not failure.retryable:
+                    raise failure
+                wait = retry_after(response, attempt)
+                ambiguous = write and failure.status != 429  # a throttled request was not processed
+            if ambiguous and (recover is None or attempt == MAX_ATTEMPTS - 1):
+                raise AmbiguousResult(f"{method} {path}: {failure}") from failure
+            if attempt == MAX_ATTEMPTS - 1:
+                raise failure
+            time.sleep(wait)
+            if ambiguous and recover is not None and (found := recover()) is not None:
+                return found
         raise AssertionError("unreachable")
 
-    def upload(self, upload_url: str, chunk: bytes, start: int, total: int) -> requests.Response:
-        """PUT one byte range to a pre-authenticated upload URL; it must carry no Authorization header."""
-        end = start + len(chunk) - 1
-        headers = {"Content-Range": f"bytes {start}-{end}/{total}", "Content-Type": "application/octet-stream"}
-        for attempt in range(MAX_ATTEMPTS):
-            response = self.session.put(upload_url, data=chunk, headers=headers, timeout=TIMEOUT)
-            if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS - 1:
-                time.sleep(retry_after(response, attempt))
-                continue
-            if response.status_code >= 400:
-                raise _error(response)
-            return response
-        raise AssertionError("unreachable")
+    def upload(self, upload_url: str, data: bytes, mailbox: str) -> None:
+        """Upload `data` to an upload session in ordered ranges of at most 4 MB, going on from wherever the
+        server says it expects the next byte (`nextExpectedRanges`), so a lost answer costs one repeated
+        range, never a gap or a duplicate. The URL is pre-authenticated: it gets no Authorization header.
+
+        Raises `GraphError` when the session refuses (for instance `ErrorMessageSizeExceeded`, or a session
+        that is gone because its last range had already completed the attachment).
+        """
+        start = 0
+        failures = 0
+        budget = 2 * (len(data) // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges sent, repeats included
+        for _ in range(budget):
+            chunk = data[start : start + UPLOAD_CHUNK]
+            headers = {
+                "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
+                "Content-Type": "application/octet-stream",
+            }
+            try:
+                with self._slot(mailbox):
+                    response = self.session.put(upload_url, data=chunk, headers=headers, timeout=TIMEOUT)
+                body = response.json() if response.content else {}
+            except (*TRANSPORT_ERRORS, ValueError) as error:
+                # Only the kind of error: its text would carry the upload URL, whose query is a credential.
+                failure: Exception = AmbiguousResult(f"upload of bytes {start}-: {type(error).__name__}")
+                wait = _backoff(failures)
+            else:
+                if response.status_code == 201:
+                    return
+                expected = _next_expected(body)
+                if response.status_code in (200, 416) and expected not in (None, start):
+                    start, failures = expected, 0  # 416: that range had arrived; the server says what is next
+                    continue
+                if response.status_code == 200 and expected == start:
+                    failure = AmbiguousResult(f"the upload session did not keep bytes {start}-")
+                    wait = 0.0
+                else:
+                    failure = _error(response)
+                    if not failure.retryable:
+                        raise failure
+                    wait = retry_after(response, failures)
+            failures += 1
+            if failures == MAX_ATTEMPTS:
+                raise failure
+            time.sleep(wait)
+        raise AmbiguousResult(f"the upload session did not complete after {budget} ranges")
 
 
 def retry_after(response: requests.Response, attempt: int) -> float:
     """Graph's Retry-After is in seconds and may be fractional (e.g. 2.128)."""
     try:
-        return min(120.0, max(0.0, float(response.headers["Retry-After"])))
+        return min(MAX_WAIT, max(0.0, float(response.headers["Retry-After"])))
     except (KeyError, ValueError):
         return _backoff(attempt)
 
 
 def _backoff(attempt: int) -> float:
     return min(60.0, (2**attempt) * 0.5 + random.uniform(0, 0.5))
+
+
+def _next_expected(body: Any) -> int | None:
+    """The first byte the upload session still needs: Outlook says `["{start}"]`, OneDrive `["{start}-"]`."""
+    ranges = body.get("nextExpectedRanges") if isinstance(body, dict) else None
+    try:
+        return int(str(ranges[0]).split("-")[0])
+    except (TypeError, IndexError, ValueError):
+        return None
 
 
 def _error(response: requests.Response) -> GraphError:

@@ -4,38 +4,75 @@ A message created from MIME is always a draft, so the item is created with a JSO
 properties set the message flags (not a draft), the sent and received times, and our archive key. The key
 is looked up in the folder before creating, and again after any ambiguous failure: Graph has no
 idempotency key and `internetMessageId` is not unique. An item found with missing attachments is
-completed, not created twice. (Facts: ../shared/reference/microsoft-graph.md §1, §2, §5, §6.)
+completed, not created twice. A mailbox that refuses the item's size (`ErrorMessageSizeExceeded`) gets it
+with its large files stored in the `recordings` container and linked from the body instead; such an item
+carries a second property counting those files, so a later attempt completes it as it is.
+(Facts: ../shared/reference/microsoft-graph.md §1, §2, §5, §6, §12.)
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
+import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
+
+from azure.storage.blob import ContainerClient
 
 from shared.graph import AmbiguousResult, GraphClient, GraphError
-from shared.mapping import Mailbox
+from shared.mapping import NO_MAILBOX, Mailbox
 from shared.message import ArchivedMessage, Attachment
+from shared.records import recording_blob_name
 from shared.state import DUPLICATE, IMPORTED, State
+from shared.storage import store_once
 
-PROPERTY_SET = "{6f1d8a0e-5c1b-4d39-9c1e-2b7a4e6f3d10}"  # ours: the namespace of our named property
+log = logging.getLogger(__name__)
+
+PROPERTY_SET = "{6f1d8a0e-5c1b-4d39-9c1e-2b7a4e6f3d10}"  # ours: the namespace of our named properties
 ARCHIVE_KEY_PROPERTY = f"String {PROPERTY_SET} Name ZoomArchiveKey"
+STORED_FILES_PROPERTY = f"Integer {PROPERTY_SET} Name ZoomArchiveStoredFiles"  # files linked, not attached
 MESSAGE_FLAGS = "Integer 0x0E07"  # PidTagMessageFlags: 1 = read, and not mfUnsent, so not a draft
 SENT_TIME = "SystemTime 0x0039"  # PidTagClientSubmitTime
 RECEIVED_TIME = "SystemTime 0x0E06"  # PidTagMessageDeliveryTime
 UPLOAD_SESSION_MIN = 3 * 1024 * 1024  # Graph: attachments of 3 MB or more go through an upload session
-REQUEST_BUDGET = 3 * 1024 * 1024  # JSON bytes in one request; Graph refuses requests near 4 MB
-CHUNK = 4 * 1024 * 1024  # upload session ranges are at most 4 MB
+REQUEST_LIMIT = 4 * 1024 * 1024 - 64 * 1024  # Graph refuses requests near 4 MB; headroom for headers
+ITEM_NOT_FOUND = "ErrorItemNotFound"
+FOLDER_EXISTS = "ErrorFolderExists"
+SIZE_EXCEEDED = "ErrorMessageSizeExceeded"
 NO_MAILBOX_CODES = {"MailboxNotEnabledForRESTAPI", "ResourceNotFound", "ErrorInvalidUser"}
-MAX_CREATE_ATTEMPTS = 3
+MAILBOX_FULL = "mailbox full"
+ACCESS_DENIED = "access denied to this mailbox (an Exchange application RBAC scope or access policy excludes it)"
+TOO_LARGE = "too large for this mailbox, even with its large files stored apart"
+REFUSALS = {
+    "ErrorQuotaExceeded": MAILBOX_FULL,
+    "QuotaExceededException": MAILBOX_FULL,
+    "ErrorAccessDenied": ACCESS_DENIED,
+    "accessDenied": ACCESS_DENIED,
+}
 
 
-class NoMailbox(Exception):
+class MailboxRefused(Exception):
+    """This mailbox cannot take the item, for a reason that retrying will not change: recorded, not retried."""
+
+    def __init__(self, code: str, reason: str):
+        self.code = code
+        self.reason = reason
+        super().__init__(f"{reason} ({code})")
+
+
+class NoMailbox(MailboxRefused):
     """The user exists but has no Exchange Online mailbox Graph can reach."""
 
     def __init__(self, code: str):
-        self.code = code
-        super().__init__(f"no mailbox ({code})")
+        super().__init__(code, NO_MAILBOX)
+
+
+class _TooLarge(Exception):
+    """The mailbox refused the item's size: it is made again with its large files stored and linked."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +80,21 @@ class ImportOutcome:
     status: str  # IMPORTED or DUPLICATE
     item_id: str
     attachments_added: int
+    stored_files: int = 0  # files kept in the recordings container and linked, because the mailbox refused them
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    size: int
+    sha256: str
+    location: str
+
+
+@dataclass(frozen=True)
+class _Found:
+    id: str
+    stored_files: int
 
 
 def _file_attachment(attachment: Attachment) -> dict[str, str]:
@@ -54,160 +106,268 @@ def _file_attachment(attachment: Attachment) -> dict[str, str]:
     }
 
 
-def _encoded_size(attachment: Attachment) -> int:
-    return 4 * ((len(attachment.data) + 2) // 3) + len(attachment.filename) + 200
+def _refusal(error: GraphError) -> Exception | None:
+    """What a Graph error means for this mailbox, when it means more than a failed request."""
+    if error.code in NO_MAILBOX_CODES:
+        return NoMailbox(error.code)
+    if error.code in REFUSALS:
+        return MailboxRefused(error.code, f"{REFUSALS[error.code]}: {error}")
+    if error.code == SIZE_EXCEEDED:
+        return _TooLarge(str(error))
+    return None
 
 
 class MailboxImporter:
-    def __init__(self, graph: GraphClient, state: State, folder_name: str):
+    def __init__(self, graph: GraphClient, state: State, folder_name: str, recordings: ContainerClient):
         self.graph = graph
         self.state = state
         self.folder_name = folder_name
+        self.recordings = recordings
+        self._folders: dict[str, str] = {}  # user id -> folder id, in front of the Table storage cache
 
     def import_message(self, mailbox: Mailbox, message: ArchivedMessage) -> ImportOutcome:
-        folder_id = self.folder(mailbox)
-        item = self.find_item(mailbox, folder_id, message.archive_key)
-        status = DUPLICATE
-        if item is None:
-            item = self._create(mailbox, folder_id, message)
+        for attempt in (1, 2):
+            folder_id = self.folder(mailbox)
+            try:
+                return self._import(mailbox, folder_id, message)
+            except GraphError as error:
+                if error.code != ITEM_NOT_FOUND or attempt == 2:
+                    raise
+                # The cached folder is gone (deleted by the user): find or create it again, then start over.
+                self._folders.pop(mailbox.user_id, None)
+                self.state.forget_folder(mailbox.user_id, self.folder_name)
+        raise AssertionError("unreachable")
+
+    def _import(self, mailbox: Mailbox, folder_id: str, message: ArchivedMessage) -> ImportOutcome:
+        found = self.find_item(mailbox, folder_id, message.archive_key)
+        if found is None or not found.stored_files:
+            try:
+                return self._put(mailbox, folder_id, message, found, linked=False)
+            except _TooLarge:
+                found = self.find_item(mailbox, folder_id, message.archive_key)
+                if found is not None:  # incomplete: replaced by the linked item, never left half-done
+                    self._delete(mailbox, found.id)
+                    found = None
+        try:
+            return self._put(mailbox, folder_id, message, found, linked=True)
+        except _TooLarge as error:
+            raise MailboxRefused(SIZE_EXCEEDED, f"{TOO_LARGE}: {error}") from error
+
+    def _put(
+        self, mailbox: Mailbox, folder_id: str, message: ArchivedMessage, found: _Found | None, *, linked: bool
+    ) -> ImportOutcome:
+        """Create the item (unless found) and add whichever of its attachments it lacks."""
+        attached, stored = self._split(message, linked)
+        if found is None:
+            item_id, present = self._create(mailbox, folder_id, message, attached, stored)
             status = IMPORTED
-        present = {a["name"] for a in item.get("attachments", [])}
-        missing = [a for a in message.attachments if a.filename not in present]
+        else:
+            item_id, present, status = found.id, self._attachment_names(mailbox, found.id), DUPLICATE
+        missing = [a for a in attached if a.filename not in present]
         for attachment in missing:
-            self._add_attachment(mailbox, item["id"], attachment)
-        if status == DUPLICATE and missing:
-            status = IMPORTED  # an earlier attempt died half-way: this one completed the item
-        return ImportOutcome(status=status, item_id=item["id"], attachments_added=len(missing))
+            self._add_attachment(mailbox, item_id, attachment)
+        if missing:
+            status = IMPORTED  # new, or left incomplete by an earlier attempt and completed now
+        return ImportOutcome(status=status, item_id=item_id, attachments_added=len(missing), stored_files=len(stored))
+
+    def _split(self, message: ArchivedMessage, linked: bool) -> tuple[list[Attachment], list[StoredFile]]:
+        """The attachments of the item; for a linked item, the upload-session-sized ones are stored instead."""
+        if not linked:
+            return list(message.attachments), []
+        small = [a for a in message.attachments if len(a.data) < UPLOAD_SESSION_MIN]
+        return small, [self._store(a) for a in message.attachments if len(a.data) >= UPLOAD_SESSION_MIN]
+
+    def _store(self, attachment: Attachment) -> StoredFile:
+        sha256 = hashlib.sha256(attachment.data).hexdigest()
+        name = recording_blob_name(sha256, attachment.filename)
+        store_once(self.recordings, name, attachment.data, attachment.content_type)
+        location = self.recordings.get_blob_client(name).url
+        return StoredFile(attachment.filename, len(attachment.data), sha256, location)
 
     # --- folder ---------------------------------------------------------------------------------
 
     def folder(self, mailbox: Mailbox) -> str:
-        """The id of Inbox/<folder name>, created if needed; cached in Table storage."""
-        cached = self.state.folder(mailbox.user_id, self.folder_name)
-        if cached:
-            return cached
-        folder_id = self._find_folder(mailbox) or self._create_folder(mailbox)
-        self.state.save_folder(mailbox.user_id, self.folder_name, folder_id)
+        """The id of Inbox/<folder name>, created if needed; cached in Table storage and in this process."""
+        if mailbox.user_id in self._folders:
+            return self._folders[mailbox.user_id]
+        folder_id = self.state.folder(mailbox.user_id, self.folder_name)
+        if not folder_id:
+            found = self._find_folder(mailbox)
+            folder_id = found["id"] if found else self._create_folder(mailbox)
+            self.state.save_folder(mailbox.user_id, self.folder_name, folder_id)
+        self._folders[mailbox.user_id] = folder_id
         return folder_id
 
-    def _find_folder(self, mailbox: Mailbox) -> str | None:
+    def _find_folder(self, mailbox: Mailbox) -> dict[str, Any] | None:
         name = self.folder_name.replace("'", "''")
         params = {"$filter": f"displayName eq '{name}'", "includeHiddenFolders": "true", "$select": "id,displayName"}
-        found = self._mailbox_call(
-            "GET", f"/users/{mailbox.user_id}/mailFolders/inbox/childFolders", params=params
-        ).get("value", [])
-        return found[0]["id"] if found else None
+        path = f"/users/{mailbox.user_id}/mailFolders/inbox/childFolders"
+        found = self._call("GET", path, mailbox, params=params).get("value", [])
+        return found[0] if found else None
 
     def _create_folder(self, mailbox: Mailbox) -> str:
+        path = f"/users/{mailbox.user_id}/mailFolders/inbox/childFolders"
+        body = {"displayName": self.folder_name, "isHidden": False}
         try:
-            created = self._mailbox_call(
-                "POST",
-                f"/users/{mailbox.user_id}/mailFolders/inbox/childFolders",
-                json={"displayName": self.folder_name, "isHidden": False},
-            )
-            return created["id"]
-        except (GraphError, AmbiguousResult) as error:
-            if isinstance(error, GraphError) and error.code != "ErrorFolderExists":
+            return self._call("POST", path, mailbox, json=body, recover=lambda: self._find_folder(mailbox))["id"]
+        except GraphError as error:
+            if error.code != FOLDER_EXISTS:
                 raise
-            found = self._find_folder(mailbox)  # created concurrently, or our own lost response
-            if not found:
+            found = self._find_folder(mailbox)  # created at the same time by another invocation
+            if found is None:
                 raise
-            return found
+            return found["id"]
 
     # --- item -----------------------------------------------------------------------------------
 
-    def find_item(self, mailbox: Mailbox, folder_id: str, key: str) -> dict | None:
+    def find_item(self, mailbox: Mailbox, folder_id: str, key: str) -> _Found | None:
+        """The item holding this archive key in the folder, and how many files it links instead of attaching."""
         match = f"ep/id eq '{ARCHIVE_KEY_PROPERTY}' and ep/value eq '{key}'"
         params = {
             "$filter": f"singleValueExtendedProperties/Any(ep: {match})",
             "$select": "id",
-            "$expand": "attachments($select=name)",
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{STORED_FILES_PROPERTY}')",
         }
-        found = self._mailbox_call("GET", f"/users/{mailbox.user_id}/mailFolders/{folder_id}/messages", params=params)
-        items = found.get("value", [])
-        return items[0] if items else None
-
-    def _create(self, mailbox: Mailbox, folder_id: str, message: ArchivedMessage) -> dict:
-        body = self._item_body(message)
         path = f"/users/{mailbox.user_id}/mailFolders/{folder_id}/messages"
-        for attempt in range(MAX_CREATE_ATTEMPTS):
-            try:
-                created = self._mailbox_call("POST", path, json=body)
-                return {"id": created["id"], "attachments": body.get("attachments", [])}
-            except AmbiguousResult:
-                item = self.find_item(mailbox, folder_id, message.archive_key)
-                if item is not None:
-                    return item
-                if attempt == MAX_CREATE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        items = self._call("GET", path, mailbox, params=params).get("value", [])
+        if not items:
+            return None
+        if len(items) > 1:
+            log.warning("%d items in one mailbox hold archive key %s", len(items), key)
+        properties = items[0].get("singleValueExtendedProperties") or []
+        return _Found(items[0]["id"], int(properties[0]["value"]) if properties else 0)
 
-    def _item_body(self, message: ArchivedMessage) -> dict:
-        sent = message.date.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        inline = []
-        budget = REQUEST_BUDGET - len(message.html.encode()) - 8192
-        for attachment in message.attachments:
-            size = _encoded_size(attachment)
-            if len(attachment.data) < UPLOAD_SESSION_MIN and size <= budget:
-                inline.append(_file_attachment(attachment))
-                budget -= size
-        return {
-            "subject": message.subject,
-            "body": {"contentType": "html", "content": message.html},
-            "from": _recipient(message.sender.name, message.sender.email),
-            "sender": _recipient(message.sender.name, message.sender.email),
-            "toRecipients": [_recipient(p.name, p.email) for p in message.to],
-            "internetMessageId": message.message_id,
-            "isRead": True,
-            "singleValueExtendedProperties": [
-                {"id": MESSAGE_FLAGS, "value": "1"},
-                {"id": SENT_TIME, "value": sent},
-                {"id": RECEIVED_TIME, "value": sent},
-                {"id": ARCHIVE_KEY_PROPERTY, "value": message.archive_key},
-            ],
-            "attachments": inline,
-        }
+    def _create(
+        self,
+        mailbox: Mailbox,
+        folder_id: str,
+        message: ArchivedMessage,
+        attached: list[Attachment],
+        stored: list[StoredFile],
+    ) -> tuple[str, set[str]]:
+        """Create the item with the attachments that fit in the request; returns its id and what it holds."""
+        body = _item_body(message, attached, stored)
+        path = f"/users/{mailbox.user_id}/mailFolders/{folder_id}/messages"
+
+        def recover() -> dict[str, Any] | None:
+            found = self.find_item(mailbox, folder_id, message.archive_key)
+            return {"id": found.id} if found else None
+
+        created = self._call("POST", path, mailbox, json=body, recover=recover)
+        return created["id"], {a["name"] for a in body["attachments"]}  # an item is created whole, or not at all
+
+    def _delete(self, mailbox: Mailbox, item_id: str) -> None:
+        try:
+            path = f"/users/{mailbox.user_id}/messages/{item_id}/permanentDelete"
+            self._call("POST", path, mailbox, recover=_nothing)
+        except GraphError as error:
+            if error.code != ITEM_NOT_FOUND:  # already gone: an earlier answer was lost
+                raise
 
     # --- attachments ----------------------------------------------------------------------------
 
     def _add_attachment(self, mailbox: Mailbox, item_id: str, attachment: Attachment) -> None:
         path = f"/users/{mailbox.user_id}/messages/{item_id}/attachments"
+
+        def recover() -> dict[str, Any] | None:
+            return {} if attachment.filename in self._attachment_names(mailbox, item_id) else None
+
         if len(attachment.data) < UPLOAD_SESSION_MIN:
-            try:
-                self._mailbox_call("POST", path, json=_file_attachment(attachment))
-            except AmbiguousResult:
-                if not self._has_attachment(mailbox, item_id, attachment.filename):
-                    raise
+            self._call("POST", path, mailbox, json=_file_attachment(attachment), recover=recover)
             return
-        session = self._mailbox_call(
-            "POST",
-            f"{path}/createUploadSession",
-            json={
-                "AttachmentItem": {
-                    "attachmentType": "file",
-                    "name": attachment.filename,
-                    "size": len(attachment.data),
-                    "contentType": attachment.content_type,
-                }
-            },
-        )
-        total = len(attachment.data)
-        for start in range(0, total, CHUNK):
-            self.graph.upload(session["uploadUrl"], attachment.data[start : start + CHUNK], start, total)
+        spec = {
+            "attachmentType": "file",
+            "name": attachment.filename,
+            "size": len(attachment.data),
+            "contentType": attachment.content_type,
+        }
+        for attempt in (1, 2):
+            # A lost answer leaves an unused session behind, which expires: simply ask again.
+            body = {"AttachmentItem": spec}
+            session = self._call("POST", f"{path}/createUploadSession", mailbox, json=body, recover=_nothing)
+            try:
+                self.graph.upload(session["uploadUrl"], attachment.data, mailbox.user_id)
+                return
+            except (GraphError, AmbiguousResult) as error:
+                if isinstance(error, GraphError) and (refusal := _refusal(error)):
+                    raise refusal from error
+                if recover() is not None:
+                    return  # the last range completed the attachment; only its answer was lost
+                if attempt == 2:
+                    raise
 
-    def _has_attachment(self, mailbox: Mailbox, item_id: str, filename: str) -> bool:
-        listed = self._mailbox_call(
-            "GET", f"/users/{mailbox.user_id}/messages/{item_id}/attachments", params={"$select": "name"}
-        )
-        return any(a.get("name") == filename for a in listed.get("value", []))
+    def _attachment_names(self, mailbox: Mailbox, item_id: str) -> set[str]:
+        path = f"/users/{mailbox.user_id}/messages/{item_id}/attachments"
+        listed = self._call("GET", path, mailbox, params={"$select": "name"})
+        return {str(a.get("name")) for a in listed.get("value", [])}
 
-    def _mailbox_call(self, method: str, path: str, **kwargs: object) -> dict:
+    def _call(self, method: str, path: str, mailbox: Mailbox, **kwargs: Any) -> dict[str, Any]:
+        """One request within the mailbox's slots; errors that concern the mailbox become its refusals."""
         try:
-            return self.graph.request(method, path, **kwargs)  # type: ignore[arg-type]
+            return self.graph.request(method, path, mailbox=mailbox.user_id, **kwargs)
         except GraphError as error:
-            if error.code in NO_MAILBOX_CODES:
-                raise NoMailbox(error.code) from error
-            raise
+            refusal = _refusal(error)
+            if refusal is None:
+                raise
+            raise refusal from error
+
+
+def _nothing() -> None:
+    """`recover` for a write that is safe to repeat: nothing to look for."""
+    return None
+
+
+def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: list[StoredFile]) -> dict[str, Any]:
+    """The JSON create: a non-draft with the meeting's times, our key, and the attachments that fit inline."""
+    sent = message.date.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    properties = [
+        {"id": MESSAGE_FLAGS, "value": "1"},
+        {"id": SENT_TIME, "value": sent},
+        {"id": RECEIVED_TIME, "value": sent},
+        {"id": ARCHIVE_KEY_PROPERTY, "value": message.archive_key},
+    ]
+    if stored:
+        properties.append({"id": STORED_FILES_PROPERTY, "value": str(len(stored))})
+    body: dict[str, Any] = {
+        "subject": message.subject,
+        "body": {"contentType": "html", "content": _with_links(message.html, stored) if stored else message.html},
+        "from": _recipient(message.sender.name, message.sender.email),
+        "sender": _recipient(message.sender.name, message.sender.email),
+        "toRecipients": [_recipient(p.name, p.email) for p in message.to],
+        "internetMessageId": message.message_id,
+        "isRead": True,
+        "singleValueExtendedProperties": properties,
+        "attachments": [],
+    }
+    size = len(json.dumps(body))
+    for attachment in attached:
+        if len(attachment.data) >= UPLOAD_SESSION_MIN:
+            continue
+        entry = _file_attachment(attachment)
+        entry_size = len(json.dumps(entry)) + 2
+        if size + entry_size <= REQUEST_LIMIT:
+            body["attachments"].append(entry)
+            size += entry_size
+    return body
+
+
+def _with_links(body: str, stored: list[StoredFile]) -> str:
+    """The HTML body with a section naming each file kept in storage instead of attached."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(f.name)}</td><td>{f.size}</td><td><code>{f.sha256}</code></td>"
+        f'<td><a href="{e(f.location)}">{e(f.location)}</a></td></tr>'
+        for f in stored
+    )
+    section = (
+        "<h2>Files stored in the archive instead of attached</h2>"
+        "<p>This mailbox does not accept the message with these files attached. They are kept unchanged in the "
+        "archive's storage; the SHA-256 proves a copy is the original.</p>"
+        '<table border="1" cellpadding="4"><tr><th>Name</th><th>Size (bytes)</th><th>SHA-256</th>'
+        f"<th>Location</th></tr>{rows}</table>"
+    )
+    at = body.rfind("</body>")
+    return body[:at] + section + body[at:] if at >= 0 else body + section
 
 
 def _recipient(name: str, email: str) -> dict:

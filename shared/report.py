@@ -31,7 +31,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from shared.capture import message_blob_name
-from shared.mapping import Directory, plan_recipients
+from shared.mapping import Directory, UserMapping, recipients
 from shared.message import read_message
 from shared.records import archive_key, parse_time
 from shared.settings import Settings
@@ -152,6 +152,7 @@ def reconcile(
     messages: ContainerClient,
     reports: ContainerClient,
     directory: Directory,
+    mapping: UserMapping,
     settings: Settings,
     today: date | None = None,
 ) -> list[Report]:
@@ -163,7 +164,7 @@ def reconcile(
     users, inventory = zoom_inventory(zoom, wanted)
     written = []
     for day in sorted(wanted):
-        report = _compare(day, users, inventory[day], state, messages, directory, settings, today)
+        report = _compare(day, users, inventory[day], state, messages, directory, mapping, settings, today)
         reports.upload_blob(
             blob_name(day),
             report.to_json().encode(),
@@ -188,6 +189,7 @@ def _compare(
     state: State,
     messages: ContainerClient,
     directory: Directory,
+    mapping: UserMapping,
     settings: Settings,
     today: date,
 ) -> Report:
@@ -224,7 +226,7 @@ def _compare(
                 for d in deliveries.values()
                 if d.get("status") == UNMAPPED
             ]
-            expected = _expected(row, deliveries, key, messages, directory, settings)
+            expected = _expected(row, deliveries, key, messages, directory, mapping, settings)
             if expected is None:
                 found.append((NOT_IMPORTED, "the archived message is missing from the messages container", ""))
             for mailbox in expected or []:
@@ -253,6 +255,7 @@ def _expected(
     key: str,
     messages: ContainerClient,
     directory: Directory,
+    mapping: UserMapping,
     settings: Settings,
 ) -> list[str] | None:
     """The mailboxes that should hold the meeting: from the delivery rows once an import ran to its end,
@@ -266,5 +269,5 @@ def _expected(
     except ResourceNotFoundError:
         return None
     message = read_message(data)
-    targets, _ = plan_recipients([message.host, *message.participants], settings.organization_domains, directory)
+    targets, _ = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
     return sorted(target.mailbox.address for target in targets)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+APP_ROOT = Path(__file__).resolve().parent.parent  # the folder of function_app.py, as deployed
 
 
 class SettingsError(Exception):
@@ -103,6 +104,31 @@ def _folder_name(value: str) -> str:
     return value.strip()
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.strip().lower() not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value.strip().lower()
+
+    return parse
+
+
+def _optional_address(value: str) -> str:
+    if value and not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", value):
+        raise ValueError("must be an email address (or be empty)")
+    return value
+
+
+def _app_file(value: str) -> str:
+    """A file deployed with the app: a relative path starts at the app's folder, wherever the host runs it."""
+    if not value:
+        return ""
+    path = Path(value) if Path(value).is_absolute() else APP_ROOT / value
+    if not path.is_file():
+        raise ValueError(f"must name an existing file (a relative path starts at {APP_ROOT}), or be empty")
+    return str(path)
+
+
 def setting(
     meaning: str,
     *,
@@ -166,6 +192,25 @@ class Settings:
         "Name of the folder under Inbox that receives the meeting items.",
         default="Zoom Meetings",
         parse=_folder_name,
+    )
+    mailbox_recipients: str = setting(
+        "Who gets a copy of each meeting: participants (the host and every internal participant) or host (the "
+        "host only).",
+        default="participants",
+        parse=_one_of("participants", "host"),
+    )
+    default_mailbox: str = setting(
+        "Microsoft 365 address that receives the items of internal participants who could not be mapped to a "
+        "mailbox (no such user, or no mailbox); empty: nobody does.",
+        default="",
+        parse=_optional_address,
+    )
+    user_mapping_file: str = setting(
+        "CSV file (header zoom_user,microsoft_365_address) mapping a Zoom email or Zoom user id to a Microsoft 365 "
+        "address, applied before automatic matching; a path relative to the app's folder, deployed with the app. "
+        "Empty: automatic matching only.",
+        default="",
+        parse=_app_file,
     )
     max_message_size_mb: int = setting(
         "Largest message (MB) the target mailboxes accept, counted as Exchange does (1 MB = 1,048,576 bytes) and "

@@ -113,6 +113,14 @@ class State:
         rows = self._deliveries.query_entities("PartitionKey eq @key", parameters={"key": key})
         return {row["RowKey"]: row for row in rows}
 
+    def reopen_deliveries(self, key: str) -> int:
+        """Forget the meeting's deliveries that did not put an item in a mailbox (failed, or unmapped), so the
+        next import tries them again; returns how many. Delivered ones stay settled."""
+        reopened = [row for row in self.deliveries(key).values() if row.get("status") not in (IMPORTED, DUPLICATE)]
+        for row in reopened:
+            self._deliveries.delete_entity(key, row["RowKey"])
+        return len(reopened)
+
     def update_delivery(self, key: str, row: str, **fields: Any) -> None:
         self._deliveries.upsert_entity(
             {"PartitionKey": key, "RowKey": row, **fields, "updated_at": now()}, mode=UpdateMode.MERGE

@@ -11,7 +11,7 @@ from functools import cached_property
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.settings import StorageConnection
@@ -33,6 +33,17 @@ QUEUES = (MEETINGS_QUEUE,)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
 TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
+
+
+def store_once(container: ContainerClient, name: str, data: bytes, content_type: str) -> None:
+    """Write a blob that is never overwritten (If-None-Match: *): its name comes from its content, so an
+    existing blob of that name already holds these bytes (and write-once containers refuse overwrites)."""
+    if container.get_blob_client(name).exists():
+        return
+    try:
+        container.upload_blob(name, data, overwrite=False, content_settings=ContentSettings(content_type=content_type))
+    except ResourceExistsError:
+        pass
 
 
 class Storage:

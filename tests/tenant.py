@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid as uuidlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 
 import requests
 
+from local.messages import archived_message
 from local.world import ORGANIZATION_DOMAIN, ZOOM_ACCOUNT_ID, World
+from shared import records
 
 TENANT_ID = "00000000-0000-4000-8000-0000000000aa"
 EXTENSIONS = {"MP4": "MP4", "M4A": "M4A", "CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON"}
@@ -232,6 +235,11 @@ class Tenant:
         world.zoom.seed(self.zoom_seed(), self.folder)
         world.graph.seed(self.graph_seed())
 
+    def mailbox(self, person: Person, **options: Any) -> None:
+        """Set the Graph emulator's options of a person's mailbox: maxMessageSizeMb, quotaExceeded, accessDenied."""
+        (user,) = [u for u in self.graph_users if u["id"] == person.graph_id]
+        user.update(options)
+
 
 def _zoom_uuid() -> str:
     import base64
@@ -273,3 +281,21 @@ class GraphReader:
         )
         response.raise_for_status()
         return response.json()["value"]
+
+
+def archived(
+    host: Person, *others: Person, topic: str = "Weekly sync", files: Sequence[tuple[str, bytes]] = ()
+) -> bytes:
+    """The archived message of a meeting `host` held with `others` two days ago, as the capture stage writes it;
+    `files` are (Zoom file type, content) pairs."""
+    start = (datetime.now(UTC) - timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return archived_message(
+        uuid=_zoom_uuid(),
+        topic=topic,
+        start=start,
+        host=records.Person(host.name, host.email),
+        host_id=host.zoom_id,
+        participants=[records.Person(p.name, p.email) for p in (host, *others)],
+        domains=(ORGANIZATION_DOMAIN,),
+        files=files,
+    )

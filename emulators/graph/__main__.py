@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.base import main
-from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GraphEmulator
+from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GraphEmulator, Limits
 from emulators.graph.schema import CSDL_PATH, GraphSchema
 
 
@@ -19,6 +19,10 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-message-size-mb", type=int, default=35, help="mailbox message size limit")
     parser.add_argument("--folder-exists-status", type=int, default=400, choices=(400, 409))
     parser.add_argument("--mailbox-concurrency", type=int, default=4, help="concurrent requests per mailbox")
+    parser.add_argument("--mailbox-requests", type=int, default=10_000, help="requests per mailbox per window")
+    parser.add_argument("--requests-window", type=float, default=600.0, help="seconds of the request window")
+    parser.add_argument("--upload-mb", type=float, default=150.0, help="MB uploaded per mailbox per window")
+    parser.add_argument("--upload-window", type=float, default=300.0, help="seconds of the upload window")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each mailbox request takes")
     parser.add_argument("--schema", type=Path, default=CSDL_PATH, help="Graph's CSDL, to refuse bodies Graph refuses")
 
@@ -38,7 +42,13 @@ def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> Gra
         client_secret=args.client_secret,
         max_message_size_mb=args.max_message_size_mb,
         folder_exists_status=args.folder_exists_status,
-        mailbox_concurrency=args.mailbox_concurrency,
+        limits=Limits(
+            concurrency=args.mailbox_concurrency,
+            requests=args.mailbox_requests,
+            requests_window=args.requests_window,
+            upload_mb=args.upload_mb,
+            upload_window=args.upload_window,
+        ),
         latency=args.latency,
         schema=schema,
     )

@@ -5,12 +5,17 @@ Graph calls. Behaviour follows ../shared/reference/microsoft-graph.md §13: a me
 always a draft; a JSON create is a draft unless `Integer 0x0E07` clears the unsent flag; sent and
 received times come from `SystemTime 0x0039` / `0x0E06`; requests over 4 MB are refused; attachments of
 3 MB+ go through upload sessions whose URL is pre-authenticated (an Authorization header is refused) and
-takes ordered ranges of at most 4 MB; users without a mailbox answer `MailboxNotEnabledForRESTAPI`; a
-duplicate folder name answers `ErrorFolderExists`; a fifth concurrent request on one mailbox answers 429
-`ApplicationThrottled` with `Retry-After`.
+takes ordered ranges of at most 4 MB, a range sent again answering 416 with `nextExpectedRanges`; users
+without a mailbox answer `MailboxNotEnabledForRESTAPI`; a duplicate folder name answers `ErrorFolderExists`.
+Outlook's throttling per app and mailbox (§8) answers 429 `ApplicationThrottled` with a fractional
+`Retry-After`: a fifth concurrent request, more than 10,000 requests in 10 minutes, more than 150 MB
+uploaded (POST, PUT, PATCH bodies) in 5 minutes; upload ranges count as requests of their mailbox.
 
 Seed: `{"tenant_id", "users": [Graph user objects with id, userPrincipalName, mail, proxyAddresses, and
-"mailbox": true|false]}`.
+the emulator's own keys: "mailbox": true|false, "maxMessageSizeMb" (that mailbox's limit),
+"quotaExceeded": true (writes answer 403 ErrorQuotaExceeded), "accessDenied": true (every mailbox request
+answers 403 ErrorAccessDenied, as an Exchange RBAC scope that leaves the mailbox out does)], and optionally
+"limits": {Limits fields} and "latency": seconds each mailbox request takes, overriding the command line}`.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import re
 import secrets
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict, deque
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -50,6 +55,9 @@ SENT_TIME = "systemtime 0x0039"
 RECEIVED_TIME = "systemtime 0x0e06"
 UNSENT = 0x8
 PAGE_SIZE = 10  # Graph's default page size for messages
+MB = 1024 * 1024
+USER_KEYS = ("mailbox", "maxMessageSizeMb", "quotaExceeded", "accessDenied")  # the emulator's, not Graph's
+WRITES = ("POST", "PUT", "PATCH")
 
 
 def graph_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -69,11 +77,36 @@ def _quoted_values(text: str) -> str:
     return text.replace("''", "'")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Outlook's throttling per app and mailbox (../shared/reference/microsoft-graph.md §8)."""
+
+    concurrency: int = 4
+    requests: int = 10_000
+    requests_window: float = 600.0  # seconds
+    upload_mb: float = 150.0
+    upload_window: float = 300.0  # seconds
+    concurrency_retry_after: float = 0.5  # seconds a client is told to wait when over the concurrency limit
+
+    @classmethod
+    def parse(cls, base: Limits, values: dict[str, Any]) -> Limits:
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"unknown limits: {sorted(unknown)}")
+        return replace(base, **{k: (int if known[k] == "int" else float)(v) for k, v in values.items()})
+
+
 @dataclass
 class Mailbox:
+    max_message_size: int
+    quota_exceeded: bool = False
+    access_denied: bool = False
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     inflight: int = 0
+    requests: deque[float] = field(default_factory=deque)  # when each admitted request arrived
+    uploads: deque[tuple[float, int]] = field(default_factory=deque)  # (when, bytes) of each admitted write
 
 
 @dataclass
@@ -99,28 +132,34 @@ class GraphEmulator(Emulator):
         client_secret: str = DEFAULT_CLIENT_SECRET,
         max_message_size_mb: int = 35,
         folder_exists_status: int = 400,
-        mailbox_concurrency: int = 4,
+        limits: Limits = Limits(),
         latency: float = 0.0,
         schema: GraphSchema | None = None,
     ):
         self.client_id = client_id
         self.client_secret = client_secret
-        self.max_message_size = max_message_size_mb * 1024 * 1024
+        self.max_message_size = max_message_size_mb * MB
         self.folder_exists_status = folder_exists_status
-        self.mailbox_concurrency = mailbox_concurrency
-        self.latency = latency
+        self.default_limits = limits
+        self.default_latency = latency
         self.schema = schema
         super().__init__(seed, base_dir)
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
         self.tenant_id = str(seed["tenant_id"])
+        self.limits = Limits.parse(self.default_limits, seed.get("limits") or {})
+        self.latency = float(seed.get("latency", self.default_latency))
         self.users: dict[str, dict[str, Any]] = {}
         self.mailboxes: dict[str, Mailbox] = {}
         for user in seed.get("users", []):
-            record = {k: v for k, v in user.items() if k != "mailbox"}
+            record = {k: v for k, v in user.items() if k not in USER_KEYS}
             self.users[record["id"]] = record
             if user.get("mailbox", True):
-                mailbox = Mailbox()
+                mailbox = Mailbox(
+                    max_message_size=int(user.get("maxMessageSizeMb") or 0) * MB or self.max_message_size,
+                    quota_exceeded=bool(user.get("quotaExceeded")),
+                    access_denied=bool(user.get("accessDenied")),
+                )
                 for well_known, display in WELL_KNOWN_FOLDERS.items():
                     folder_id = _new_id()
                     mailbox.folders[folder_id] = _folder(folder_id, display, "", well_known)
@@ -183,6 +222,11 @@ class GraphEmulator(Emulator):
                 return graph_error(413, "RequestEntityTooLarge", "The request is larger than the 4 MB limit.")
             if match := re.match(r"/v1\.0/users/([^/]+)/(mailFolders|messages)", path):
                 return self._in_mailbox(request, match.group(1))
+        elif match := re.fullmatch(r"/upload/([0-9a-f]+)", path):
+            with self.lock:
+                upload = self.sessions.get(match.group(1))
+            if upload is not None:
+                return self._in_mailbox(request, upload.user_id)
         return super().dispatch(request)
 
     def _in_mailbox(self, request: Request, user_ref: str) -> Response:
@@ -196,15 +240,12 @@ class GraphEmulator(Emulator):
                 "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
             )
         mailbox = self.mailboxes[user["id"]]
-        with self.lock:
-            if mailbox.inflight >= self.mailbox_concurrency:
-                return graph_error(
-                    429,
-                    "ApplicationThrottled",
-                    "Application is over its MailboxConcurrency limit.",
-                    {"Retry-After": "0.5"},
-                )
-            mailbox.inflight += 1
+        if mailbox.access_denied:
+            return graph_error(403, "ErrorAccessDenied", "Access to OData is disabled.")
+        if mailbox.quota_exceeded and request.method in WRITES:
+            return graph_error(403, "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.")
+        if refused := self._admit(mailbox, request):
+            return refused
         try:
             if self.latency:
                 time.sleep(self.latency)
@@ -213,6 +254,28 @@ class GraphEmulator(Emulator):
         finally:
             with self.lock:
                 mailbox.inflight -= 1
+
+    def _admit(self, mailbox: Mailbox, request: Request) -> Response | None:
+        """Outlook's throttling of one app on one mailbox: concurrency, requests and upload volume."""
+        limits, now = self.limits, time.monotonic()
+        size = len(request.body) if request.method in WRITES else 0
+        with self.lock:
+            while mailbox.requests and mailbox.requests[0] <= now - limits.requests_window:
+                mailbox.requests.popleft()
+            while mailbox.uploads and mailbox.uploads[0][0] <= now - limits.upload_window:
+                mailbox.uploads.popleft()
+            if mailbox.inflight >= limits.concurrency:
+                return _throttled("MailboxConcurrency", limits.concurrency_retry_after)
+            if len(mailbox.requests) >= limits.requests:
+                return _throttled("MailboxRequests", mailbox.requests[0] + limits.requests_window - now)
+            uploaded = sum(n for _, n in mailbox.uploads)
+            if size and mailbox.uploads and uploaded + size > limits.upload_mb * MB:
+                return _throttled("MailboxUpload", mailbox.uploads[0][0] + limits.upload_window - now)
+            mailbox.requests.append(now)
+            if size:
+                mailbox.uploads.append((now, size))
+            mailbox.inflight += 1
+        return None
 
     def _user(self, ref: str) -> dict[str, Any] | None:
         from urllib.parse import unquote
@@ -282,6 +345,21 @@ class GraphEmulator(Emulator):
         if folder_id is None:
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         return Response.json(200, _select(self._folder_view(mailbox, folder_id), request.arg("$select")))
+
+    def delete_folder(self, request: Request, user_ref: str, folder_ref: str) -> Response:
+        """A user deletes a folder: it goes, with what it holds (well-known folders cannot be deleted)."""
+        _, mailbox = self._mailbox(user_ref)
+        folder_id = self._folder_id(mailbox, folder_ref)
+        if folder_id is None or mailbox.folders[folder_id]["_wellKnownName"]:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        gone = {folder_id}
+        while children := {f for f, v in mailbox.folders.items() if v["parentFolderId"] in gone} - gone:
+            gone |= children
+        for fid in gone:
+            del mailbox.folders[fid]
+        for item_id in [i for i, m in mailbox.messages.items() if m["parentFolderId"] in gone]:
+            del mailbox.messages[item_id]
+        return Response(204)
 
     def child_folders(self, request: Request, user_ref: str, folder_ref: str) -> Response:
         _, mailbox = self._mailbox(user_ref)
@@ -391,7 +469,7 @@ class GraphEmulator(Emulator):
                 return problem
             item = _from_json(body)
         size = _message_size(item)
-        if size > self.max_message_size:
+        if size > mailbox.max_message_size:
             return graph_error(400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
         item["parentFolderId"] = folder_id
         mailbox.messages[item["id"]] = item
@@ -432,6 +510,10 @@ class GraphEmulator(Emulator):
         if mailbox.messages.pop(message_id, None) is None:
             return _item_not_found()
         return Response(204)
+
+    def permanent_delete(self, request: Request, user_ref: str, message_id: str) -> Response:
+        """Gone for good from the user's view (Exchange keeps it in Recoverable Items under a hold)."""
+        return self.delete_message(request, user_ref, message_id)
 
     def _message_view(self, item: dict[str, Any], request: Request | None) -> dict[str, Any]:
         view = {k: copy.deepcopy(v) for k, v in item.items() if not k.startswith("_")}
@@ -493,7 +575,7 @@ class GraphEmulator(Emulator):
                 "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
                 "Attachments of 3 MB or more must be uploaded with an upload session.",
             )
-        if _message_size(item) + attachment["size"] > self.max_message_size:
+        if _message_size(item) + attachment["size"] > self._mailbox(user_ref)[1].max_message_size:
             return graph_error(400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
         item["_attachments"].append(attachment)
         return Response.json(201, _attachment_view(attachment))
@@ -566,7 +648,7 @@ class GraphEmulator(Emulator):
                 416,
                 {
                     "error": {"code": "InvalidRange", "message": "The range is not the next expected one."},
-                    "nextExpectedRanges": [f"{expected}-"],
+                    "nextExpectedRanges": [str(expected)],
                 },
             )
         if len(request.body) > UPLOAD_CHUNK_LIMIT:
@@ -575,7 +657,7 @@ class GraphEmulator(Emulator):
         item = mailbox.messages.get(upload.message_id)
         if item is None:
             return _item_not_found()
-        if _message_size(item) + end + 1 > self.max_message_size:
+        if _message_size(item) + end + 1 > mailbox.max_message_size:
             return graph_error(400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
         upload.received.extend(request.body)
         if len(upload.received) < upload.size:
@@ -611,6 +693,12 @@ def _aad_error(status: int, error: str, code: int, description: str) -> Response
             "correlation_id": secrets.token_hex(16),
         },
     )
+
+
+def _throttled(limit: str, retry_after: float) -> Response:
+    """Outlook's answer over a limit; Retry-After in seconds, fractional as Graph sends it."""
+    message = f"Application is over its {limit} limit."
+    return graph_error(429, "ApplicationThrottled", message, {"Retry-After": f"{max(0.001, retry_after):.3f}"})
 
 
 def _item_not_found() -> Response:
@@ -851,13 +939,15 @@ def _message_size(item: dict[str, Any]) -> int:
 
 
 M = r"/v1\.0/users/([^/]+)"
-A = M + r"(?:/mailFolders/[^/]+)?/messages/([^/]+)/attachments"
+ITEM = M + r"(?:/mailFolders/[^/]+)?/messages/([^/]+)"
+A = ITEM + r"/attachments"
 GraphEmulator.routes = [
     ("GET", re.compile(r"/([^/]+)/v2\.0/\.well-known/openid-configuration"), GraphEmulator.openid_configuration),
     ("POST", re.compile(r"/([^/]+)/oauth2/v2\.0/token"), GraphEmulator.token),
     ("GET", re.compile(r"/v1\.0/users"), GraphEmulator.list_users),
     ("GET", re.compile(M), GraphEmulator.get_user),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)"), GraphEmulator.get_folder),
+    ("DELETE", re.compile(M + r"/mailFolders/([^/]+)"), GraphEmulator.delete_folder),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)/childFolders"), GraphEmulator.child_folders),
     ("POST", re.compile(M + r"/mailFolders/([^/]+)/childFolders"), GraphEmulator.create_child_folder),
     ("GET", re.compile(M + r"/mailFolders/([^/]+)/messages"), GraphEmulator.list_messages),
@@ -867,6 +957,7 @@ GraphEmulator.routes = [
     ("GET", re.compile(M + r"(?:/mailFolders/[^/]+)?/messages/([^/]+)"), GraphEmulator.get_message),
     ("PATCH", re.compile(M + r"(?:/mailFolders/[^/]+)?/messages/([^/]+)"), GraphEmulator.update_message),
     ("DELETE", re.compile(M + r"(?:/mailFolders/[^/]+)?/messages/([^/]+)"), GraphEmulator.delete_message),
+    ("POST", re.compile(ITEM + r"/permanentDelete"), GraphEmulator.permanent_delete),
     ("GET", re.compile(A), GraphEmulator.list_attachments),
     ("POST", re.compile(A), GraphEmulator.add_attachment),
     ("POST", re.compile(A + r"/createUploadSession"), GraphEmulator.create_upload_session),

@@ -109,3 +109,28 @@ def test_every_setting_is_described_and_named_once() -> None:
     names = [name for name, _ in setting_specs()]
     assert len(names) == len(set(names)) == len(Settings.__dataclass_fields__)
     assert all(meta["meaning"] for _, meta in setting_specs())
+
+
+def test_mailbox_options_are_checked_and_the_mapping_file_is_found_from_the_app_folder(tmp_path: Path) -> None:
+    values = sample()
+    assert load_settings(values).mailbox_recipients == "participants"
+    values.update(MAILBOX_RECIPIENTS="everyone", DEFAULT_MAILBOX="compliance", USER_MAPPING_FILE="missing.csv")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(values)
+    assert [p.split()[0] for p in raised.value.problems] == [
+        "MAILBOX_RECIPIENTS",
+        "DEFAULT_MAILBOX",
+        "USER_MAPPING_FILE",
+    ]
+    assert "must be one of: participants, host" in str(raised.value)
+    assert str(ROOT) in str(raised.value), "a relative mapping file path starts at the app's folder"
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("zoom_user,microsoft_365_address\n")
+    values.update(
+        MAILBOX_RECIPIENTS="Host", DEFAULT_MAILBOX="compliance@contoso.example", USER_MAPPING_FILE=str(mapping)
+    )
+    settings = load_settings(values)
+    assert (settings.mailbox_recipients, settings.default_mailbox) == ("host", "compliance@contoso.example")
+    assert settings.user_mapping_file == str(mapping)
+    values["USER_MAPPING_FILE"] = "host.json"  # relative: a file deployed with the app
+    assert load_settings(values).user_mapping_file == str(ROOT / "host.json")

@@ -1,0 +1,71 @@
+"""Archived messages made locally, as the capture stage makes them, for what starts at the import stage.
+
+The import stage's tests and benchmark put these straight into the `messages` container (or hand them to
+the stage), so they exercise mailbox import without a Zoom account behind every meeting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from shared.message import attachment_name, build_message, content_type
+from shared.records import CapturedFile, Meeting, Participant, Person, RecordingFile, Session, is_internal
+
+EXTENSIONS = {"MP4": "MP4", "M4A": "M4A", "CHAT": "TXT", "TRANSCRIPT": "VTT"}
+
+
+def archived_message(
+    *,
+    uuid: str,
+    topic: str,
+    start: datetime,
+    host: Person,
+    participants: Sequence[Person],
+    domains: tuple[str, ...],
+    files: Sequence[tuple[str, bytes]] = (),
+    host_id: str = "",
+    minutes: int = 30,
+) -> bytes:
+    """The .eml of one meeting: `participants` (the host among them, if present) attended the whole meeting,
+    and each `(file_type, content)` of `files` is attached."""
+    end = start + timedelta(minutes=minutes)
+    people = tuple(
+        Participant(p.name, p.email, is_internal(p.email, domains), (Session(start, end, minutes * 60),))
+        for p in participants
+    )
+    recordings = tuple(
+        RecordingFile(
+            key=f"file{n}",
+            file_type=file_type,
+            extension=EXTENSIONS.get(file_type, ""),
+            recording_type="",
+            size=len(data),
+            download_url="",
+            start=start,
+            end=end,
+            status="completed",
+        )
+        for n, (file_type, data) in enumerate(files)
+    )
+    meeting = Meeting(
+        uuid=uuid,
+        meeting_id=int(hashlib.sha256(uuid.encode()).hexdigest()[:10], 16),
+        topic=topic,
+        host=host,
+        host_id=host_id,
+        start=start,
+        duration_minutes=minutes,
+        timezone="UTC",
+        type=2,
+        participants=people,
+        files=recordings,
+        end=end,
+    )
+    pairs = list(zip(recordings, (data for _, data in files), strict=True))
+    captured = [
+        CapturedFile(f, attachment_name(n + 1, f), content_type(f), len(data), hashlib.sha256(data).hexdigest())
+        for n, (f, data) in enumerate(pairs)
+    ]
+    return build_message(meeting, captured, {f.key: data for f, data in pairs})
