@@ -109,3 +109,26 @@ def test_every_setting_is_described_and_named_once() -> None:
     names = [name for name, _ in setting_specs()]
     assert len(names) == len(set(names)) == len(Settings.__dataclass_fields__)
     assert all(meta["meaning"] for _, meta in setting_specs())
+
+
+def test_zoom_filters_plan_and_sign_in_are_parsed_and_checked() -> None:
+    settings = load_settings(
+        {
+            **sample(),
+            "ZOOM_INCLUDE_USERS": " Alice@Contoso.example,,zBob0002 ",
+            "ARCHIVE_FILE_TYPES": "mp4, chat",
+            "ZOOM_PLAN": "Business",
+            "ZOOM_AUTH": "JWT",
+        }
+    )
+    assert settings.zoom_include_users == ("alice@contoso.example", "zbob0002")
+    assert settings.archive_file_types == ("MP4", "CHAT")
+    assert (settings.zoom_plan, settings.zoom_auth) == ("business", "jwt")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {**sample(), "ARCHIVE_FILE_TYPES": "MP4,MP3", "ZOOM_PLAN": "free", "ARCHIVE_MIN_DURATION_MINUTES": "-1"}
+        )
+    message = str(raised.value)
+    assert "ARCHIVE_FILE_TYPES" in message and "MP3 is not a Zoom recording file type" in message
+    assert "ZOOM_PLAN must be one of pro, business, enterprise" in message
+    assert "ARCHIVE_MIN_DURATION_MINUTES" in message
