@@ -244,13 +244,14 @@ def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: Wor
 def test_a_token_about_to_expire_is_renewed_before_zoom_refuses_it(
     world: World, tenant: Tenant, own_zoom: Callable[..., EmulatorProcess]
 ) -> None:
-    zoom = own_zoom("--token-ttl", "2")
+    zoom = own_zoom("--token-ttl", "3")
     tenant.person("Alice Archer")
     tenant.apply(world, zoom)
     settings = load_settings(zoom_settings(world, zoom))
     client = ZoomClient(settings, session(settings.tls_ca_file))
     list(client.users())
-    time.sleep(2)
+    time.sleep(2.8)  # the token has 0.2 s left: less than a request can take to reach Zoom
+    zoom.fault({"method": "GET", "path": "^/v2/users$", "delay": 0.5})
     list(client.users())
     log = zoom.requests()
     assert [r["path"] for r in log].count("/oauth/token") == 2
