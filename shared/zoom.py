@@ -235,11 +235,14 @@ class ZoomClient:
         log.info("Zoom's %s rate limit answered 429; pausing that category for %.1fs", zoom_category, pause)
         self.limiter.pause(category, pause)
 
-    def pages(self, template: str, params: dict[str, Any], items: str, **segments: str) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, template: str, params: dict[str, Any], items: str, key: str = "", **segments: str
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a paginated listing; `next_page_token` is "" (not absent) on the last page.
 
         Page tokens expire after 15 minutes (Zoom answers 400/300): the listing then starts again from its
-        first page, and the items already given are not given twice.
+        first page, and the items already given (known by their `key` field, or whole when they have none)
+        are not given twice.
         """
         seen: set[str] = set()
         for _ in range(PAGE_RESTARTS + 1):
@@ -249,7 +252,7 @@ class ZoomClient:
                     query = {**params, "page_size": PAGE_SIZE, **({"next_page_token": token} if token else {})}
                     body = self.get(template, query, **segments)
                     for item in body.get(items) or []:
-                        identity = json.dumps(item, sort_keys=True)
+                        identity = str(item[key]) if item.get(key) else json.dumps(item, sort_keys=True)
                         if identity not in seen:
                             seen.add(identity)
                             yield item
@@ -265,7 +268,7 @@ class ZoomClient:
     def users(self) -> Iterator[dict[str, Any]]:
         """Active and inactive users: leaving out inactive ones silently loses their recordings."""
         for status in ("active", "inactive"):
-            for user in self.pages("/users", {"status": status}, "users"):
+            for user in self.pages("/users", {"status": status}, "users", key="id"):
                 if user.get("id"):
                     yield user
 
@@ -285,7 +288,9 @@ class ZoomClient:
         while window_start <= end:
             window_end = min(end, window_start + timedelta(days=WINDOW_DAYS - 1))
             params = {"from": window_start.isoformat(), "to": window_end.isoformat()}
-            yield from self.pages("/users/{userId}/recordings", params, "meetings", userId=quote(user_id, safe=""))
+            yield from self.pages(
+                "/users/{userId}/recordings", params, "meetings", key="uuid", userId=quote(user_id, safe="")
+            )
             window_start = window_end + timedelta(days=1)
 
     def meeting_recordings(self, uuid: str) -> dict[str, Any]:
