@@ -191,9 +191,7 @@ def _not_now(outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt
         log.info("meeting not archived: %s", outcome.reason)
         state.update_meeting(key, uuid=ref.uuid, status=EXCLUDED, reason=outcome.reason, attempts=attempt)
         return Capture(EXCLUDED, blob_name)
-    row = state.meeting(key) or {}
-    since = parse_time(row.get("deferred_since")) if row.get("status") == DEFERRED else None
-    since = since or datetime.now(UTC)
+    since = parse_time((state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
     if datetime.now(UTC) - since > DEFERRAL_LIMIT:
         reason = f"{outcome.reason} since {utc_text(since)}, longer than Zoom ever takes: archive it once Zoom has"
         log.warning("capture failed: %s", reason)
