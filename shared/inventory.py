@@ -23,7 +23,7 @@ from shared.filters import Filters
 from shared.ratelimit import DailyLimitReached
 from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import Settings
-from shared.state import CAPTURED, DEFERRED, EXCLUDED, QUEUED, WAITING, State
+from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
@@ -104,21 +104,16 @@ def enumerate_meetings(
 
 def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict) -> str:
     """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
-    if reason := filters.meeting_excluded(recording):
-        _leave_out(state, recording, reason)
-        return EXCLUDED
-    if _archived_or_pending(state, recording["uuid"]):
-        return CAPTURED
-    enqueue(state, queue, recording["uuid"], "timer", recording)
-    return QUEUED
-
-
-def _leave_out(state: State, recording: dict, reason: str) -> None:
-    """Say why a listed meeting is not archived, once (the next runs list it again)."""
     key = archive_key(recording["uuid"])
     row = state.meeting(key) or {}
-    if row.get("status") not in (EXCLUDED, CAPTURED) or row.get("reason") != reason:
-        state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **_facts(recording))
+    if _archived_or_pending(row):
+        return CAPTURED
+    if reason := filters.meeting_excluded(recording):
+        if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
+            state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **_facts(recording))
+        return EXCLUDED
+    enqueue(state, queue, recording["uuid"], "timer", recording)
+    return QUEUED
 
 
 def _queue_postponed(state: State, queue: QueueClient) -> int:
@@ -132,11 +127,8 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
     return len(rows)
 
 
-def _archived_or_pending(state: State, uuid: str) -> bool:
-    row = state.meeting(archive_key(uuid))
-    if not row:
-        return False
-    if row.get("status") == CAPTURED:
+def _archived_or_pending(row: dict) -> bool:
+    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL):
         return True
     queued_at = parse_time(row.get("queued_at"))
     return row.get("status") == QUEUED and queued_at is not None and datetime.now(UTC) - queued_at < REQUEUE_AFTER

@@ -112,3 +112,18 @@ def test_a_daily_limit_met_while_listing_stops_it_and_keeps_the_checkpoint(fresh
         datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC
     )
     assert archive.state.checkpoint() == yesterday and queued(fresh) == []
+
+
+def test_a_meeting_already_archived_is_neither_queued_again_nor_relabelled(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    delivered = tenant.meeting(alice, "Delivered", minutes=2)
+    captured = tenant.meeting(alice, "Captured", minutes=30)
+    tenant.apply(fresh)
+    archive = archiver(fresh, ARCHIVE_MIN_DURATION_MINUTES="5")
+    archive.state.update_meeting(archive_key(delivered.uuid), uuid=delivered.uuid, status="delivered")
+    archive.state.update_meeting(archive_key(captured.uuid), uuid=captured.uuid, status="captured")
+
+    listing = archive.enumerate_meetings()
+
+    assert queued(fresh) == [] and listing.already_archived == 2
+    assert archive.state.meeting(archive_key(delivered.uuid))["status"] == "delivered"  # type: ignore[index]
