@@ -106,7 +106,7 @@ def _consider(state: State, queue: QueueClient, filters: Filters, recording: dic
     """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
     key = archive_key(recording["uuid"])
     row = state.meeting(key) or {}
-    if _archived_or_pending(row):
+    if _settled(row):
         return CAPTURED
     if reason := filters.meeting_excluded(recording):
         if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
@@ -127,7 +127,12 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
     return len(rows)
 
 
-def _archived_or_pending(row: dict) -> bool:
+def _archived_or_pending(state: State, uuid: str) -> bool:
+    return _settled(state.meeting(archive_key(uuid)) or {})
+
+
+def _settled(row: dict) -> bool:
+    """The meeting of this state row is archived, or was queued recently enough to be on its way."""
     if row.get("status") in (CAPTURED, DELIVERED, PARTIAL):
         return True
     queued_at = parse_time(row.get("queued_at"))

@@ -98,16 +98,6 @@ def _optional_file(value: str) -> str:
     return value
 
 
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        choice = value.strip().lower()
-        if choice not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return choice
-
-    return parse
-
-
 def _id_list(value: str) -> tuple[str, ...]:
     """Comma-separated emails or Zoom ids, compared without case; empty means none."""
     return tuple(item.strip().lower() for item in value.split(",") if item.strip())
@@ -125,6 +115,15 @@ def _folder_name(value: str) -> str:
     if not value.strip() or "/" in value or any(ord(c) < 32 for c in value):
         raise ValueError("must be a folder name without '/' or control characters")
     return value.strip()
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.strip().lower() not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value.strip().lower()
+
+    return parse
 
 
 def setting(
@@ -201,7 +200,7 @@ class Settings:
         "How the archiver signs in to Zoom: s2s (a Server-to-Server OAuth app) or jwt (a legacy JWT app, whose "
         "API key goes in ZOOM_CLIENT_ID and API secret in ZOOM_CLIENT_SECRET).",
         default="s2s",
-        parse=_choice("s2s", "jwt"),
+        parse=_one_of("s2s", "jwt"),
     )
     zoom_account_id: str = setting("Account ID of the Zoom Server-to-Server OAuth app.")
     zoom_client_id: str = setting("Client ID of the Zoom Server-to-Server OAuth app (API key of a JWT app).")
@@ -212,7 +211,7 @@ class Settings:
         "The Zoom account's plan, whose API rate limits the archiver keeps within: pro, business or enterprise "
         "(Business and higher have the same limits).",
         default="pro",
-        parse=_choice("pro", "business", "enterprise"),
+        parse=_one_of("pro", "business", "enterprise"),
     )
     zoom_api_url: str = setting("Zoom REST API base URL.", default="https://api.zoom.us/v2", parse=_https_url)
     zoom_oauth_url: str = setting("Zoom OAuth token endpoint.", default="https://zoom.us/oauth/token", parse=_https_url)

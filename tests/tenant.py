@@ -68,6 +68,7 @@ class File:
     content: bytes
     with_id: bool = True
     declared_size: int | None = None  # what Zoom lists, if not the true size
+    status: str = "completed"
     processing: bool = False  # listed as Zoom lists a file it has not finished: empty type, size 0
     participant_audio: bool = False  # one participant's audio (participant_audio_files)
 
@@ -208,7 +209,7 @@ class Tenant:
                         id=key,
                         file_size=f.declared_size if f.declared_size is not None else len(f.content),
                         play_url="https://zoom.us/rec/play/x",
-                        status="completed",
+                        status=f.status,
                         recording_type=RECORDING_TYPES.get(f.file_type, ""),
                     )
                 if f.processing:

@@ -130,5 +130,5 @@ def test_zoom_filters_plan_and_sign_in_are_parsed_and_checked() -> None:
         )
     message = str(raised.value)
     assert "ARCHIVE_FILE_TYPES" in message and "MP3 is not a Zoom recording file type" in message
-    assert "ZOOM_PLAN must be one of pro, business, enterprise" in message
+    assert "ZOOM_PLAN must be one of: pro, business, enterprise" in message
     assert "ARCHIVE_MIN_DURATION_MINUTES" in message
