@@ -1,8 +1,8 @@
 """What both emulators share: an HTTP(S) server, routing, the request log and fault injection.
 
 Control endpoints, on every emulator:
-- `GET /_emulator/requests`: the requests served, in order: method, path, query, status, and whether an
-  Authorization header was sent. `DELETE` clears the log.
+- `GET /_emulator/requests`: the requests served, in order: method, path, query, status, whether an
+  Authorization header was sent, and whether an injected fault answered (`fault`). `DELETE` clears the log.
 - `POST /_emulator/faults`: inject faults (one object or a list) for requests matching `method` (or `*`) and
   the regular expression `path` (searched in the raw, still-encoded path), `times` times (default 1, -1 for
   ever), after letting `skip` matching requests through. A fault is one of:
@@ -158,7 +158,7 @@ class Emulator:
                     return fault
         return None
 
-    def record(self, request: Request, status: int) -> None:
+    def record(self, request: Request, status: int, fault: bool = False) -> None:
         with self.lock:
             self.log.append(
                 {
@@ -167,6 +167,7 @@ class Emulator:
                     "query": urlsplit(request.raw_path).query,
                     "status": status,
                     "authorization": "authorization" in request.headers,
+                    "fault": fault,
                     "time": time.time(),
                 }
             )
@@ -233,8 +234,9 @@ def _handler_class(emulator: Emulator, base_dir: Path, scheme: str) -> type[Base
             fault = emulator.take_fault(request.method, urlsplit(self.path).path)
             if fault and fault.delay:
                 time.sleep(fault.delay)
+            injected = bool(fault and (fault.action or fault.status is not None))
             if fault and fault.action == "drop":
-                emulator.record(request, 0)
+                emulator.record(request, 0, injected)
                 self.close_connection = True
                 return
             if fault and fault.action == "html":
@@ -249,7 +251,7 @@ def _handler_class(emulator: Emulator, base_dir: Path, scheme: str) -> type[Base
                     response = emulator.dispatch(request)
                 except Exception as error:  # an emulator bug must show as a 500, not a hung client
                     response = Response.json(500, {"error": f"emulator error: {error!r}"})
-            emulator.record(request, 0 if fault and fault.action == "drop_after" else response.status)
+            emulator.record(request, 0 if fault and fault.action == "drop_after" else response.status, injected)
             if fault and fault.action == "drop_after":
                 _drain(response)
                 self.close_connection = True

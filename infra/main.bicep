@@ -76,10 +76,26 @@ param archiveSchedule string = '0 0 2 * * *'
 param archiveBackfillDays string = '30'
 @description('App setting ARCHIVE_OVERLAP_DAYS.')
 param archiveOverlapDays string = '2'
+@description('App setting ARCHIVE_MIN_DURATION_MINUTES.')
+param archiveMinDurationMinutes string = '0'
+@description('App setting ARCHIVE_FILE_TYPES: comma-separated Zoom file types to archive; empty archives all.')
+param archiveFileTypes string = ''
+@description('App setting ZOOM_INCLUDE_USERS: comma-separated emails or Zoom user IDs; empty archives every user.')
+param zoomIncludeUsers string = ''
+@description('App setting ZOOM_EXCLUDE_USERS: comma-separated emails or Zoom user IDs never archived.')
+param zoomExcludeUsers string = ''
+@description('App setting ZOOM_INCLUDE_GROUPS: comma-separated Zoom group IDs; empty archives every user.')
+param zoomIncludeGroups string = ''
+@description('App setting ZOOM_EXCLUDE_GROUPS: comma-separated Zoom group IDs never archived.')
+param zoomExcludeGroups string = ''
+@description('App setting ZOOM_AUTH: s2s (Server-to-Server OAuth) or jwt (legacy JWT app).')
+param zoomAuth string = 's2s'
 @description('App setting ZOOM_ACCOUNT_ID: Account ID of the Zoom Server-to-Server OAuth app.')
 param zoomAccountId string
-@description('App setting ZOOM_CLIENT_ID: Client ID of the Zoom Server-to-Server OAuth app.')
+@description('App setting ZOOM_CLIENT_ID: Client ID of the Zoom Server-to-Server OAuth app (API key of a JWT app).')
 param zoomClientId string
+@description('App setting ZOOM_PLAN: pro, business or enterprise (the rate limits the archiver keeps within).')
+param zoomPlan string = 'pro'
 @description('App setting ZOOM_API_URL.')
 param zoomApiUrl string = 'https://api.zoom.us/v2'
 @description('App setting ZOOM_OAUTH_URL.')
@@ -194,9 +210,17 @@ var appSettings = {
   ARCHIVE_SCHEDULE: archiveSchedule
   ARCHIVE_BACKFILL_DAYS: archiveBackfillDays
   ARCHIVE_OVERLAP_DAYS: archiveOverlapDays
+  ARCHIVE_MIN_DURATION_MINUTES: archiveMinDurationMinutes
+  ARCHIVE_FILE_TYPES: archiveFileTypes
+  ZOOM_INCLUDE_USERS: zoomIncludeUsers
+  ZOOM_EXCLUDE_USERS: zoomExcludeUsers
+  ZOOM_INCLUDE_GROUPS: zoomIncludeGroups
+  ZOOM_EXCLUDE_GROUPS: zoomExcludeGroups
+  ZOOM_AUTH: zoomAuth
   ZOOM_ACCOUNT_ID: zoomAccountId
   ZOOM_CLIENT_ID: zoomClientId
   ZOOM_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/zoom-client-secret/)'
+  ZOOM_PLAN: zoomPlan
   ZOOM_API_URL: zoomApiUrl
   ZOOM_OAUTH_URL: zoomOauthUrl
   ZOOM_DOWNLOAD_HOSTS: zoomDownloadHosts

@@ -214,20 +214,24 @@ class LocalHost:
             blobs = list(container.list_blobs(name_starts_with=prefix or None))
         except ResourceNotFoundError:
             return 0
+        done = {
+            r.name
+            for r in receipts.list_blobs(name_starts_with=self._receipt_prefix(trigger), include=["metadata"])
+            if (r.metadata or {}).get("done") == "true"
+        }
         for blob in blobs:
-            receipt = receipts.get_blob_client(self._receipt_name(trigger, container_name, blob))
-            try:
-                if receipt.get_blob_properties().metadata.get("done") == "true":
-                    continue
-            except ResourceNotFoundError:
-                pass
-            pending.append((blob, receipt))
+            name = self._receipt_name(trigger, container_name, blob)
+            if name not in done:
+                pending.append((blob, receipts.get_blob_client(name)))
         _finish([pool.submit(self._run_blob, trigger, container, container_name, b, r) for b, r in pending])
         return len(pending)
 
+    def _receipt_prefix(self, trigger: Trigger) -> str:
+        return f"blobreceipts/{HOST_ID}/Host.Functions.{trigger.name}/"
+
     def _receipt_name(self, trigger: Trigger, container: str, blob: Any) -> str:
         etag = str(blob.etag).strip('"')
-        return f"blobreceipts/{HOST_ID}/Host.Functions.{trigger.name}/{etag}/{container}/{blob.name}"
+        return f"{self._receipt_prefix(trigger)}{etag}/{container}/{blob.name}"
 
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
         data = container.download_blob(blob.name).readall()

@@ -135,6 +135,9 @@ class EmulatorProcess:
         params = {"base": str(base_dir)} if base_dir else None
         self.http.put(f"{self.url}/_emulator/seed", json=seed, params=params, timeout=30).raise_for_status()
 
+    def stop(self) -> None:
+        _stop(self.process)
+
 
 def start_emulator(name: str, seed_file: Path, cert_dir: Path, *options: str) -> EmulatorProcess:
     port = free_port()

@@ -2,7 +2,8 @@
 
 The message blob is the stage's commit point: once `messages/<key>.eml` exists the meeting is captured,
 whatever the state row says, so a duplicate queue message costs one existence check. A meeting whose
-files Zoom is still processing is deferred, never archived half-complete.
+files Zoom is still processing is deferred, never archived half-complete; one that Zoom's spent daily quota
+holds up waits for the reset; neither counts as a failed attempt, and the next timer run queues both again.
 """
 
 from __future__ import annotations
@@ -10,26 +11,34 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, ContainerClient
 
 from shared.blobio import BlockBlobWriter, open_blob
+from shared.filters import Filters
 from shared.integrity import check_fingerprint, verified_chunks
 from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type
+from shared.ratelimit import DailyLimitReached
 from shared.records import (
     CapturedFile,
     Meeting,
     MeetingRef,
     Person,
     RecordingFile,
+    Summary,
     archive_key,
     group_participants,
+    parse_time,
+    poll_answers_from_zoom,
+    questions_from_zoom,
     recording_blob_name,
+    utc_text,
 )
 from shared.settings import Settings
-from shared.state import CAPTURED, DEFERRED, FAILED, State
+from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State
 from shared.transcript import TEXT_LIMIT, is_text_record
 from shared.transcript import read as read_transcript
 from shared.zoom import ZoomClient, ZoomError
@@ -38,14 +47,25 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 PART_ALLOWANCE = 1024  # an attachment's MIME part headers and boundary line, generously
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
+WEBINAR_TYPES = (5, 6, 9)  # a webinar, a recurring one without and with a fixed time
+INSTANT_MEETING = 1  # Zoom offers no polls in instant meetings
+DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
 
 
 @dataclass(frozen=True)
 class Capture:
-    status: str  # CAPTURED or DEFERRED
+    status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, or FAILED (files stuck in processing)
     blob_name: str
     attached: int = 0
     stored: int = 0
+
+
+@dataclass(frozen=True)
+class NotNow:
+    """Why a meeting is not captured on this run: DEFERRED (files still processing) or EXCLUDED (filters)."""
+
+    status: str
+    reason: str
 
 
 def message_blob_name(key: str) -> str:
@@ -69,19 +89,16 @@ def capture_meeting(
         state.update_meeting(key, uuid=ref.uuid, status=CAPTURED, message_blob=blob_name)
         return Capture(CAPTURED, blob_name)
     try:
-        recording = zoom.meeting_recordings(ref.uuid)
-        host_id = str(recording.get("host_id") or "")
-        user = zoom.user(host_id) if host_id else None
-        host = Person(_display_name(user), str((user or {}).get("email") or ""))
-        files = [RecordingFile.from_zoom(item, ref.uuid) for item in _files(recording)]
-        if any(f.processing for f in files):
-            log.info("meeting deferred: Zoom is still processing some of its files")
+        meeting = fetch_meeting(zoom, ref.uuid, settings)
+        if isinstance(meeting, NotNow):
+            return _not_now(meeting, ref, key, blob_name, attempt, state)
+        if meeting.not_archived:
             state.update_meeting(
-                key, uuid=ref.uuid, status=DEFERRED, reason="Zoom is still processing some files", attempts=attempt
+                key,
+                uuid=ref.uuid,
+                files_not_archived=len(meeting.not_archived),
+                file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
             )
-            return Capture(DEFERRED, blob_name)
-        participants = group_participants(zoom.participants(ref.uuid), settings.organization_domains)
-        meeting = Meeting.from_zoom(recording, host, participants)
         limit = settings.max_message_size_mb * MIB
         captured, composition = _archive(meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit)
         state.update_meeting(
@@ -111,6 +128,12 @@ def capture_meeting(
             composition.size,
         )
         return result
+    except DailyLimitReached as limit:
+        log.warning("meeting waits for Zoom's daily quota: %s", limit)
+        state.update_meeting(
+            key, uuid=ref.uuid, status=WAITING, reason=str(limit), retry_after=utc_text(limit.until), attempts=attempt
+        )
+        return Capture(WAITING, blob_name)
     except Exception as error:
         log.warning("capture failed (attempt %d): %s", attempt, error)
         state.update_meeting(
@@ -122,6 +145,59 @@ def capture_meeting(
             attempts=attempt,
         )
         raise
+
+
+def fetch_meeting(zoom: ZoomClient, uuid: str, settings: Settings) -> Meeting | NotNow:
+    """Everything Zoom has about one meeting instance, as the record the message is built from.
+
+    Only the Light and Medium endpoints are used, except for a webinar's end time, which only the (Heavy)
+    webinar report has. A meeting the filters leave out, or whose files Zoom is still processing, is not
+    fetched further.
+    """
+    filters = Filters.from_settings(settings)
+    recording = zoom.meeting_recordings(uuid)
+    host_id = str(recording.get("host_id") or "")
+    user = zoom.user(host_id) if host_id else None
+    if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
+        return NotNow(EXCLUDED, reason)
+    files = [RecordingFile.from_zoom(item, uuid) for item in _files(recording)]
+    processing = [f for f in files if f.processing and (not f.file_type or filters.archives(f.file_type))]
+    if processing:
+        return NotNow(DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(files)} file(s)")
+    meeting = Meeting.from_zoom(recording, Person(_display_name(user), str((user or {}).get("email") or "")), ())
+    webinar = meeting.type in WEBINAR_TYPES
+    details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
+    sessions = zoom.participants(uuid, webinar=webinar)
+    polls = zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None
+    return replace(
+        meeting,
+        participants=group_participants(sessions, settings.organization_domains),
+        files=tuple(f for f in meeting.files if filters.archives(f.file_type)),
+        not_archived=tuple(f for f in meeting.files if not filters.archives(f.file_type)),
+        end=parse_time((details or {}).get("end_time")),
+        polls=poll_answers_from_zoom(polls),
+        qa=questions_from_zoom(zoom.qa(uuid, webinar=webinar)),
+        summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
+    )
+
+
+def _not_now(outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int, state: State) -> Capture:
+    """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
+    if outcome.status == EXCLUDED:
+        log.info("meeting not archived: %s", outcome.reason)
+        state.update_meeting(key, uuid=ref.uuid, status=EXCLUDED, reason=outcome.reason, attempts=attempt)
+        return Capture(EXCLUDED, blob_name)
+    since = parse_time((state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
+    if datetime.now(UTC) - since > DEFERRAL_LIMIT:
+        reason = f"{outcome.reason} since {utc_text(since)}, longer than Zoom ever takes: archive it once Zoom has"
+        log.warning("capture failed: %s", reason)
+        state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason)
+        return Capture(FAILED, blob_name)
+    log.info("meeting deferred: %s", outcome.reason)
+    state.update_meeting(
+        key, uuid=ref.uuid, status=DEFERRED, reason=outcome.reason, deferred_since=utc_text(since), attempts=attempt
+    )
+    return Capture(DEFERRED, blob_name)
 
 
 def _files(recording: dict) -> list[dict]:

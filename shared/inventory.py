@@ -2,24 +2,33 @@
 
 The listing starts a few days before the checkpoint (`ARCHIVE_OVERLAP_DAYS`) because Zoom finishes
 processing recordings late; the checkpoint only moves once a whole listing succeeded, so a failed run
-leaves no gap. Re-listing is harmless: a meeting already captured is not queued again.
+leaves no gap. Re-listing is harmless: a meeting already captured is not queued again. Hosts and meetings
+the administrator's filters leave out are not queued (a short meeting's state row says why). Each run also
+queues again the meetings left for later, whatever their day: those deferred while Zoom processed their
+files, and those held up by Zoom's daily quota once it has reset. When the listing itself meets the daily
+quota, it stops, says so, and keeps the checkpoint, so the next run lists those days again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from azure.storage.queue import QueueClient
 
+from shared.filters import Filters
+from shared.ratelimit import DailyLimitReached
 from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import Settings
-from shared.state import CAPTURED, QUEUED, State
+from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
+STORAGE_WORKERS = 16  # listed meetings are checked and queued in parallel: a busy day has tens of thousands
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,10 @@ class Listing:
     found: int
     queued: int
     already_archived: int
+    users_left_out: int = 0  # hosts the filters leave out: their recordings are not listed
+    meetings_left_out: int = 0  # meetings the filters leave out (too short)
+    requeued: int = 0  # deferred or waiting meetings queued again
+    waiting_until: datetime | None = None  # set when Zoom's daily quota stopped the listing
 
 
 def enumerate_meetings(
@@ -41,35 +54,86 @@ def enumerate_meetings(
         start = checkpoint - timedelta(days=settings.archive_overlap_days)
     else:
         start = today - timedelta(days=settings.archive_backfill_days)
-    users = found = queued = archived = 0
-    for user in zoom.users():
-        users += 1
-        for recording in zoom.recordings(user["id"], start, today):
-            found += 1
-            if _archived_or_pending(state, recording["uuid"]):
-                archived += 1
-                continue
-            enqueue(state, queue, recording["uuid"], "timer", recording)
-            queued += 1
-    state.save_checkpoint(today)
-    listing = Listing(start=start, end=today, users=users, found=found, queued=queued, already_archived=archived)
+    filters = Filters.from_settings(settings)
+    users = users_left_out = 0
+    waiting_until = None
+    with ThreadPoolExecutor(max_workers=STORAGE_WORKERS) as pool:
+        decisions = []
+        try:
+            for user in zoom.users():
+                if filters.host_excluded(user):
+                    users_left_out += 1
+                    continue
+                users += 1
+                for recording in zoom.recordings(user["id"], start, today):
+                    decisions.append(pool.submit(_consider, state, queue, filters, recording))
+        except DailyLimitReached as limit:
+            waiting_until = limit.until
+            log.warning("listing stopped: %s; the checkpoint stays, so the next run lists these days again", limit)
+        outcomes = Counter(decision.result() for decision in decisions)
+    if waiting_until is None:
+        state.save_checkpoint(today)
+    requeued = _queue_postponed(state, queue)
+    listing = Listing(
+        start=start,
+        end=today,
+        users=users,
+        found=sum(outcomes.values()),
+        queued=outcomes[QUEUED],
+        already_archived=outcomes[CAPTURED],
+        users_left_out=users_left_out,
+        meetings_left_out=outcomes[EXCLUDED],
+        requeued=requeued,
+        waiting_until=waiting_until,
+    )
     log.info(
-        "listed %d meeting instance(s) of %d user(s) from %s to %s: %d queued, %d already archived",
-        found,
+        "listed %d meeting instance(s) of %d user(s) from %s to %s: %d queued, %d already archived, "
+        "%d left out by the filters (and %d user(s)), %d deferred or waiting queued again",
+        listing.found,
         users,
         start,
         today,
-        queued,
-        archived,
+        listing.queued,
+        listing.already_archived,
+        listing.meetings_left_out,
+        users_left_out,
+        requeued,
     )
     return listing
 
 
+def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict) -> str:
+    """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
+    key = archive_key(recording["uuid"])
+    row = state.meeting(key) or {}
+    if _settled(row):
+        return CAPTURED
+    if reason := filters.meeting_excluded(recording):
+        if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
+            state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **_facts(recording))
+        return EXCLUDED
+    enqueue(state, queue, recording["uuid"], "timer", recording)
+    return QUEUED
+
+
+def _queue_postponed(state: State, queue: QueueClient) -> int:
+    """Queue again the meetings deferred while Zoom processed their files, and those whose daily wait is over."""
+    now = datetime.now(UTC)
+    rows = state.meetings_with_status(DEFERRED) + [
+        row for row in state.meetings_with_status(WAITING) if (parse_time(row.get("retry_after")) or now) <= now
+    ]
+    for row in rows:
+        enqueue(state, queue, str(row["uuid"]), "retry")
+    return len(rows)
+
+
 def _archived_or_pending(state: State, uuid: str) -> bool:
-    row = state.meeting(archive_key(uuid))
-    if not row:
-        return False
-    if row.get("status") == CAPTURED:
+    return _settled(state.meeting(archive_key(uuid)) or {})
+
+
+def _settled(row: dict) -> bool:
+    """The meeting of this state row is archived, or was queued recently enough to be on its way."""
+    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL):
         return True
     queued_at = parse_time(row.get("queued_at"))
     return row.get("status") == QUEUED and queued_at is not None and datetime.now(UTC) - queued_at < REQUEUE_AFTER
@@ -77,16 +141,22 @@ def _archived_or_pending(state: State, uuid: str) -> bool:
 
 def enqueue(state: State, queue: QueueClient, uuid: str, source: str, recording: dict | None = None) -> None:
     """Record the meeting as queued, then queue it (in that order, so the capture's own status wins)."""
-    recording = recording or {}
-    start = parse_time(recording.get("start_time"))
     state.update_meeting(
         archive_key(uuid),
         uuid=uuid,
         status=QUEUED,
         queued_at=datetime.now(UTC).isoformat(),
         source=source,
+        **_facts(recording or {}),
+    )
+    queue.send_message(MeetingRef(uuid=uuid, source=source).to_json())
+
+
+def _facts(recording: dict) -> dict[str, str]:
+    """What the listing already tells about a meeting, for its state row."""
+    start = parse_time(recording.get("start_time"))
+    return {
         **({"topic": str(recording["topic"])} if recording.get("topic") else {}),
         **({"meeting_id": str(recording["id"])} if recording.get("id") else {}),
         **({"start_time": start.isoformat(), "day": start.date().isoformat()} if start else {}),
-    )
-    queue.send_message(MeetingRef(uuid=uuid, source=source).to_json())
+    }

@@ -46,6 +46,9 @@ HEADER_ARCHIVE_KEY = "X-Zoom-Archive-Key"
 HEADER_FILE_HASH = "X-Zoom-File-SHA256"
 FALLBACK_SENDER = Address("Zoom", "zoom-host", MESSAGE_ID_DOMAIN)
 
+# UTF-8 headers (RFC 6532), folded only past RFC 5322's hard limit: the email package drops the space between
+# RFC 2047 encoded words, and adds one before a folded Subject, so Zoom's words would not survive intact.
+HEADERS = policy.SMTPUTF8.clone(max_line_length=998)
 CONTENT_TYPES = {
     "MP4": "video/mp4",
     "M4A": "audio/mp4",
@@ -156,7 +159,7 @@ def compose(
     # text cannot contain a string it would have to predict from a hash of itself.
     seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]
     start_local = meeting.start.astimezone(zone)
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=HEADERS)
     topic = header_text(meeting.topic, SUBJECT_TOPIC_LIMIT) or "(no topic)"
     msg["Subject"] = f"{topic} - Zoom meeting {start_local:%Y-%m-%d %H:%M} {start_local.tzname()}"
     msg["From"] = address(meeting.host) or FALLBACK_SENDER

@@ -36,6 +36,11 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def utc_text(moment: datetime) -> str:
+    """A time as Zoom writes it (`2021-03-23T22:14:57Z`), for state rows that other stages parse back."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(value)
@@ -173,6 +178,22 @@ class PollAnswer:
     time: datetime | None
 
 
+def poll_answers_from_zoom(body: dict[str, Any] | None) -> tuple[PollAnswer, ...]:
+    """The answers in a poll results body (`GET /past_meetings/{id}/polls`, or a webinar's), in Zoom's order."""
+    return tuple(
+        PollAnswer(
+            poll=str(detail.get("polling_id") or ""),  # these endpoints give no poll title
+            name=str(person.get("name") or ""),
+            email=str(person.get("email") or ""),
+            question=str(detail.get("question") or ""),
+            answer=str(detail.get("answer") or ""),
+            time=parse_time(detail.get("date_time")),
+        )
+        for person in _list((body or {}).get("questions"))
+        for detail in _list(person.get("question_details"))
+    )
+
+
 @dataclass(frozen=True)
 class Question:
     """One Q&A question and its answer (empty when unanswered)."""
@@ -183,6 +204,20 @@ class Question:
     answer: str
 
 
+def questions_from_zoom(body: dict[str, Any] | None) -> tuple[Question, ...]:
+    """The questions in a Q&A body (`GET /past_meetings/{id}/qa`, or a webinar's), in Zoom's order."""
+    return tuple(
+        Question(
+            name=str(person.get("name") or ""),
+            email=str(person.get("email") or ""),
+            question=str(detail.get("question") or ""),
+            answer=str(detail.get("answer") or ""),
+        )
+        for person in _list((body or {}).get("questions"))
+        for detail in _list(person.get("question_details"))
+    )
+
+
 @dataclass(frozen=True)
 class Summary:
     """The AI Companion meeting summary."""
@@ -191,6 +226,36 @@ class Summary:
     overview: str
     details: tuple[tuple[str, str], ...]  # (label, text)
     next_steps: tuple[str, ...]
+    edited: Summary | None = None  # the host's edited version, when they edited it
+
+    @classmethod
+    def from_zoom(cls, body: dict[str, Any] | None) -> Summary | None:
+        """`GET /meetings/{uuid}/meeting_summary`; None when there is no summary."""
+        if not body or not any(body.get(k) for k in ("summary_overview", "summary_details", "next_steps")):
+            return None
+        edited = body.get("edited_summary") if isinstance(body.get("edited_summary"), dict) else {}
+        title = str(body.get("summary_title") or "")
+        return cls(
+            title=title,
+            overview=str(body.get("summary_overview") or ""),
+            details=tuple(
+                (str(d.get("label") or ""), str(d.get("summary") or "")) for d in _list(body.get("summary_details"))
+            ),
+            next_steps=tuple(str(step) for step in _list(body.get("next_steps"))),
+            edited=cls(
+                title=title,
+                overview=str(edited.get("summary_overview") or ""),
+                details=(("", str(edited["summary_details"])),) if edited.get("summary_details") else (),
+                next_steps=tuple(str(step) for step in _list(edited.get("next_steps"))),
+            )
+            if edited
+            else None,
+        )
+
+
+def _list(value: Any) -> list[Any]:
+    """A list field of Zoom's JSON; empty when it is absent, null or not a list."""
+    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
@@ -212,6 +277,7 @@ class Meeting:
     polls: tuple[PollAnswer, ...] = ()
     qa: tuple[Question, ...] = ()
     summary: Summary | None = None
+    not_archived: tuple[RecordingFile, ...] = ()  # files of a type ARCHIVE_FILE_TYPES leaves out (not downloaded)
 
     @property
     def key(self) -> str:

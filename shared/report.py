@@ -31,11 +31,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from shared.capture import message_blob_name
+from shared.filters import Filters
 from shared.mapping import Directory, UserMapping, recipients
 from shared.message import read_message
 from shared.records import archive_key, parse_time
 from shared.settings import Settings
-from shared.state import CAPTURED, DUPLICATE, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
+from shared.state import CAPTURED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
@@ -130,10 +131,11 @@ def deadline(recording: dict[str, Any], start: datetime) -> date:
         return (start + LISTING_HORIZON).date()
 
 
-def zoom_inventory(zoom: ZoomClient, days: set[date]) -> tuple[int, dict[date, list[dict[str, Any]]]]:
-    """Zoom's recorded meetings on these days (UTC), from every user, active and inactive."""
+def zoom_inventory(zoom: ZoomClient, days: set[date], filters: Filters) -> tuple[int, dict[date, list[dict[str, Any]]]]:
+    """Zoom's recorded meetings on these days (UTC), from every user, active and inactive, whose meetings the
+    administrator's filters keep (the others are out of the archive's scope, not gaps)."""
     listed: dict[date, dict[str, dict[str, Any]]] = {day: {} for day in days}
-    users = list(zoom.users())
+    users = [user for user in zoom.users() if not filters.host_excluded(user)]
     # A day either side: Zoom's from/to are dates in the account's time zone, ours are UTC.
     first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
     for user in users:
@@ -161,7 +163,7 @@ def reconcile(
     if not wanted:
         return []
     today = today or datetime.now(UTC).date()
-    users, inventory = zoom_inventory(zoom, wanted)
+    users, inventory = zoom_inventory(zoom, wanted, Filters.from_settings(settings))
     written = []
     for day in sorted(wanted):
         report = _compare(day, users, inventory[day], state, messages, directory, mapping, settings, today)
@@ -210,6 +212,8 @@ def _compare(
         status = str(row.get("status", ""))
         if not row:
             found.append((NOT_ARCHIVED, "Zoom lists this meeting; the archive has no record of it", ""))
+        elif status == EXCLUDED:
+            pass  # left out on purpose; the row's reason names the filter
         elif status == FAILED:
             found.append((CAPTURE_FAILED, f"{row.get('error_code', '')}: {row.get('reason', '')}", ""))
         elif status != CAPTURED:

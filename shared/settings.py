@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder of function_app.py, as deployed
+# The `file_type` values of Zoom's recording files (the spec's enum, plus TIMELINE, which it documents).
+ZOOM_FILE_TYPES = ("MP4", "M4A", "CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY", "TB", "CHAT_MESSAGE")
 
 
 class SettingsError(Exception):
@@ -98,6 +100,19 @@ def _optional_file(value: str) -> str:
     return value
 
 
+def _id_list(value: str) -> tuple[str, ...]:
+    """Comma-separated emails or Zoom ids, compared without case; empty means none."""
+    return tuple(item.strip().lower() for item in value.split(",") if item.strip())
+
+
+def _file_types(value: str) -> tuple[str, ...]:
+    types = tuple(item.strip().upper() for item in value.split(",") if item.strip())
+    unknown = [t for t in types if t not in ZOOM_FILE_TYPES]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} is not a Zoom recording file type ({', '.join(ZOOM_FILE_TYPES)})")
+    return types
+
+
 def _folder_name(value: str) -> str:
     if not value.strip() or "/" in value or any(ord(c) < 32 for c in value):
         raise ValueError("must be a folder name without '/' or control characters")
@@ -164,9 +179,58 @@ class Settings:
         default="2",
         parse=_non_negative_int,
     )
+    archive_min_duration_minutes: int = setting(
+        "Meetings shorter than this many minutes are not archived (0 archives them all).",
+        default="0",
+        parse=_non_negative_int,
+    )
+    archive_file_types: tuple[str, ...] = setting(
+        "Comma-separated Zoom recording file types to download and archive (MP4, M4A, CHAT, TRANSCRIPT, CC, "
+        "TIMELINE, CSV, SUMMARY, TB, CHAT_MESSAGE); empty archives every type. A file of another type is "
+        "listed in the meeting's record as not archived.",
+        default="",
+        parse=_file_types,
+    )
+    zoom_include_users: tuple[str, ...] = setting(
+        "Comma-separated Zoom users (email or user ID) whose meetings are archived; empty means every user "
+        "(unless ZOOM_INCLUDE_GROUPS names groups).",
+        default="",
+        parse=_id_list,
+    )
+    zoom_exclude_users: tuple[str, ...] = setting(
+        "Comma-separated Zoom users (email or user ID) whose meetings are never archived; wins over the include "
+        "settings.",
+        default="",
+        parse=_id_list,
+    )
+    zoom_include_groups: tuple[str, ...] = setting(
+        "Comma-separated Zoom group IDs whose members' meetings are archived; empty means every user (unless "
+        "ZOOM_INCLUDE_USERS names users).",
+        default="",
+        parse=_id_list,
+    )
+    zoom_exclude_groups: tuple[str, ...] = setting(
+        "Comma-separated Zoom group IDs whose members' meetings are never archived; wins over the include settings.",
+        default="",
+        parse=_id_list,
+    )
+    zoom_auth: str = setting(
+        "How the archiver signs in to Zoom: s2s (a Server-to-Server OAuth app) or jwt (a legacy JWT app, whose "
+        "API key goes in ZOOM_CLIENT_ID and API secret in ZOOM_CLIENT_SECRET).",
+        default="s2s",
+        parse=_one_of("s2s", "jwt"),
+    )
     zoom_account_id: str = setting("Account ID of the Zoom Server-to-Server OAuth app.")
-    zoom_client_id: str = setting("Client ID of the Zoom Server-to-Server OAuth app.")
-    zoom_client_secret: str = setting("Client secret of the Zoom Server-to-Server OAuth app.", secret=True)
+    zoom_client_id: str = setting("Client ID of the Zoom Server-to-Server OAuth app (API key of a JWT app).")
+    zoom_client_secret: str = setting(
+        "Client secret of the Zoom Server-to-Server OAuth app (API secret of a JWT app).", secret=True
+    )
+    zoom_plan: str = setting(
+        "The Zoom account's plan, whose API rate limits the archiver keeps within: pro, business or enterprise "
+        "(Business and higher have the same limits).",
+        default="pro",
+        parse=_one_of("pro", "business", "enterprise"),
+    )
     zoom_api_url: str = setting("Zoom REST API base URL.", default="https://api.zoom.us/v2", parse=_https_url)
     zoom_oauth_url: str = setting("Zoom OAuth token endpoint.", default="https://zoom.us/oauth/token", parse=_https_url)
     zoom_download_hosts: tuple[str, ...] = setting(

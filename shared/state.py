@@ -26,6 +26,8 @@ from shared.storage import (
 # Meeting status
 QUEUED = "queued"
 DEFERRED = "deferred"  # files still processing at Zoom: captured on a later run
+WAITING = "waiting"  # Zoom's daily API quota is spent: captured on the first run after it resets
+EXCLUDED = "excluded"  # left out by the administrator's filters (the row's reason names the setting)
 CAPTURED = "captured"  # message written to blob storage
 DELIVERED = "delivered"  # every mapped mailbox has the item
 PARTIAL = "partial"  # some mailboxes failed permanently

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.report import Gap, Report
-from shared.state import CAPTURED, DEFERRED, DUPLICATE, FAILED, IMPORTED, QUEUED, UNMAPPED, State
+from shared.state import CAPTURED, DEFERRED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, QUEUED, UNMAPPED, WAITING, State
 
 # The counts, in the order they are shown, with what they mean.
 COUNTS = {
@@ -33,6 +33,8 @@ COUNTS = {
     "failed": "Failed",
     "unmapped": "Unmapped participants",
     "deferred": "Deferred (Zoom still processing)",
+    "waiting": "Waiting for Zoom's daily API quota",
+    "excluded": "Excluded by the filters",
     "pending": "Pending (queued, or captured and not yet imported)",
 }
 
@@ -118,6 +120,8 @@ def _counts(
         "failed": statuses.count(FAILED) + sum(row.get("status") == FAILED for row in rows),
         "unmapped": statuses.count(UNMAPPED),
         "deferred": sum(row.get("status") == DEFERRED for row in rows),
+        "waiting": sum(row.get("status") == WAITING for row in rows),
+        "excluded": sum(row.get("status") == EXCLUDED for row in rows),
         "pending": sum(
             row.get("status") == QUEUED or (row.get("status") == CAPTURED and not row.get("delivery")) for row in rows
         ),

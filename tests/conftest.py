@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from local.world import ROOT, ZOOM_ACCOUNT_ID, World, start_world
+from local.world import ROOT, ZOOM_ACCOUNT_ID, EmulatorProcess, World, start_emulator, start_world
 from tests.tenant import TENANT_ID, Tenant
 
 SHARED = ROOT.parent / "shared"
@@ -58,3 +58,24 @@ def fresh(world: World) -> World:
 @pytest.fixture
 def tenant(tmp_path: Path) -> Tenant:
     return Tenant(tmp_path / "tenant")
+
+
+@pytest.fixture
+def own_zoom(world: World, tmp_path: Path) -> Iterator[Callable[..., EmulatorProcess]]:
+    """Start a Zoom emulator with other options than the session's (plan, token lifetime...); stopped after."""
+    started: list[EmulatorProcess] = []
+
+    def start(*options: str) -> EmulatorProcess:
+        seed = tmp_path / "own-zoom-seed.json"
+        seed.write_text(json.dumps({"account_id": ZOOM_ACCOUNT_ID, "users": [], "meetings": []}))
+        started.append(start_emulator("zoom", seed, world.workdir / "certs", *options))
+        return started[-1]
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+def zoom_settings(world: World, zoom: EmulatorProcess, **overrides: str) -> dict[str, str]:
+    """App settings pointing at the world, with Zoom served by `zoom`."""
+    return world.app_settings(ZOOM_API_URL=f"{zoom.url}/v2", ZOOM_OAUTH_URL=f"{zoom.url}/oauth/token", **overrides)

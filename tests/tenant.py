@@ -19,8 +19,9 @@ from typing import Any
 import requests
 
 from local.messages import archived_message
-from local.world import ORGANIZATION_DOMAIN, ZOOM_ACCOUNT_ID, World
+from local.world import ORGANIZATION_DOMAIN, ZOOM_ACCOUNT_ID, EmulatorProcess, World
 from shared import records
+from shared.zoom import encode_uuid
 
 TENANT_ID = "00000000-0000-4000-8000-0000000000aa"
 EXTENSIONS = {"MP4": "MP4", "M4A": "M4A", "CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON"}
@@ -29,6 +30,25 @@ RECORDING_TYPES = {
     "M4A": "audio_only",
     "CHAT": "chat_file",
     "TRANSCRIPT": "audio_transcript",
+}
+
+# Poll results, Q&A and an AI summary in Zoom's wire shapes, for a test meeting's `polls`, `qa` and `summary`.
+POLLS = [
+    {
+        "name": "Bob Baker",
+        "email": "bob@contoso.example",
+        "question_details": [
+            {"question": "Ship it?", "answer": "Yes", "polling_id": "p1", "date_time": "2026-03-02T10:05:00Z"}
+        ],
+    }
+]
+QA = [{"name": "Guest", "email": "", "question_details": [{"question": "Recorded?", "answer": "live answered"}]}]
+SUMMARY = {
+    "summary_title": "Meeting summary for Planning",
+    "summary_overview": "Budget agreed.",
+    "summary_details": [{"label": "Budget", "summary": "Approved."}],
+    "next_steps": ["Alice sends the plan"],
+    "edited_summary": {"summary_overview": "Budget agreed.", "summary_details": "Approved.", "next_steps": []},
 }
 
 
@@ -53,6 +73,8 @@ class File:
     declared_size: int | None = None  # what Zoom lists, if not the true size
     status: str = "completed"
     fingerprint: str = ""  # the SHA-256 Zoom states, when it states one
+    processing: bool = False  # listed as Zoom lists a file it has not finished: empty type, size 0
+    participant_audio: bool = False  # one participant's audio (participant_audio_files)
 
     @property
     def size(self) -> int:
@@ -69,8 +91,17 @@ class Meeting:
     minutes: int
     attendees: list[tuple[Person, int, int]]  # person, join and leave as minutes after the start
     files: list[File]
+    kind: int = 2  # Zoom's meeting type: 1 instant, 2 scheduled, 8 recurring; 5, 6, 9 are webinars
+    polls: list[dict[str, Any]] = field(default_factory=list)  # "questions" items, in Zoom's shape
+    qa: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None  # the summary fields of GET /meetings/{uuid}/meeting_summary
     recording: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
+
+    @property
+    def uuid_path(self) -> str:
+        """The UUID as it appears in a request path (encoded twice when Zoom requires it)."""
+        return encode_uuid(self.uuid)
 
 
 class Tenant:
@@ -92,6 +123,7 @@ class Tenant:
         graph: bool = True,
         upn: str = "",
         aliases: tuple[str, ...] = (),
+        groups: tuple[str, ...] = (),
     ) -> Person:
         email = f"{name.split()[0].lower()}@{domain}"
         person = Person(name, email, mailbox=mailbox)
@@ -116,7 +148,7 @@ class Tenant:
                     "language": "en-US",
                     "status": status,
                     "role_id": "2",
-                    "group_ids": [],
+                    "group_ids": list(groups),
                 }
             )
         if graph and domain == ORGANIZATION_DOMAIN:
@@ -146,6 +178,7 @@ class Tenant:
         minutes: int = 30,
         uuid: str = "",
         meeting_id: int = 0,
+        kind: int = 2,
     ) -> Meeting:
         start = (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=10, minute=0, second=0, microsecond=0)
         meeting = Meeting(
@@ -157,6 +190,7 @@ class Tenant:
             minutes=minutes,
             attendees=attendees if attendees is not None else [(host, 0, minutes)],
             files=files if files is not None else [File("MP4", os.urandom(1000))],
+            kind=kind,
         )
         self.meetings.append(meeting)
         return meeting
@@ -165,7 +199,7 @@ class Tenant:
         entries = []
         for index, m in enumerate(self.meetings):
             end = m.start + timedelta(minutes=m.minutes)
-            files, contents = [], {}
+            files, audio, contents = [], [], {}
             for number, f in enumerate(m.files):
                 item = {
                     "meeting_id": m.uuid,
@@ -187,7 +221,13 @@ class Tenant:
                     )
                 if f.fingerprint:
                     item["encryption_fingerprint"] = f.fingerprint
-                files.append(item)
+                if f.processing:
+                    item.update(file_type="", file_extension="", recording_end="", file_size=0)
+                    del item["status"]
+                if f.participant_audio:
+                    item["file_name"] = f"Audio of participant {number}"
+                    del item["recording_type"]
+                (audio if f.participant_audio else files).append(item)
                 if f.content is not None:
                     path = self.folder / f"meeting{index}-file{number}.{EXTENSIONS.get(f.file_type, 'BIN').lower()}"
                     path.write_bytes(f.content)
@@ -198,7 +238,7 @@ class Tenant:
                 "account_id": ZOOM_ACCOUNT_ID,
                 "host_id": m.host.zoom_id,
                 "topic": m.topic,
-                "type": 2,
+                "type": m.kind,
                 "start_time": zoom_time(m.start),
                 "timezone": "Europe/London",
                 "duration": m.minutes,
@@ -206,6 +246,7 @@ class Tenant:
                 "recording_count": len(files),
                 "share_url": "https://zoom.us/rec/share/x",
                 "recording_files": files,
+                **({"participant_audio_files": audio} if audio else {}),
                 **m.extra,
             }
             participants = [
@@ -223,16 +264,26 @@ class Tenant:
                 }
                 for n, (p, join, leave) in enumerate(m.attendees)
             ]
-            entries.append({"recording": m.recording, "participants": participants, "files": contents})
+            entries.append(
+                {
+                    "recording": m.recording,
+                    "participants": participants,
+                    "polls": m.polls,
+                    "qa": m.qa,
+                    "summary": m.summary,
+                    "files": contents,
+                }
+            )
         return {"account_id": ZOOM_ACCOUNT_ID, "users": self.zoom_users, "meetings": entries}
 
     def graph_seed(self) -> dict[str, Any]:
         return {"tenant_id": TENANT_ID, "users": self.graph_users}
 
-    def apply(self, world: World) -> None:
+    def apply(self, world: World, zoom: EmulatorProcess | None = None) -> None:
+        """Seed the world's emulators (or, for Zoom, another emulator a test started)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "zoom-seed.json").write_text(json.dumps(self.zoom_seed(), indent=1))
-        world.zoom.seed(self.zoom_seed(), self.folder)
+        (zoom or world.zoom).seed(self.zoom_seed(), self.folder)
         world.graph.seed(self.graph_seed())
 
     def mailbox(self, person: Person, **options: Any) -> None:

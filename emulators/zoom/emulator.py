@@ -1,15 +1,21 @@
 """Zoom REST API emulator: the OAuth token endpoint, the endpoints the archiver reads, and file downloads.
 
 It follows Zoom's contract and its documented quirks (../shared/reference/zoom-api.md §8): Bearer tokens in
-the Authorization header only (a token in the query string is error 124), opaque page tokens that expire,
-`next_page_token` "" on the last page, recordings ranges clamped to one month, meeting UUIDs that begin
-with `/` or contain `//` found only when double-encoded, and downloads that answer 302 to a second,
-pre-signed "CDN" path (or an HTML page with 200 when unauthenticated).
+the Authorization header only (a token in the query string is error 124), from Server-to-Server OAuth or
+a legacy JWT app (HS256, `iss` = API key, `exp` in seconds or, as Zoom's own sample wrote it, milliseconds);
+opaque page tokens that expire, `next_page_token` "" on the last page, recordings ranges clamped to one
+month, meeting UUIDs that begin with `/` or contain `//` found only when double-encoded, rate limits per
+category with Zoom's 429 bodies and headers (emulators/zoom/limits.py), and downloads that answer 302 to a
+second, pre-signed "CDN" path (or an HTML page with 200 when unauthenticated) that honours Range requests.
 
 Seed (Zoom's own wire shapes): `{"account_id", "users": [user objects as GET /users returns them],
 "meetings": [{"recording": <one item of GET /users/{id}/recordings "meetings">, "participants": [<items of
-GET /past_meetings/{uuid}/participants>], "files": {"<file id or file_type>": "<path relative to the
-seed>"}}]}`. A file whose content is not given is generated, deterministically, with its `file_size`.
+GET /past_meetings/{uuid}/participants>], "polls": [<"questions" items of GET /past_meetings/{uuid}/polls>],
+"qa": [<"questions" items of GET /past_meetings/{uuid}/qa>], "summary": <GET
+/meetings/{uuid}/meeting_summary, its summary fields>, "files": {"<file id or file_type>": "<path relative
+to the seed>"}}]}`. A recording of type 5, 6 or 9 is a webinar: it is served by the webinar endpoints
+instead of the meeting ones. A file whose content is not given is generated, deterministically, with its
+`file_size`.
 """
 
 from __future__ import annotations
@@ -24,15 +30,20 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import jwt
 
 from emulators.base import Emulator, Request, Response
+from emulators.zoom.limits import AccountLimits
 
 DEFAULT_CLIENT_ID = "demo-zoom-client"
 DEFAULT_CLIENT_SECRET = "demo-zoom-secret"
+DEFAULT_API_KEY = "demo-jwt-api-key"  # a legacy JWT app's
+DEFAULT_API_SECRET = "demo-jwt-api-secret-of-32-or-more-bytes"  # HS256 keys should have at least 32 bytes
 PAGE_TOKEN_TTL = 15 * 60
 BLOCK = 1024 * 1024
 CONTENT_TYPES = {
@@ -45,14 +56,7 @@ CONTENT_TYPES = {
     "JPG": "image/jpeg",
 }
 TYPE_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
-# The category each endpoint carries in Zoom's spec ("Rate Limit Label"), sent as X-RateLimit-Category.
-CATEGORIES = {
-    "users": "Medium",
-    "user": "Light",
-    "recordings": "Medium",
-    "meeting_recordings": "Light",
-    "participants": "Medium",
-}
+WEBINAR_TYPES = (5, 6, 9)
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -73,13 +77,23 @@ class ZoomEmulator(Emulator):
         *,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
+        api_key: str = DEFAULT_API_KEY,
+        api_secret: str = DEFAULT_API_SECRET,
         token_ttl: int = 3600,
+        page_token_ttl: int = PAGE_TOKEN_TTL,
         cdn_host: str = "",
+        plan: str = "",
+        daily_limit: int | None = None,
     ):
         self.client_id = client_id
         self.client_secret = client_secret
+        self.api_key = api_key
+        self.api_secret = api_secret
         self.token_ttl = token_ttl
+        self.page_token_ttl = page_token_ttl
         self.cdn_host = cdn_host
+        self.plan = plan
+        self.daily_limit = daily_limit
         self.signing_key = secrets.token_bytes(32)
         super().__init__(seed, base_dir)
 
@@ -92,6 +106,9 @@ class ZoomEmulator(Emulator):
             meeting = {
                 "recording": copy.deepcopy(entry["recording"]),
                 "participants": list(entry.get("participants", [])),
+                "polls": list(entry.get("polls", [])),
+                "qa": list(entry.get("qa", [])),
+                "summary": entry.get("summary"),
                 "files": {k: base_dir / v for k, v in (entry.get("files") or {}).items()},
             }
             self.meetings.append(meeting)
@@ -99,6 +116,25 @@ class ZoomEmulator(Emulator):
                 self.files[self._ref(meeting, item)] = (meeting, item)
         self.tokens: dict[str, float] = {}
         self.page_tokens: dict[str, tuple[str, int, float]] = {}
+        self.limits = AccountLimits(self.plan, self.daily_limit)
+
+    def dispatch(self, request: Request) -> Response:
+        """API calls are authenticated, then counted against their rate-limit category, then answered."""
+        path = urlsplit(request.raw_path).path
+        for method, pattern, handler in self.routes:
+            if method == request.method and (match := pattern.fullmatch(path)):
+                category = API_CATEGORIES.get(handler.__name__)
+                if category is None:
+                    return handler(self, request, *match.groups())
+                if denied := self.authorized(request):
+                    return denied
+                if refused := self.limits.admit(category):
+                    return refused
+                response = handler(self, request, *match.groups())
+                response.headers.update(self.limits.headers(category))
+                response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=" + secrets.token_hex(8)
+                return response
+        return self.not_found(request)
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -115,9 +151,20 @@ class ZoomEmulator(Emulator):
         token = header[7:] if header.lower().startswith("bearer ") else ""
         with self.lock:
             expiry = self.tokens.get(token)
-        if not token or expiry is None or expiry < time.time():
-            return _error(401, 124, "Invalid access token.")
-        return None
+        if token and ((expiry is not None and expiry >= time.time()) or self._valid_jwt(token)):
+            return None
+        return _error(401, 124, "Invalid access token.")
+
+    def _valid_jwt(self, token: str) -> bool:
+        """A legacy JWT app's token: HS256 with the API secret, `iss` the API key, `exp` not passed."""
+        try:
+            claims = jwt.decode(token, self.api_secret, algorithms=["HS256"], options={"verify_exp": False})
+        except jwt.InvalidTokenError:
+            return False
+        expires = claims.get("exp")
+        if not isinstance(expires, int | float) or claims.get("iss") != self.api_key:
+            return False
+        return (expires / 1000 if expires > 10**11 else expires) > time.time()  # Zoom's sample used milliseconds
 
     def _user(self, user_id: str) -> dict[str, Any] | None:
         for user in self.users:
@@ -163,7 +210,7 @@ class ZoomEmulator(Emulator):
         if offset + size < len(items):
             next_token = secrets.token_urlsafe(24)
             with self.lock:
-                self.page_tokens[next_token] = (signature, offset + size, time.time() + PAGE_TOKEN_TTL)
+                self.page_tokens[next_token] = (signature, offset + size, time.time() + self.page_token_ttl)
         body = {
             **extra,
             "page_count": (len(items) + size - 1) // size,
@@ -214,25 +261,19 @@ class ZoomEmulator(Emulator):
     # --- API ------------------------------------------------------------------------------------
 
     def users(self, request: Request) -> Response:
-        if denied := self.authorized(request):
-            return denied
         status = request.arg("status", "active")
         users = [u for u in self.users if u.get("status", "active") == status]
         if status == "pending":
             users = [{k: v for k, v in u.items() if k != "id"} for u in users]
-        return self._category(self._page(request, users, "users", {"page_number": 1}, 2000), "users")
+        return self._page(request, users, "users", {"page_number": 1}, 2000)
 
     def user(self, request: Request, user_id: str) -> Response:
-        if denied := self.authorized(request):
-            return denied
         user = self._user(unquote(user_id))
         if user is None:
             return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
-        return self._category(Response.json(200, user), "user")
+        return Response.json(200, user)
 
     def recordings(self, request: Request, user_id: str) -> Response:
-        if denied := self.authorized(request):
-            return denied
         user = self._user(unquote(user_id))
         if user is None:
             return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
@@ -250,27 +291,111 @@ class ZoomEmulator(Emulator):
         ]
         found.sort(key=lambda r: r.get("start_time", ""), reverse=True)
         extra = {"from": start.isoformat(), "to": end.isoformat()}
-        return self._category(self._page(request, found, "meetings", extra, 300), "recordings")
+        return self._page(request, found, "meetings", extra, 300)
 
     def meeting_recordings(self, request: Request, meeting_id: str) -> Response:
-        if denied := self.authorized(request):
-            return denied
         meeting = self._meeting(meeting_id)
         if meeting is None:
             return _error(404, 3301, "There is no recording for this meeting.")
-        return self._category(Response.json(200, self._public(request, meeting)), "meeting_recordings")
+        return Response.json(200, self._public(request, meeting))
 
-    def participants(self, request: Request, meeting_id: str) -> Response:
-        if denied := self.authorized(request):
-            return denied
-        meeting = self._meeting(meeting_id)
+    def past_meeting(self, request: Request, meeting_id: str) -> Response:
+        meeting = self._instance(meeting_id, webinar=False)
         if meeting is None:
             return _error(404, 3001, f"Meeting does not exist: {unquote(meeting_id)}.")
-        return self._category(self._page(request, meeting["participants"], "participants", {}, 300), "participants")
+        details = self._details(meeting)
+        details["source"] = "Zoom"
+        return Response.json(200, details)
 
-    def _category(self, response: Response, endpoint: str) -> Response:
-        response.headers["X-RateLimit-Category"] = CATEGORIES[endpoint]
-        return response
+    def webinar_report(self, request: Request, webinar_id: str) -> Response:
+        meeting = self._instance(webinar_id, webinar=True)
+        if meeting is None:
+            return _error(404, 3001, f"Meeting {unquote(webinar_id)} not found or has expired.")
+        return Response.json(200, {**self._details(meeting), "custom_keys": [], "tracking_fields": []})
+
+    def participants(self, request: Request, meeting_id: str) -> Response:
+        return self._participants(request, meeting_id, webinar=False)
+
+    def webinar_participants(self, request: Request, webinar_id: str) -> Response:
+        return self._participants(request, webinar_id, webinar=True)
+
+    def polls(self, request: Request, meeting_id: str) -> Response:
+        return self._answers(meeting_id, "polls", webinar=False)
+
+    def webinar_polls(self, request: Request, webinar_id: str) -> Response:
+        return self._answers(webinar_id, "polls", webinar=True)
+
+    def qa(self, request: Request, meeting_id: str) -> Response:
+        return self._answers(meeting_id, "qa", webinar=False)
+
+    def webinar_qa(self, request: Request, webinar_id: str) -> Response:
+        return self._answers(webinar_id, "qa", webinar=True)
+
+    def meeting_summary(self, request: Request, meeting_id: str) -> Response:
+        meeting = self._meeting(meeting_id)
+        if meeting is None or not meeting["summary"]:
+            return _error(404, 3001, "There is no meeting summary for this meeting.")
+        recording, details = meeting["recording"], self._details(meeting)
+        host = self._user(str(recording.get("host_id"))) or {}
+        return Response.json(
+            200,
+            {
+                "meeting_host_id": str(recording.get("host_id") or ""),
+                "meeting_host_email": str(host.get("email") or ""),
+                "meeting_uuid": recording["uuid"],
+                "meeting_id": recording.get("id"),
+                "meeting_topic": str(recording.get("topic") or ""),
+                "meeting_start_time": details["start_time"],
+                "meeting_end_time": details["end_time"],
+                "summary_start_time": details["start_time"],
+                "summary_end_time": details["end_time"],
+                "summary_created_time": details["end_time"],
+                "summary_last_modified_time": details["end_time"],
+                **meeting["summary"],
+            },
+        )
+
+    def _instance(self, segment: str, *, webinar: bool) -> dict[str, Any] | None:
+        """A meeting for the meeting endpoints, a webinar for the webinar ones: each 404s for the other."""
+        meeting = self._meeting(segment)
+        return meeting if meeting is not None and _is_webinar(meeting) == webinar else None
+
+    def _details(self, meeting: dict[str, Any]) -> dict[str, Any]:
+        """The instance's details, as GET /past_meetings/{uuid} and the webinar report give them."""
+        recording = meeting["recording"]
+        start = datetime.fromisoformat(str(recording["start_time"]).replace("Z", "+00:00"))
+        host = self._user(str(recording.get("host_id"))) or {}
+        people = {p.get("user_email") or p.get("name") for p in meeting["participants"]}
+        return {
+            "id": recording.get("id"),
+            "uuid": recording["uuid"],
+            "duration": int(recording.get("duration") or 0),
+            "start_time": recording["start_time"],
+            "end_time": _zoom_time(start + timedelta(minutes=int(recording.get("duration") or 0))),
+            "host_id": str(recording.get("host_id") or ""),
+            "dept": str(host.get("dept") or ""),
+            "participants_count": len(people),
+            "topic": str(recording.get("topic") or ""),
+            "total_minutes": sum(int(p.get("duration") or 0) for p in meeting["participants"]) // 60,
+            "type": int(recording.get("type") or 2),
+            "user_email": str(host.get("email") or ""),
+            "user_name": str(host.get("display_name") or ""),
+        }
+
+    def _participants(self, request: Request, segment: str, *, webinar: bool) -> Response:
+        meeting = self._instance(segment, webinar=webinar)
+        if meeting is None:
+            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}.")
+        return self._page(request, meeting["participants"], "participants", {}, 300)
+
+    def _answers(self, segment: str, kind: str, *, webinar: bool) -> Response:
+        """Poll results or Q&A: `{id, uuid, start_time, questions}`; no questions when there were none."""
+        meeting = self._instance(segment, webinar=webinar)
+        if meeting is None:
+            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
+        recording = meeting["recording"]
+        body = {"id": recording.get("id"), "uuid": recording["uuid"], "start_time": recording["start_time"]}
+        return Response.json(200, {**body, "questions": meeting[kind]})
 
     # --- downloads ------------------------------------------------------------------------------
 
@@ -335,6 +460,14 @@ class ZoomEmulator(Emulator):
         yield from generated(self._ref(meeting, item), size, start, text=_is_text(item))
 
 
+def _is_webinar(meeting: dict[str, Any]) -> bool:
+    return int(meeting["recording"].get("type") or 0) in WEBINAR_TYPES
+
+
+def _zoom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _file_items(recording: dict[str, Any]) -> list[dict[str, Any]]:
     return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
 
@@ -394,7 +527,31 @@ ZoomEmulator.routes = [
     ("GET", re.compile(r"/v2/users/([^/]+)"), ZoomEmulator.user),
     ("GET", re.compile(r"/v2/users/([^/]+)/recordings"), ZoomEmulator.recordings),
     ("GET", re.compile(r"/v2/meetings/([^/]+)/recordings"), ZoomEmulator.meeting_recordings),
+    ("GET", re.compile(r"/v2/past_meetings/([^/]+)"), ZoomEmulator.past_meeting),
     ("GET", re.compile(r"/v2/past_meetings/([^/]+)/participants"), ZoomEmulator.participants),
+    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/polls"), ZoomEmulator.polls),
+    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/qa"), ZoomEmulator.qa),
+    ("GET", re.compile(r"/v2/meetings/([^/]+)/meeting_summary"), ZoomEmulator.meeting_summary),
+    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/participants"), ZoomEmulator.webinar_participants),
+    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/polls"), ZoomEmulator.webinar_polls),
+    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/qa"), ZoomEmulator.webinar_qa),
+    ("GET", re.compile(r"/v2/report/webinars/([^/]+)"), ZoomEmulator.webinar_report),
     ("GET", re.compile(r"/rec/download/([0-9a-f]+)"), ZoomEmulator.download),
     ("GET", re.compile(r"/cdn/([0-9a-f]+)"), ZoomEmulator.cdn),
 ]
+# The "Rate Limit Label" Zoom's spec gives each API endpoint (sent as X-RateLimit-Category).
+API_CATEGORIES = {
+    "users": "Medium",
+    "user": "Light",
+    "recordings": "Medium",
+    "meeting_recordings": "Light",
+    "past_meeting": "Light",
+    "participants": "Medium",
+    "polls": "Medium",
+    "qa": "Medium",
+    "meeting_summary": "Light",
+    "webinar_participants": "Medium",
+    "webinar_polls": "Medium",
+    "webinar_qa": "Medium",
+    "webinar_report": "Heavy",
+}

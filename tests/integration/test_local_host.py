@@ -48,7 +48,7 @@ def test_a_meeting_that_keeps_failing_ends_in_the_poison_queue_with_its_reason(f
 
 def test_files_still_processing_defer_the_meeting_until_a_later_run(fresh: World, tenant: Tenant) -> None:
     alice = tenant.person("Alice Archer")
-    meeting = tenant.meeting(alice, "Later", files=[File("MP4", b"x" * 100, status="processing")])
+    meeting = tenant.meeting(alice, "Later", files=[File("MP4", b"x" * 100, processing=True)])
     tenant.apply(fresh)
 
     assert fresh.run_host(fresh.app_settings()).returncode == 0
@@ -56,7 +56,7 @@ def test_files_still_processing_defer_the_meeting_until_a_later_run(fresh: World
     assert tables.get_table_client("meetings").get_entity(archive_key(meeting.uuid), "meeting")["status"] == "deferred"
     assert not [r for r in fresh.graph.requests() if r["method"] == "POST"]
 
-    meeting.files[0].status = "completed"
+    meeting.files[0].processing = False
     tenant.apply(fresh)
     assert fresh.run_host(fresh.app_settings()).returncode == 0
     assert tables.get_table_client("meetings").get_entity(archive_key(meeting.uuid), "meeting")["status"] == "captured"

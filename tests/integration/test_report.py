@@ -72,3 +72,23 @@ def test_meetings_zoom_lists_but_the_archive_has_not_delivered_are_gaps(fresh: W
     }
     assert not any(g.urgent for g in report.gaps)
     assert report.zoom_users == 3, "inactive users are part of Zoom's inventory"
+
+
+def test_meetings_the_filters_leave_out_are_not_gaps(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    carol = tenant.person("Carol Chen")
+    kept = tenant.meeting(alice, "In scope", minutes=30)
+    short = tenant.meeting(alice, "Too short", minutes=2, days_ago=2)
+    other_host = tenant.meeting(carol, "Host not archived", days_ago=2)
+    tenant.apply(fresh)
+    settings = fresh.app_settings(ARCHIVE_MIN_DURATION_MINUTES="5", ZOOM_EXCLUDE_USERS=carol.email)
+    assert fresh.run_host(settings).returncode == 0
+    archiver = Archiver(load_settings(settings))
+
+    (report,) = archiver.reconcile([kept.start.date()], today=datetime.now(UTC).date())
+
+    assert report.gaps == []
+    statuses = {m.meeting_uuid: m.status for m in report.meetings}
+    assert statuses == {kept.uuid: "captured", short.uuid: "excluded"}
+    assert other_host.uuid not in statuses, "the excluded host's meetings are out of the archive's scope"
+    assert report.zoom_users == 1

@@ -453,6 +453,14 @@ def assert_safe(data: bytes) -> str:
     return html
 
 
+def test_a_topic_in_any_script_keeps_its_spaces_in_the_subject() -> None:
+    """RFC 2047 encoded words drop the space between them when folded: the headers are UTF-8 instead."""
+    topic = "000000000000 0¡¡¡¡¡𐀀𐀀𐀀𐀀𐀀 ¡ Réunion 会議"
+    data = build_message(meeting(topic=topic), [], {})
+    assert str(parsed(data)["Subject"]).startswith(topic + " - Zoom meeting")
+    assert read_message(data).subject.startswith(topic)
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topic=zoom_text, name=zoom_text, other=zoom_text)
 def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, name: str, other: str) -> None:

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.records import MeetingRef, RecordingFile, archive_key, group_participants, is_internal
+from shared.records import (
+    MeetingRef,
+    RecordingFile,
+    Summary,
+    archive_key,
+    group_participants,
+    is_internal,
+    poll_answers_from_zoom,
+    questions_from_zoom,
+)
 
 DOMAINS = ("contoso.example",)
 
@@ -88,3 +97,66 @@ def test_queue_messages_carry_only_the_uuid() -> None:
     assert MeetingRef.from_json(ref.to_json()) == ref
     with pytest.raises(ValueError):
         MeetingRef.from_json(b'{"topic": "x"}')
+
+
+def test_poll_answers_keep_who_answered_what_and_when() -> None:
+    body = {
+        "id": 93398114182,
+        "questions": [
+            {
+                "name": "Alice Archer",
+                "email": "alice@contoso.example",
+                "question_details": [
+                    {"polling_id": "p1", "question": "Ship it?", "answer": "Yes", "date_time": "2026-01-01T10:05:00Z"},
+                    {"polling_id": "p1", "question": "When?", "answer": "Friday;Monday", "date_time": ""},
+                ],
+            },
+            {"name": "Anonymous Attendee", "email": "", "question_details": None},
+        ],
+    }
+    answers = poll_answers_from_zoom(body)
+    assert [(a.poll, a.name, a.question, a.answer) for a in answers] == [
+        ("p1", "Alice Archer", "Ship it?", "Yes"),
+        ("p1", "Alice Archer", "When?", "Friday;Monday"),
+    ]
+    assert answers[0].time == datetime(2026, 1, 1, 10, 5, tzinfo=UTC) and answers[1].time is None
+    assert poll_answers_from_zoom(None) == poll_answers_from_zoom({"questions": []}) == ()
+
+
+def test_questions_and_answers_are_kept_per_question() -> None:
+    body = {
+        "questions": [
+            {
+                "name": "Guest",
+                "email": "",
+                "question_details": [{"question": "Is it recorded?", "answer": "live answered"}, {"question": "Q2"}],
+            }
+        ]
+    }
+    assert [(q.name, q.question, q.answer) for q in questions_from_zoom(body)] == [
+        ("Guest", "Is it recorded?", "live answered"),
+        ("Guest", "Q2", ""),
+    ]
+
+
+def test_the_ai_summary_keeps_its_sections_and_the_hosts_edit() -> None:
+    body = {
+        "summary_title": "Meeting summary for Planning",
+        "summary_overview": "Budget agreed.",
+        "summary_details": [{"label": "Budget", "summary": "Approved at 1.2M."}],
+        "next_steps": ["Alice sends the plan"],
+        "edited_summary": {"summary_overview": "Budget agreed (edited).", "summary_details": "Edited details"},
+    }
+    summary = Summary.from_zoom(body)
+    assert summary is not None
+    assert (summary.title, summary.overview, summary.details, summary.next_steps) == (
+        "Meeting summary for Planning",
+        "Budget agreed.",
+        (("Budget", "Approved at 1.2M."),),
+        ("Alice sends the plan",),
+    )
+    assert summary.edited is not None
+    assert (summary.edited.overview, summary.edited.details) == ("Budget agreed (edited).", (("", "Edited details"),))
+    assert Summary.from_zoom({**body, "edited_summary": None}).edited is None  # type: ignore[union-attr]
+    assert Summary.from_zoom(None) is None
+    assert Summary.from_zoom({"summary_title": "Meeting summary", "summary_details": []}) is None

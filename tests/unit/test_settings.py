@@ -134,3 +134,26 @@ def test_mailbox_options_are_checked_and_the_mapping_file_is_found_from_the_app_
     assert settings.user_mapping_file == str(mapping)
     values["USER_MAPPING_FILE"] = "host.json"  # relative: a file deployed with the app
     assert load_settings(values).user_mapping_file == str(ROOT / "host.json")
+
+
+def test_zoom_filters_plan_and_sign_in_are_parsed_and_checked() -> None:
+    settings = load_settings(
+        {
+            **sample(),
+            "ZOOM_INCLUDE_USERS": " Alice@Contoso.example,,zBob0002 ",
+            "ARCHIVE_FILE_TYPES": "mp4, chat",
+            "ZOOM_PLAN": "Business",
+            "ZOOM_AUTH": "JWT",
+        }
+    )
+    assert settings.zoom_include_users == ("alice@contoso.example", "zbob0002")
+    assert settings.archive_file_types == ("MP4", "CHAT")
+    assert (settings.zoom_plan, settings.zoom_auth) == ("business", "jwt")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {**sample(), "ARCHIVE_FILE_TYPES": "MP4,MP3", "ZOOM_PLAN": "free", "ARCHIVE_MIN_DURATION_MINUTES": "-1"}
+        )
+    message = str(raised.value)
+    assert "ARCHIVE_FILE_TYPES" in message and "MP3 is not a Zoom recording file type" in message
+    assert "ZOOM_PLAN must be one of: pro, business, enterprise" in message
+    assert "ARCHIVE_MIN_DURATION_MINUTES" in message

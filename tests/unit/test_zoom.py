@@ -1,10 +1,12 @@
-"""Zoom client rules that need no server: UUID encoding and the download host allow-list."""
+"""Zoom client rules that need no server: UUID encoding, the download host allow-list, when to retry."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from shared.zoom import encode_uuid, host_allowed
+from shared.zoom import backoff, encode_uuid, host_allowed, retry_after
 
 
 @pytest.mark.parametrize(
@@ -34,3 +36,28 @@ def test_uuids_are_encoded_twice_only_when_zoom_requires_it(uuid: str, path_segm
 )
 def test_downloads_go_only_to_zoom_hosts_over_https(url: str, allowed: bool) -> None:
     assert host_allowed(url, ("zoom.us", "zoomgov.com")) is allowed
+
+
+NOW = datetime(2020, 5, 30, 13, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("2020-05-31T00:00:00Z", datetime(2020, 5, 31, tzinfo=UTC)),  # what Zoom sends with a daily limit
+        ("Sun, 31 May 2020 00:00:00 GMT", datetime(2020, 5, 31, tzinfo=UTC)),
+        ("30", NOW + timedelta(seconds=30)),
+        ("1.5", NOW + timedelta(seconds=1.5)),
+        ("", None),
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_read_as_a_timestamp_a_date_or_seconds(header: str, expected: datetime | None) -> None:
+    assert retry_after(header, NOW) == expected
+
+
+def test_backoff_grows_is_jittered_and_bounded() -> None:
+    waits = [backoff(attempt) for attempt in range(12) for _ in range(20)]
+    assert max(waits) <= 30
+    assert len({round(w, 6) for w in waits[:20]}) > 1
+    assert min(backoff(5) for _ in range(50)) > max(backoff(0) for _ in range(50))

@@ -1,0 +1,160 @@
+"""The capture's Zoom half against the Zoom emulator: what is fetched for a meeting instance and how it becomes
+the record; meetings left for later (deferred, waiting for the daily quota) or left out (filters)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
+
+from local.world import World
+from shared.archiver import Archiver
+from shared.capture import DEFERRAL_LIMIT, fetch_meeting
+from shared.http import session
+from shared.inventory import enqueue
+from shared.message import read_message
+from shared.records import Meeting, MeetingRef, archive_key
+from shared.settings import load_settings
+from shared.storage import MEETINGS_QUEUE
+from shared.zoom import ZoomClient
+from tests.tenant import POLLS, QA, SUMMARY, File, Tenant
+
+pytestmark = pytest.mark.integration
+
+
+def fetch(world: World, uuid: str, **settings: str) -> Meeting:
+    values = load_settings(world.app_settings(**settings))
+    meeting = fetch_meeting(ZoomClient(values, session(values.tls_ca_file)), uuid, values)
+    assert isinstance(meeting, Meeting), meeting
+    return meeting
+
+
+def zoom_calls(world: World) -> list[str]:
+    return [r["path"] for r in world.zoom.requests() if r["path"].startswith("/v2/")]
+
+
+def meeting_row(world: World, uuid: str) -> dict:
+    tables = TableServiceClient.from_connection_string(world.azurite.connection_string)
+    return dict(tables.get_table_client("meetings").get_entity(archive_key(uuid), "meeting"))
+
+
+def test_a_meeting_instance_is_fetched_with_everything_zoom_has_about_it(fresh: World, tenant: Tenant) -> None:
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    planning = tenant.meeting(
+        alice,
+        "Planning",
+        attendees=[(alice, 0, 45), (bob, 1, 10), (bob, 12, 20), (bob, 25, 45)],
+        minutes=45,
+        files=[
+            File("MP4", b"v" * 100),
+            File("CC", b"WEBVTT\n", with_id=False),
+            File("TIMELINE", b'{"timeline": []}', with_id=False),
+            File("M4A", b"a" * 50, participant_audio=True),
+        ],
+    )
+    planning.polls, planning.qa, planning.summary = POLLS, QA, SUMMARY
+    tenant.apply(fresh)
+
+    meeting = fetch(fresh, planning.uuid)
+
+    assert meeting.end == planning.start + timedelta(minutes=45)
+    (bobs,) = [p for p in meeting.participants if p.name == "Bob Baker"]
+    assert len(bobs.sessions) == 3  # a person who rejoins keeps every session
+    assert [f.file_type for f in meeting.files] == ["MP4", "CC", "TIMELINE", "M4A"]
+    assert len({f.key for f in meeting.files}) == 4 and meeting.not_archived == ()
+    assert [(a.name, a.question, a.answer) for a in meeting.polls] == [("Bob Baker", "Ship it?", "Yes")]
+    assert [(q.question, q.answer) for q in meeting.qa] == [("Recorded?", "live answered")]
+    assert meeting.summary is not None and meeting.summary.details == (("Budget", "Approved."),)
+    calls = zoom_calls(fresh)
+    assert not [c for c in calls if c.startswith("/v2/report/")], "a meeting needs no Heavy call"
+    assert len(calls) == 7  # recordings, host, details, participants, polls, Q&A, summary
+
+
+def test_files_without_an_id_keep_the_same_key_on_every_capture(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    planning = tenant.meeting(alice, "Planning", files=[File("CC", b"WEBVTT\n", with_id=False)])
+    tenant.apply(fresh)
+    assert fetch(fresh, planning.uuid).files[0].key == fetch(fresh, planning.uuid).files[0].key
+
+
+def test_a_webinar_is_fetched_from_the_webinar_endpoints(fresh: World, tenant: Tenant) -> None:
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    webinar = tenant.meeting(alice, "Town hall", kind=9, attendees=[(alice, 0, 60), (bob, 5, 50)], minutes=60)
+    webinar.polls, webinar.qa = POLLS, QA
+    tenant.apply(fresh)
+
+    meeting = fetch(fresh, webinar.uuid)
+
+    assert meeting.end == webinar.start + timedelta(minutes=60)
+    assert [p.name for p in meeting.participants] == ["Alice Archer", "Bob Baker"]
+    assert len(meeting.polls) == 1 and len(meeting.qa) == 1 and meeting.summary is None
+    calls = zoom_calls(fresh)
+    assert not [c for c in calls if c.startswith("/v2/past_meetings/")]
+    assert [c for c in calls if c.startswith("/v2/report/")] == [f"/v2/report/webinars/{webinar.uuid_path}"]
+
+
+def test_an_instant_meeting_is_not_asked_for_polls(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    instant = tenant.meeting(alice, "Quick call", kind=1)
+    tenant.apply(fresh)
+    assert fetch(fresh, instant.uuid).polls == ()
+    assert not [c for c in zoom_calls(fresh) if c.endswith("/polls")]
+
+
+def test_file_types_left_out_are_not_downloaded_and_the_row_says_so(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    chat = b"00:00:01\tAlice Archer:\thello\r\n"
+    planning = tenant.meeting(
+        alice, "Planning", files=[File("MP4", os.urandom(2000)), File("CHAT", chat), File("CC", b"WEBVTT\n")]
+    )
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings(ARCHIVE_FILE_TYPES="CHAT")))
+
+    assert archiver.capture_meeting(MeetingRef(planning.uuid)).status == "captured"
+
+    downloads = [r for r in fresh.zoom.requests() if r["path"].startswith("/rec/download/")]
+    assert len(downloads) == 1
+    row = meeting_row(fresh, planning.uuid)
+    assert (row["status"], row["files"], row["files_not_archived"], row["file_types_not_archived"]) == (
+        "captured",
+        1,
+        2,
+        "CC,MP4",
+    )
+    blob = BlobServiceClient.from_connection_string(fresh.azurite.connection_string).get_container_client("messages")
+    message = read_message(blob.download_blob(f"{archive_key(planning.uuid)}.eml").readall())
+    assert chat in [a.data for a in message.attachments]
+
+
+def test_a_meeting_of_a_host_left_out_is_recorded_as_excluded_with_the_reason(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer", groups=("gLegal",))
+    meeting = tenant.meeting(alice, "Privileged")
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings(ZOOM_EXCLUDE_GROUPS="gLegal")))
+
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook")).status == "excluded"
+
+    row = meeting_row(fresh, meeting.uuid)
+    assert (row["status"], row["reason"]) == ("excluded", "the host is in a group excluded by ZOOM_EXCLUDE_GROUPS")
+    assert not [r for r in fresh.zoom.requests() if r["path"].startswith("/rec/")]
+
+
+def test_a_deferral_that_never_ends_fails_with_its_reason(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Stuck", files=[File("MP4", b"x" * 10, processing=True)])
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "deferred"
+    assert meeting_row(fresh, meeting.uuid)["reason"] == "Zoom is still processing 1 of the meeting's 1 file(s)"
+
+    long_ago = datetime.now(UTC) - DEFERRAL_LIMIT - timedelta(hours=1)  # days pass, each run queues it again
+    archiver.state.update_meeting(archive_key(meeting.uuid), deferred_since=long_ago.isoformat())
+    enqueue(archiver.state, archiver.storage.queue(MEETINGS_QUEUE), meeting.uuid, "retry")
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "failed"
+
+    row = meeting_row(fresh, meeting.uuid)
+    assert (row["status"], row["error_code"]) == ("failed", "still_processing")
+    assert "Zoom is still processing 1 of the meeting's 1 file(s) since" in row["reason"]

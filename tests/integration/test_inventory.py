@@ -1,0 +1,129 @@
+"""The listing against the Zoom emulator: filters, meetings left for later queued again, the daily quota."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+
+from local.world import World
+from shared.archiver import Archiver
+from shared.records import archive_key
+from shared.settings import load_settings
+from shared.storage import MEETINGS_QUEUE
+from tests.tenant import Tenant
+
+pytestmark = pytest.mark.integration
+
+
+def archiver(world: World, **settings: str) -> Archiver:
+    archive = Archiver(load_settings(world.app_settings(**settings)))
+    archive.storage.ensure_created()
+    return archive
+
+
+def queued(world: World) -> list[str]:
+    queue = QueueClient.from_connection_string(
+        world.azurite.connection_string, MEETINGS_QUEUE, message_decode_policy=TextBase64DecodePolicy()
+    )
+    return sorted(json.loads(m.content)["uuid"] for m in queue.peek_messages(max_messages=32))
+
+
+def test_hosts_the_filters_leave_out_are_not_even_listed(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer", groups=("gSales",))
+    bob = tenant.person("Bob Baker", groups=("gSales",))
+    carol = tenant.person("Carol Cole", status="inactive")
+    dan = tenant.person("Dan Diaz", groups=("gLegal",))
+    meetings = {p.name: tenant.meeting(p, f"{p.name}'s meeting") for p in (alice, bob, carol, dan)}
+    tenant.apply(fresh)
+
+    listing = archiver(
+        fresh, ZOOM_INCLUDE_GROUPS="gSales", ZOOM_INCLUDE_USERS=carol.email, ZOOM_EXCLUDE_USERS=bob.zoom_id
+    ).enumerate_meetings()
+
+    assert queued(fresh) == sorted([meetings["Alice Archer"].uuid, meetings["Carol Cole"].uuid])
+    assert (listing.users, listing.users_left_out, listing.queued) == (2, 2, 2)
+    listed = {r["path"].split("/")[3] for r in fresh.zoom.requests() if r["path"].endswith("/recordings")}
+    assert listed == {alice.zoom_id, carol.zoom_id}
+
+
+def test_a_meeting_shorter_than_the_minimum_is_not_queued_and_its_row_says_why(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    short = tenant.meeting(alice, "Wrong room", minutes=2)
+    long = tenant.meeting(alice, "Planning", minutes=30)
+    tenant.apply(fresh)
+    archive = archiver(fresh, ARCHIVE_MIN_DURATION_MINUTES="5")
+
+    listing = archive.enumerate_meetings()
+
+    assert queued(fresh) == [long.uuid]
+    assert listing.meetings_left_out == 1
+    row = archive.state.meeting(archive_key(short.uuid))
+    assert row and (row["status"], row["topic"]) == ("excluded", "Wrong room")
+    assert row["reason"] == "the meeting lasted 2 minute(s), less than ARCHIVE_MIN_DURATION_MINUTES (5)"
+
+    archiver(fresh).enumerate_meetings()  # the administrator drops the minimum: the meeting is archived now
+    assert short.uuid in queued(fresh)
+
+
+def test_meetings_left_for_later_are_queued_again_whatever_their_day(fresh: World, tenant: Tenant) -> None:
+    tenant.apply(fresh)  # an account with no recordings in the listing window
+    archive = archiver(fresh)
+    now = datetime.now(UTC)
+    rows = {
+        "deferred==": {"status": "deferred", "deferred_since": (now - timedelta(days=1)).isoformat()},
+        "waited==": {"status": "waiting", "retry_after": (now - timedelta(minutes=1)).isoformat()},
+        "waiting==": {"status": "waiting", "retry_after": (now + timedelta(hours=3)).isoformat()},
+        "failed==": {"status": "failed"},
+        "captured==": {"status": "captured"},
+    }
+    for uuid, fields in rows.items():
+        archive.state.update_meeting(archive_key(uuid), uuid=uuid, day="2020-01-01", **fields)
+
+    listing = archive.enumerate_meetings()
+
+    assert queued(fresh) == ["deferred==", "waited=="]
+    assert listing.requeued == 2
+    assert archive.state.meeting(archive_key("waiting=="))["status"] == "waiting"  # type: ignore[index]
+
+
+def test_a_daily_limit_met_while_listing_stops_it_and_keeps_the_checkpoint(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    tenant.meeting(alice, "Planning")
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    archive.state.save_checkpoint(yesterday)
+    fresh.zoom.fault(
+        {
+            "method": "GET",
+            "path": "/recordings$",
+            "status": 429,
+            "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "Daily-limit", "Retry-After": ""},
+            "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
+        }
+    )
+
+    listing = archive.enumerate_meetings()
+
+    assert listing.waiting_until == datetime.combine(
+        datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    )
+    assert archive.state.checkpoint() == yesterday and queued(fresh) == []
+
+
+def test_a_meeting_already_archived_is_neither_queued_again_nor_relabelled(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    delivered = tenant.meeting(alice, "Delivered", minutes=2)
+    captured = tenant.meeting(alice, "Captured", minutes=30)
+    tenant.apply(fresh)
+    archive = archiver(fresh, ARCHIVE_MIN_DURATION_MINUTES="5")
+    archive.state.update_meeting(archive_key(delivered.uuid), uuid=delivered.uuid, status="delivered")
+    archive.state.update_meeting(archive_key(captured.uuid), uuid=captured.uuid, status="captured")
+
+    listing = archive.enumerate_meetings()
+
+    assert queued(fresh) == [] and listing.already_archived == 2
+    assert archive.state.meeting(archive_key(delivered.uuid))["status"] == "delivered"  # type: ignore[index]
