@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,9 +26,21 @@ from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
 from shared.message import ArchivedMessage, read_message
 from shared.settings import Settings
-from shared.state import DELIVERED, DUPLICATE, FAILED, IMPORTED, PARTIAL, UNMAPPED, State, mailbox_row, unmapped_row
+from shared.state import (
+    DELIVERED,
+    DUPLICATE,
+    FAILED,
+    IMPORTED,
+    PARTIAL,
+    UNMAPPED,
+    State,
+    mailbox_row,
+    settled,
+    unmapped_row,
+)
 
 log = logging.getLogger(__name__)
+BUSY = "busy"  # another worker holds the mailbox's delivery row: this import retries later
 DEFAULT_MAILBOX_NOT_FOUND = "DefaultMailboxNotFound"
 MAILBOX_WORKERS = 4  # mailboxes of one meeting imported at the same time (each mailbox has its own limits)
 
@@ -88,6 +101,7 @@ class _Run:
         self.state = state
         self.default_mailbox = default_mailbox
         self.rows = state.deliveries(self.key)
+        self.owner = uuid.uuid4().hex  # this invocation, as the holder of the delivery rows it claims
         self.counts: Counter[str] = Counter()
         self.mailboxes = 0
         self.stored_apart = 0
@@ -140,7 +154,14 @@ class _Run:
     def _deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool) -> str:
         row = mailbox_row(mailbox.address)
         previous = self.rows.get(row, {})
-        if _settled(previous):
+        if not settled(previous):
+            claimed = self.state.claim_delivery(self.key, row, self.owner)
+            if claimed is None:
+                log.info("another worker is importing this meeting into this mailbox: this one retries later")
+                self._tally(BUSY, mailbox=True, transient=True)
+                return BUSY
+            previous = claimed
+        if settled(previous):
             status = str(previous["status"])
             self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)
             return status
@@ -194,6 +215,7 @@ class _Run:
             "participant_email": ", ".join(p.email for p in people),
             "attempts": int(previous.get("attempts", 0)) + 1,
             "day": self.day,
+            "claimed_by": "",  # the row's outcome is written: the claim is released
         }
 
     def finish(self) -> Delivery:
@@ -223,9 +245,3 @@ class _Run:
         return Delivery(
             self.key, counts[IMPORTED], counts[DUPLICATE], counts[UNMAPPED], counts[FAILED], self.stored_apart
         )
-
-
-def _settled(row: dict[str, Any]) -> bool:
-    """Done, or failed for good: a retry leaves it alone."""
-    status = row.get("status")
-    return status in (IMPORTED, DUPLICATE, UNMAPPED) or (status == FAILED and not row.get("retryable"))

@@ -7,10 +7,11 @@ before it acknowledges its trigger, so a failure always leaves a row that says w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from shared.records import short_hash
@@ -39,6 +40,7 @@ DUPLICATE = "duplicate"  # already in the mailbox: nothing created
 UNMAPPED = "unmapped"
 
 MEETING_ROW = "meeting"
+CLAIM_FOR = timedelta(minutes=15)  # longer than one mailbox import takes: a 150 MB upload at 0.5 MB/s is 5 minutes
 CHECKPOINT_PARTITION = "zoom"
 CHECKPOINT_ROW = "recordings"
 
@@ -123,6 +125,45 @@ class State:
             self._deliveries.delete_entity(key, row["RowKey"])
         return len(reopened)
 
+    def claim_delivery(self, key: str, row: str, owner: str) -> dict[str, Any] | None:
+        """Take the delivery of one meeting to one mailbox for `owner`, so that no other worker imports into
+        that mailbox at the same time (Event Grid may deliver a blob event twice; Graph has no idempotency key).
+
+        Returns the row as it stands (empty when new): claimed for `owner` unless it is settled. None when
+        another worker holds an unexpired claim, or won the race for it. A claim lapses after CLAIM_FOR, so a
+        worker that died mid-import holds nothing for long; the next writes of the row release it.
+        """
+        until = (datetime.now(UTC) + CLAIM_FOR).isoformat()
+        claim = {"PartitionKey": key, "RowKey": row, "claimed_by": owner, "claimed_until": until}
+        try:
+            entity = self._deliveries.get_entity(key, row)
+        except ResourceNotFoundError:
+            try:
+                self._deliveries.create_entity(claim)
+            except ResourceExistsError:
+                return None
+            return {}
+        current = dict(entity)
+        if settled(current):
+            return current
+        held_until = current.get("claimed_until")
+        if (
+            current.get("claimed_by") not in ("", None, owner)
+            and held_until
+            and held_until > datetime.now(UTC).isoformat()
+        ):
+            return None
+        try:
+            self._deliveries.update_entity(
+                claim,
+                mode=UpdateMode.MERGE,
+                etag=entity.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            return None
+        return current
+
     def update_delivery(self, key: str, row: str, **fields: Any) -> None:
         self._deliveries.upsert_entity(
             {"PartitionKey": key, "RowKey": row, **fields, "updated_at": now()}, mode=UpdateMode.MERGE
@@ -184,6 +225,12 @@ class State:
 
     def forget_folder(self, user_id: str, name: str) -> None:
         self._folders.delete_entity(short_hash(user_id), short_hash(name))
+
+
+def settled(row: dict[str, Any]) -> bool:
+    """A delivery done, or failed for good: a retry leaves it alone."""
+    status = row.get("status")
+    return status in (IMPORTED, DUPLICATE, UNMAPPED) or (status == FAILED and not row.get("retryable"))
 
 
 def _get(table: Any, partition: str, row: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ Graph emulator, then reads the mailboxes through ordinary Graph calls and the st
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -187,3 +188,28 @@ def test_permanent_refusals_are_recorded_with_their_code_and_never_retried(fresh
     meeting = tables.get_table_client("meetings").get_entity(read_message(message).archive_key, "meeting")
     assert (meeting["delivery"], meeting["failed"]) == ("partial", 2)
     assert found[alice.email]["RowKey"] == mailbox_row(alice.email)
+
+
+def test_two_workers_importing_the_same_message_at_once_make_one_item_per_mailbox(fresh: World, tenant: Tenant) -> None:
+    """Event Grid may deliver a blob event twice: both invocations run, and Graph has no idempotency key."""
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    fresh.graph.seed({**tenant.graph_seed(), "latency": 0.2})  # both look before either creates
+    message = archived(alice, bob)
+    workers = [archiver(fresh), archiver(fresh)]
+
+    def run(worker: Archiver) -> str:
+        try:
+            worker.import_message(message)
+        except RetryLater:
+            return "retry later"
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(run, workers))
+    retried = [run(worker) for worker, outcome in zip(workers, outcomes, strict=True) if outcome != "done"]
+
+    assert [len(items(fresh, person)) for person in (alice, bob)] == [1, 1]
+    assert set(outcomes) | set(retried) <= {"done", "retry later"} and "done" in outcomes + retried
+    assert sorted(r["status"] for r in rows(fresh, message)) == ["imported", "imported"]
+    assert not [r for r in rows(fresh, message) if r.get("claimed_by")], "every claim is released"
