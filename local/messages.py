@@ -7,7 +7,7 @@ the stage), so they exercise mailbox import without a Zoom account behind every 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from shared.message import attachment_name, build_message, content_type
@@ -26,13 +26,20 @@ def archived_message(
     domains: tuple[str, ...],
     files: Sequence[tuple[str, bytes]] = (),
     host_id: str = "",
+    zoom_ids: Mapping[str, str] | None = None,
     minutes: int = 30,
 ) -> bytes:
     """The .eml of one meeting: `participants` (the host among them, if present) attended the whole meeting,
-    and each `(file_type, content)` of `files` is attached."""
+    signed in to Zoom as `zoom_ids[email]` when given, and each `(file_type, content)` of `files` is attached."""
     end = start + timedelta(minutes=minutes)
     people = tuple(
-        Participant(p.name, p.email, is_internal(p.email, domains), (Session(start, end, minutes * 60),))
+        Participant(
+            p.name,
+            p.email,
+            is_internal(p.email, domains),
+            (Session(start, end, minutes * 60),),
+            (zoom_ids or {}).get(p.email, ""),
+        )
         for p in participants
     )
     recordings = tuple(

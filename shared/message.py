@@ -500,6 +500,7 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
             {
                 "name": p.name,
                 "email": p.email,
+                "id": p.zoom_id,
                 "internal": p.internal,
                 "sessions": [
                     {"join_time": _iso(s.join_time), "leave_time": _iso(s.leave_time), "duration": s.duration_seconds}

@@ -88,6 +88,7 @@ class Participant:
     email: str  # empty when Zoom hides it, as it does for most people outside the host's account
     internal: bool
     sessions: tuple[Session, ...]
+    zoom_id: str = ""  # the Zoom user id of someone signed in to Zoom (Zoom's participant `id`); empty for guests
 
     @property
     def total_seconds(self) -> int:
@@ -122,6 +123,7 @@ def group_participants(items: list[dict[str, Any]], domains: tuple[str, ...]) ->
                 email=email,
                 internal=is_internal(email, domains),
                 sessions=tuple(sessions),
+                zoom_id=next((str(r["id"]) for r in rows if r.get("id")), ""),
             )
         )
     people.sort(key=lambda p: (p.sessions[0].join_time or datetime.max.replace(tzinfo=UTC), p.name))

@@ -347,6 +347,7 @@ def archived(
         host=records.Person(host.name, host.email),
         host_id=host.zoom_id,
         participants=[records.Person(p.name, p.email) for p in (host, *others)],
+        zoom_ids={p.email: p.zoom_id for p in (host, *others)},
         domains=(ORGANIZATION_DOMAIN,),
         files=files,
     )

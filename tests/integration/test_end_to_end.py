@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
@@ -168,3 +169,21 @@ def _extension(file: File) -> str:
 
 def _decoded(query: str) -> str:
     return unquote_plus(query)
+
+
+def test_a_participant_is_mapped_by_their_zoom_user_id_from_the_mapping_file(
+    fresh: World, tenant: Tenant, tmp_path: Path
+) -> None:
+    alice = tenant.person("Alice Archer")
+    old_bob = tenant.person("Bob Baker", domain="contoso-old.example")  # his Zoom account: an old, external domain
+    bob = tenant.person("Robert Baker", zoom=False)
+    meeting = tenant.meeting(alice, "Mapped by Zoom id", attendees=[(alice, 0, 30), (old_bob, 0, 30)])
+    tenant.apply(fresh)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(f"zoom_user,microsoft_365_address\n{old_bob.zoom_id},{bob.email}\n")
+
+    run(fresh, USER_MAPPING_FILE=str(mapping))
+
+    graph = GraphReader(fresh)
+    (item,) = graph.items(bob, graph.folder(bob))
+    assert item["subject"].startswith(meeting.topic + " - ")
