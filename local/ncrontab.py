@@ -17,8 +17,9 @@ RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 def _field(text: str, low: int, high: int) -> set[int]:
     values: set[int] = set()
     for part in text.upper().split(","):
+        stepped = "/" in part
         step = 1
-        if "/" in part:
+        if stepped:
             part, step_text = part.split("/", 1)
             step = int(step_text)
         if part == "*":
@@ -28,7 +29,7 @@ def _field(text: str, low: int, high: int) -> set[int]:
             start, end = int(NAMES.get(first, first)), int(NAMES.get(last, last))
         else:
             start = int(NAMES.get(part, part))
-            end = high if "/" in text else start
+            end = high if stepped else start
         if not (low <= start <= high and low <= end <= high) or step < 1:
             raise ValueError(f"{text!r} is out of range {low}-{high}")
         values.update(range(start, end + 1, step))

@@ -17,6 +17,7 @@ from local.ncrontab import Schedule
         ("*/30 * * * * *", datetime(2026, 11, 23, 2, 0, 10), datetime(2026, 11, 23, 2, 0, 30)),
         ("0 15 9 * * MON-FRI", datetime(2026, 11, 21, 12, 0), datetime(2026, 11, 23, 9, 15)),  # Sat -> Mon
         ("0 0 0 1 JAN *", datetime(2026, 11, 23), datetime(2027, 1, 1)),
+        ("0 1,30/20 * * * *", datetime(2026, 11, 23, 2, 1), datetime(2026, 11, 23, 2, 30)),  # a step binds its part
     ],
 )
 def test_next_occurrence(expression: str, after: datetime, expected: datetime) -> None:
