@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode
 
 from emulators.base import Emulator, Request, Response
 from emulators.graph.schema import UNABLE_TO_DESERIALIZE_POST_BODY, GraphSchema
@@ -184,8 +185,6 @@ class GraphEmulator(Emulator):
         )
 
     def token(self, request: Request, tenant: str) -> Response:
-        from urllib.parse import parse_qs
-
         form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
         if tenant != self.tenant_id:
             return _aad_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
@@ -278,8 +277,6 @@ class GraphEmulator(Emulator):
         return None
 
     def _user(self, ref: str) -> dict[str, Any] | None:
-        from urllib.parse import unquote
-
         key = unquote(ref).strip("'()").lower()
         for user in self.users.values():
             if key in (user["id"].lower(), str(user.get("userPrincipalName", "")).lower()):
@@ -318,8 +315,6 @@ class GraphEmulator(Emulator):
     def get_user(self, request: Request, user_ref: str) -> Response:
         user = self._user(user_ref)
         if user is None:
-            from urllib.parse import unquote
-
             return graph_error(
                 404,
                 "Request_ResourceNotFound",
@@ -434,8 +429,8 @@ class GraphEmulator(Emulator):
         page = items[skip : skip + top]
         body: dict[str, Any] = {"value": [self._message_view(m, request) for m in page]}
         if skip + top < len(items):
-            query = "&".join(f"{k}={v[0]}" for k, v in request.query.items() if k != "$skip")
-            body["@odata.nextLink"] = f"{request.base_url}{request.raw_path.split('?')[0]}?{query}&$skip={skip + top}"
+            query = urlencode({**{k: v[0] for k, v in request.query.items()}, "$skip": skip + top}, safe="$")
+            body["@odata.nextLink"] = f"{request.base_url}{request.raw_path.split('?')[0]}?{query}"
         return Response.json(200, body)
 
     def get_message(self, request: Request, user_ref: str, message_id: str) -> Response:

@@ -102,3 +102,18 @@ def test_requests_graph_refuses_are_refused_with_graphs_codes(fresh: World, tena
     folder = {"displayName": "Zoom Meetings"}
     assert graph.send("POST", f"{inbox(alice)}/childFolders", json=folder).status_code == 201
     assert code(graph.send("POST", f"{inbox(alice)}/childFolders", json=folder)) == (400, "ErrorFolderExists")
+
+
+def test_a_next_link_keeps_the_query_it_pages_through(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    fresh.graph.seed(tenant.graph_seed())
+    graph = Graph(fresh)
+    message_id = "<a+b&c=d@zoom-archive.example>"
+    for subject in ("one", "two", "three"):
+        graph.send("POST", f"{inbox(alice)}/messages", json={"subject": subject, "internetMessageId": message_id})
+    first = graph.send(
+        "GET", f"{inbox(alice)}/messages", params={"$filter": f"internetMessageId eq '{message_id}'", "$top": "2"}
+    ).json()
+    second = graph.http.get(first["@odata.nextLink"], headers=graph.headers, timeout=30).json()
+    assert sorted(m["subject"] for m in first["value"] + second["value"]) == ["one", "three", "two"]
+    assert "@odata.nextLink" not in second
