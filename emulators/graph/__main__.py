@@ -18,11 +18,17 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="the Entra app's client secret")
     parser.add_argument("--max-message-size-mb", type=int, default=35, help="mailbox message size limit")
     parser.add_argument("--folder-exists-status", type=int, default=400, choices=(400, 409))
-    parser.add_argument("--mailbox-concurrency", type=int, default=4, help="concurrent requests per mailbox")
-    parser.add_argument("--mailbox-requests", type=int, default=10_000, help="requests per mailbox per window")
-    parser.add_argument("--requests-window", type=float, default=600.0, help="seconds of the request window")
-    parser.add_argument("--upload-mb", type=float, default=150.0, help="MB uploaded per mailbox per window")
-    parser.add_argument("--upload-window", type=float, default=300.0, help="seconds of the upload window")
+    parser.add_argument(
+        "--mailbox-concurrency", type=int, default=Limits.concurrency, help="concurrent requests per mailbox"
+    )
+    parser.add_argument("--mailbox-requests", type=int, default=Limits.requests, help="requests per mailbox per window")
+    parser.add_argument(
+        "--requests-window", type=float, default=Limits.requests_window, help="seconds of the request window"
+    )
+    parser.add_argument("--upload-mb", type=float, default=Limits.upload_mb, help="MB uploaded per mailbox per window")
+    parser.add_argument(
+        "--upload-window", type=float, default=Limits.upload_window, help="seconds of the upload window"
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each mailbox request takes")
     parser.add_argument("--schema", type=Path, default=CSDL_PATH, help="Graph's CSDL, to refuse bodies Graph refuses")
 

@@ -338,7 +338,7 @@ class GraphEmulator(Emulator):
         _, mailbox = self._mailbox(user_ref)
         folder_id = self._folder_id(mailbox, folder_ref)
         if folder_id is None:
-            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return _item_not_found()
         return Response.json(200, _select(self._folder_view(mailbox, folder_id), request.arg("$select")))
 
     def delete_folder(self, request: Request, user_ref: str, folder_ref: str) -> Response:
@@ -346,7 +346,7 @@ class GraphEmulator(Emulator):
         _, mailbox = self._mailbox(user_ref)
         folder_id = self._folder_id(mailbox, folder_ref)
         if folder_id is None or mailbox.folders[folder_id]["_wellKnownName"]:
-            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return _item_not_found()
         gone = {folder_id}
         while children := {f for f, v in mailbox.folders.items() if v["parentFolderId"] in gone} - gone:
             gone |= children
@@ -360,7 +360,7 @@ class GraphEmulator(Emulator):
         _, mailbox = self._mailbox(user_ref)
         parent = self._folder_id(mailbox, folder_ref)
         if parent is None:
-            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return _item_not_found()
         hidden = request.arg("includeHiddenFolders").lower() == "true"
         children = [
             fid for fid, f in mailbox.folders.items() if f["parentFolderId"] == parent and (hidden or not f["isHidden"])
@@ -381,7 +381,7 @@ class GraphEmulator(Emulator):
         parent = self._folder_id(mailbox, folder_ref)
         body = request.json()
         if parent is None:
-            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return _item_not_found()
         if problem := self._schema_error("microsoft.graph.mailFolder", body):
             return problem
         if not isinstance(body, dict) or not isinstance(body.get("displayName"), str) or not body["displayName"]:
@@ -414,7 +414,7 @@ class GraphEmulator(Emulator):
         if folder_ref is not None:
             folder_id = self._folder_id(mailbox, folder_ref)
             if folder_id is None:
-                return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+                return _item_not_found()
             items = [m for m in items if m["parentFolderId"] == folder_id]
         if expression := request.arg("$filter"):
             try:
@@ -443,7 +443,7 @@ class GraphEmulator(Emulator):
         _, mailbox = self._mailbox(user_ref)
         folder_id = self._folder_id(mailbox, folder_ref)
         if folder_id is None:
-            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            return _item_not_found()
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "text/plain":
             try:
