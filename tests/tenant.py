@@ -7,7 +7,6 @@ each mailbox should end up with.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -282,7 +281,6 @@ class Tenant:
     def apply(self, world: World, zoom: EmulatorProcess | None = None) -> None:
         """Seed the world's emulators (or, for Zoom, another emulator a test started)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "zoom-seed.json").write_text(json.dumps(self.zoom_seed(), indent=1))
         (zoom or world.zoom).seed(self.zoom_seed(), self.folder)
         world.graph.seed(self.graph_seed())
 
