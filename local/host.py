@@ -121,6 +121,9 @@ class LocalHost:
         self.blob_parallelism = int(blobs.get("maxDegreeOfParallelism", 8))
         self.blob_poison_threshold = int(blobs.get("poisonBlobThreshold", 5))
         self.lock = threading.Lock()
+        self.storage_lock = threading.Lock()
+        self.queues: dict[tuple[str, str], QueueClient] = {}
+        self.blob_services: dict[str, BlobServiceClient] = {}
         self.poisoned = 0
         self.completed = 0
         self.failed = 0
@@ -132,18 +135,38 @@ class LocalHost:
         return os.environ[name]
 
     def _queue(self, binding: dict[str, Any], name: str) -> QueueClient:
-        codec = (
-            {"message_encode_policy": BinaryBase64EncodePolicy(), "message_decode_policy": BinaryBase64DecodePolicy()}
-            if self.base64
-            else {}
-        )
-        service = QueueServiceClient.from_connection_string(self._connection(binding))
-        queue = service.get_queue_client(name, **codec)
-        try:
-            queue.create_queue()
-        except ResourceExistsError:
-            pass
-        return queue
+        """The queue's client, made (and the queue created) on first use only: the loops ask for it every poll."""
+        key = (self._connection(binding), name)
+        with self.storage_lock:
+            if key not in self.queues:
+                codec = (
+                    {
+                        "message_encode_policy": BinaryBase64EncodePolicy(),
+                        "message_decode_policy": BinaryBase64DecodePolicy(),
+                    }
+                    if self.base64
+                    else {}
+                )
+                queue = QueueServiceClient.from_connection_string(key[0]).get_queue_client(name, **codec)
+                try:
+                    queue.create_queue()
+                except ResourceExistsError:
+                    pass
+                self.queues[key] = queue
+            return self.queues[key]
+
+    def _blob_service(self, binding: dict[str, Any]) -> BlobServiceClient:
+        """The storage account's blob client, made (and the receipts container created) on first use only."""
+        connection = self._connection(binding)
+        with self.storage_lock:
+            if connection not in self.blob_services:
+                service = BlobServiceClient.from_connection_string(connection)
+                try:
+                    service.get_container_client(RECEIPTS_CONTAINER).create_container()
+                except ResourceExistsError:
+                    pass
+                self.blob_services[connection] = service
+            return self.blob_services[connection]
 
     # --- invocations ------------------------------------------------------------------------------
 
@@ -202,13 +225,9 @@ class LocalHost:
         """Run the function on each blob version that has no receipt yet; returns how many it ran."""
         container_name, _, prefix = expand(trigger.binding["path"]).partition("/")
         prefix = prefix.split("{", 1)[0]
-        service = BlobServiceClient.from_connection_string(self._connection(trigger.binding))
+        service = self._blob_service(trigger.binding)
         container = service.get_container_client(container_name)
         receipts = service.get_container_client(RECEIPTS_CONTAINER)
-        try:
-            receipts.create_container()
-        except ResourceExistsError:
-            pass
         pending = []
         try:
             blobs = list(container.list_blobs(name_starts_with=prefix or None))

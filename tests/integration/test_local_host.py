@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 from azure.data.tables import TableServiceClient
-from azure.storage.queue import QueueServiceClient
+from azure.storage.blob import ContainerClient
+from azure.storage.queue import QueueClient, QueueServiceClient
 
-from local.world import World
+from local.host import LocalHost
+from local.world import ROOT, World
 from shared.records import archive_key
 from shared.zoom import encode_uuid
 from tests.tenant import File, Tenant
@@ -79,3 +85,46 @@ def test_bad_settings_stop_the_app_at_start_naming_each_one(fresh: World) -> Non
     assert "do-not-print-me" not in result.stdout + result.stderr
     assert "GRAPH_CLIENT_SECRET" not in result.stderr
     assert not fresh.zoom.requests() and not fresh.graph.requests()
+
+
+# A function app with one queue trigger and one blob trigger, to run the host in this process.
+SMALL_APP = """
+import azure.functions as func
+
+app = func.FunctionApp()
+
+
+@app.queue_trigger(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    pass
+
+
+@app.blob_trigger(arg_name="blob", path="inbox/{name}", connection="AzureWebJobsStorage")
+def inbox(blob: func.InputStream) -> None:
+    pass
+"""
+
+
+def test_polling_creates_each_queue_and_the_receipts_container_once(
+    fresh: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "function_app.py").write_text(SMALL_APP)
+    (tmp_path / "host.json").write_text((ROOT / "host.json").read_text())
+    monkeypatch.setenv("AzureWebJobsStorage", fresh.azurite.connection_string)
+    monkeypatch.delitem(sys.modules, "function_app", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    created: list[str] = []
+    create_queue, create_container = QueueClient.create_queue, ContainerClient.create_container
+    monkeypatch.setattr(QueueClient, "create_queue", lambda q, **kw: created.append(q.queue_name) or create_queue(q))
+    monkeypatch.setattr(
+        ContainerClient, "create_container", lambda c, **kw: created.append(c.container_name) or create_container(c)
+    )
+    host = LocalHost(tmp_path)
+    monkeypatch.delitem(sys.modules, "function_app")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for _ in range(3):
+            assert host._poll_all(pool) == 0
+            assert host._outstanding() == 0
+
+    assert sorted(created) == ["azure-webjobs-hosts", "work"]
