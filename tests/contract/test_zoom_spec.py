@@ -6,11 +6,13 @@ the spec's own per-field examples (../shared/samples/zoom/spec-example-*.json).
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.zoom import ENDPOINTS
 from tests.contract.zoom_spec import Operation, ZoomSpec
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "zoom"
@@ -48,42 +50,12 @@ def example_of(schema: dict[str, Any]) -> Any:
     return None
 
 
-# The endpoints the archiver calls (../shared/DESIGN.md, ../shared/reference/zoom-api.md §2), with the
-# label each carries in the spec today. The application keeps its own table; a contract test compares.
-ARCHIVER_ENDPOINTS = [
-    ("/users", "MEDIUM"),
-    ("/users/{userId}", "LIGHT"),
-    ("/users/{userId}/recordings", "MEDIUM"),
-    ("/meetings/{meetingId}/recordings", "LIGHT"),
-    ("/past_meetings/{meetingId}", "LIGHT"),
-    ("/past_meetings/{meetingId}/instances", "MEDIUM"),
-    ("/past_meetings/{meetingId}/participants", "MEDIUM"),
-    ("/meetings/{meetingId}/meeting_summary", "LIGHT"),
-    ("/past_meetings/{meetingId}/polls", "MEDIUM"),
-    ("/past_meetings/{meetingId}/qa", "MEDIUM"),
-    ("/report/meetings/{meetingId}", "HEAVY"),
-    ("/report/meetings/{meetingId}/participants", "HEAVY"),
-    ("/report/meetings/{meetingId}/polls", "HEAVY"),
-    ("/report/meetings/{meetingId}/qa", "HEAVY"),
-    ("/report/users/{userId}/meetings", "HEAVY"),
-    ("/report/cloud_recording", "HEAVY"),
-    ("/archive_files", "MEDIUM"),
-    ("/past_meetings/{meetingUUID}/archive_files", "LIGHT"),
-]
-
-
 def concrete(template: str) -> str:
-    return template.replace("{userId}", "me").replace("{meetingId}", "85746065432").replace("{meetingUUID}", "a%2Bb")
+    return re.sub(r"\{[^}]+\}", "85746065432", template)
 
 
-@pytest.mark.parametrize(("template", "label"), ARCHIVER_ENDPOINTS)
-def test_the_archivers_endpoints_carry_these_rate_limit_labels(spec: ZoomSpec, template: str, label: str) -> None:
-    operation = spec.operation("GET", concrete(template))
-    assert (operation.path, operation.rate_limit_label) == (template, label)
-
-
-@pytest.mark.parametrize(("template", "_label"), ARCHIVER_ENDPOINTS)
-def test_the_spec_examples_of_the_archivers_endpoints_validate(spec: ZoomSpec, template: str, _label: str) -> None:
+@pytest.mark.parametrize("template", sorted(ENDPOINTS))
+def test_the_spec_examples_of_the_archivers_endpoints_validate(spec: ZoomSpec, template: str) -> None:
     operation = spec.operation("GET", concrete(template))
     schema = operation.spec["responses"]["200"]["content"]["application/json"]["schema"]
     assert operation.validate_response(200, example_of(schema)) == []
