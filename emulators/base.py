@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 CONTROL_PREFIX = "/_emulator/"
 HTML_ERROR_PAGE = (
@@ -47,11 +47,6 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     base_url: str  # scheme://host:port the client used
-
-    @property
-    def segments(self) -> list[str]:
-        """Path segments decoded once (a double-encoded UUID is still encoded once here)."""
-        return [unquote(s) for s in self.raw_path.split("/")[1:]]
 
     def arg(self, name: str, default: str = "") -> str:
         values = self.query.get(name)

@@ -148,10 +148,6 @@ class GraphSchema:
         """Parse the CSDL once per file: every emulator instance and test shares the result."""
         return _load(Path(path).resolve())
 
-    def property_names(self, type_name: str) -> frozenset[str]:
-        """Every property a type has, inherited and navigation ones included (e.g. to serve `$select`)."""
-        return frozenset(self._all_properties(self._type(type_name).name))
-
     def check(self, type_name: str, body: Any) -> list[SchemaError]:
         """What Graph would object to in `body` sent as a `type_name`, in the order it reads them.
 
