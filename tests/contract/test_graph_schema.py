@@ -6,14 +6,13 @@ item create; the schema is Graph's published CSDL (../shared/specs/graph).
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emulators.graph.schema import CSDL_PATH, GraphSchema, SchemaError
+from tests.conftest import shared_file
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "graph"
 MESSAGE = "microsoft.graph.message"
 NO_SUCH_PROPERTY = "Make sure to only use property names that are defined by the type or mark the type as open type."
 ARCHIVE_KEY_ID = "String {8d5c2f6e-3a1b-4c7d-9e0f-112233445566} Name ZoomArchiveKey"
@@ -27,10 +26,7 @@ def schema() -> GraphSchema:
 
 
 def sample(name: str) -> Any:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"../shared/samples/graph/{name} not found: contract checks need Graph's documentation samples")
-    return json.loads(path.read_text())
+    return json.loads(shared_file(f"samples/graph/{name}").read_text())
 
 
 def archiver_item_create() -> dict[str, Any]:

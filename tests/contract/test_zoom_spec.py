@@ -7,22 +7,17 @@ the spec's own per-field examples (../shared/samples/zoom/spec-example-*.json).
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.zoom import ENDPOINTS
+from tests.conftest import shared_file
 from tests.contract.zoom_spec import Operation, ZoomSpec
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "zoom"
 
 
 def sample(name: str) -> Any:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"../shared/samples/zoom/{name} not found: contract checks need the spec's example bodies")
-    return json.loads(path.read_text())
+    return json.loads(shared_file(f"samples/zoom/{name}").read_text())
 
 
 def recordings_page() -> dict[str, Any]:
