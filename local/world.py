@@ -21,6 +21,10 @@ from typing import Any
 import requests
 
 from emulators.base import free_port
+from emulators.graph.emulator import DEFAULT_CLIENT_ID as GRAPH_CLIENT_ID
+from emulators.graph.emulator import DEFAULT_CLIENT_SECRET as GRAPH_CLIENT_SECRET
+from emulators.zoom.emulator import DEFAULT_CLIENT_ID as ZOOM_CLIENT_ID
+from emulators.zoom.emulator import DEFAULT_CLIENT_SECRET as ZOOM_CLIENT_SECRET
 from shared.settings import setting_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,14 +168,14 @@ class World:
             "ARCHIVE_BACKFILL_DAYS": "30",
             "ARCHIVE_OVERLAP_DAYS": "2",
             "ZOOM_ACCOUNT_ID": ZOOM_ACCOUNT_ID,
-            "ZOOM_CLIENT_ID": "demo-zoom-client",
-            "ZOOM_CLIENT_SECRET": "demo-zoom-secret",
+            "ZOOM_CLIENT_ID": ZOOM_CLIENT_ID,
+            "ZOOM_CLIENT_SECRET": ZOOM_CLIENT_SECRET,
             "ZOOM_API_URL": f"{self.zoom.url}/v2",
             "ZOOM_OAUTH_URL": f"{self.zoom.url}/oauth/token",
             "ZOOM_DOWNLOAD_HOSTS": "127.0.0.1,localhost",
             "GRAPH_TENANT_ID": self.tenant_id,
-            "GRAPH_CLIENT_ID": "00000000-0000-4000-8000-000000000002",
-            "GRAPH_CLIENT_SECRET": "demo-graph-secret",
+            "GRAPH_CLIENT_ID": GRAPH_CLIENT_ID,
+            "GRAPH_CLIENT_SECRET": GRAPH_CLIENT_SECRET,
             "GRAPH_AUTHORITY_URL": self.graph.url,
             "GRAPH_API_URL": f"{self.graph.url}/v1.0",
             "ORGANIZATION_DOMAINS": ORGANIZATION_DOMAIN,

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from local.messages import archived_message
 from local.world import ORGANIZATION_DOMAIN, ZOOM_ACCOUNT_ID, EmulatorProcess, World
 from shared import records
@@ -306,8 +307,8 @@ class GraphReader:
             f"{world.graph.url}/{TENANT_ID}/oauth2/v2.0/token",
             data={
                 "grant_type": "client_credentials",
-                "client_id": "00000000-0000-4000-8000-000000000002",
-                "client_secret": "demo-graph-secret",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
                 "scope": "https://graph.microsoft.com/.default",
             },
             timeout=10,

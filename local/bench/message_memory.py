@@ -25,6 +25,7 @@ from pathlib import Path
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from local.demo import DEMO
 from local.world import ROOT, start_world
 from shared.message import compose
 from shared.records import CapturedFile, Meeting, MeetingRef, Person, RecordingFile
@@ -33,7 +34,6 @@ from shared.storage import MESSAGES_CONTAINER, RECORDINGS_CONTAINER, STAGING_CON
 MIB = 1024 * 1024
 RECORDING = 1024 * MIB
 BUILD_ATTACHED = 150 * MIB
-DEMO = ROOT / "local" / "demo"
 GOAL_MIB = 200
 
 
