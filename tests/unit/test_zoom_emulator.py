@@ -1,4 +1,4 @@
-"""The Zoom emulator, in process: its rate limits with Zoom's 429s, and legacy JWT tokens."""
+"""The Zoom emulator, in process: its rate limits with Zoom's 429s, legacy JWT tokens, and double-encoded UUIDs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jwt
 import pytest
@@ -153,3 +153,17 @@ def test_a_token_in_the_query_string_is_refused_even_when_valid() -> None:
     emulator = ZoomEmulator(SEED, Path("."))
     response = call(emulator, f"/v2/users?status=active&access_token={oauth_token(emulator)}")
     assert response.status == 401 and body(response)["code"] == 124
+
+
+@pytest.mark.parametrize("uuid", ["/ajXp112QmuoKj4854875==", "ajXp112Qmuo//Kj4854875=="])
+@pytest.mark.parametrize("endpoint", ["/v2/past_meetings/{}", "/v2/past_meetings/{}/participants"])
+def test_a_uuid_starting_with_a_slash_or_holding_two_is_found_only_double_encoded(uuid: str, endpoint: str) -> None:
+    """Zoom's rule for UUIDs that begin with "/" or contain "//": encoded once, the meeting does not exist."""
+    recording = {**SEED["meetings"][0]["recording"], "uuid": uuid, "type": 2, "topic": "Planning"}
+    emulator = ZoomEmulator({**SEED, "meetings": [{"recording": recording}]}, Path("."))
+    token = oauth_token(emulator)
+    once, twice = quote(uuid, safe=""), quote(quote(uuid, safe=""), safe="")
+
+    assert call(emulator, endpoint.format(twice), token).status == 200
+    refused = call(emulator, endpoint.format(once), token)
+    assert (refused.status, body(refused)) == (404, {"code": 3001, "message": f"Meeting does not exist: {uuid}."})
