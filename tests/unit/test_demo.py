@@ -1,0 +1,54 @@
+"""The bundled demo tenant (local/demo/*.json) holds every case `make run` is meant to show."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from emulators.zoom.emulator import needs_double_encoding
+from local.demo import DEMO
+from local.world import ORGANIZATION_DOMAIN
+
+MB = 1000 * 1000
+
+
+@pytest.fixture(scope="module")
+def zoom() -> dict[str, Any]:
+    return json.loads((DEMO / "zoom-seed.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, Any]:
+    return json.loads((DEMO / "graph-seed.json").read_text())
+
+
+def participants(zoom: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for m in zoom["meetings"] for p in m.get("participants", [])]
+
+
+def test_six_zoom_users_one_of_them_inactive(zoom: dict[str, Any]) -> None:
+    assert len(zoom["users"]) >= 6
+    assert [u["status"] for u in zoom["users"]].count("inactive") >= 1
+
+
+def test_ten_meetings_one_with_a_50_mb_recording(zoom: dict[str, Any]) -> None:
+    assert len(zoom["meetings"]) == 10
+    sizes = [f.get("file_size") or 0 for m in zoom["meetings"] for f in m["recording"]["recording_files"]]
+    assert max(sizes) >= 50 * MB
+
+
+def test_a_meeting_uuid_needs_double_encoding(zoom: dict[str, Any]) -> None:
+    assert any(needs_double_encoding(m["recording"]["uuid"]) for m in zoom["meetings"])
+
+
+def test_an_external_guest_takes_part(zoom: dict[str, Any]) -> None:
+    emails = [p.get("user_email") or "" for p in participants(zoom)]
+    assert any(e and not e.endswith("@" + ORGANIZATION_DOMAIN) for e in emails)
+
+
+def test_an_internal_participant_has_no_mailbox(zoom: dict[str, Any], graph: dict[str, Any]) -> None:
+    without_mailbox = {u["mail"].lower() for u in graph["users"] if u.get("mailbox") is False}
+    emails = {(p.get("user_email") or "").lower() for p in participants(zoom)}
+    assert {e for e in without_mailbox & emails if e.endswith("@" + ORGANIZATION_DOMAIN)}
