@@ -129,12 +129,20 @@ class Emulator:
 
     # --- dispatch -----------------------------------------------------------------------------------
 
-    def dispatch(self, request: Request) -> Response:
+    def route(self, request: Request) -> tuple[Callable[..., Response], tuple[str, ...]] | None:
+        """The handler of the first route the request matches, with the path's captured arguments."""
         path = urlsplit(request.raw_path).path
         for method, pattern, handler in self.routes:
             if method == request.method and (match := pattern.fullmatch(path)):
-                return handler(self, request, *match.groups())
-        return self.not_found(request)
+                return handler, match.groups()
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        found = self.route(request)
+        if found is None:
+            return self.not_found(request)
+        handler, args = found
+        return handler(self, request, *args)
 
     def not_found(self, request: Request) -> Response:
         return Response.json(404, {"error": f"no such endpoint: {request.method} {urlsplit(request.raw_path).path}"})

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote
 
 import jwt
 
@@ -120,21 +120,21 @@ class ZoomEmulator(Emulator):
 
     def dispatch(self, request: Request) -> Response:
         """API calls are authenticated, then counted against their rate-limit category, then answered."""
-        path = urlsplit(request.raw_path).path
-        for method, pattern, handler in self.routes:
-            if method == request.method and (match := pattern.fullmatch(path)):
-                category = API_CATEGORIES.get(handler.__name__)
-                if category is None:
-                    return handler(self, request, *match.groups())
-                if denied := self.authorized(request):
-                    return denied
-                if refused := self.limits.admit(category):
-                    return refused
-                response = handler(self, request, *match.groups())
-                response.headers.update(self.limits.headers(category))
-                response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=" + secrets.token_hex(8)
-                return response
-        return self.not_found(request)
+        found = self.route(request)
+        if found is None:
+            return self.not_found(request)
+        handler, args = found
+        category = API_CATEGORIES.get(handler.__name__)
+        if category is None:
+            return handler(self, request, *args)
+        if denied := self.authorized(request):
+            return denied
+        if refused := self.limits.admit(category):
+            return refused
+        response = handler(self, request, *args)
+        response.headers.update(self.limits.headers(category))
+        response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=" + secrets.token_hex(8)
+        return response
 
     # --- helpers --------------------------------------------------------------------------------
 
