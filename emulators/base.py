@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import socket
 import ssl
 import sys
@@ -47,6 +48,12 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     base_url: str  # scheme://host:port the client used
+
+    @property
+    def bearer(self) -> str:
+        """The token of an `Authorization: Bearer` header (the scheme in any case), else ""."""
+        header = self.headers.get("authorization", "")
+        return header[7:] if header.lower().startswith("bearer ") else ""
 
     def arg(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -123,9 +130,25 @@ class Emulator:
     # --- to be provided by each emulator ------------------------------------------------------------
 
     routes: ClassVar[list[Route]] = []
+    tokens: dict[str, float]  # access token -> when it expires (time.time()); `load` empties it
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
         raise NotImplementedError
+
+    # --- access tokens ------------------------------------------------------------------------------
+
+    def issue_token(self, ttl: float) -> str:
+        """A new opaque access token, valid for `ttl` seconds."""
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = time.time() + ttl
+        return token
+
+    def bearer_valid(self, request: Request) -> bool:
+        """Whether the request's bearer token is one this emulator issued and it has not expired."""
+        with self.lock:
+            expiry = self.tokens.get(request.bearer)
+        return expiry is not None and expiry >= time.time()
 
     # --- dispatch -----------------------------------------------------------------------------------
 

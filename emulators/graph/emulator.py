@@ -199,9 +199,7 @@ class GraphEmulator(Emulator):
             return _aad_error(
                 400, "invalid_scope", 70011, f"The provided value for scope is not valid: {form.get('scope')}"
             )
-        token = secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[token] = time.time() + 3599
+        token = self.issue_token(3599)
         return Response.json(
             200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
         )
@@ -211,11 +209,7 @@ class GraphEmulator(Emulator):
     def dispatch(self, request: Request) -> Response:
         path = request.raw_path.split("?")[0]
         if path.startswith("/v1.0/"):
-            header = request.headers.get("authorization", "")
-            token = header[7:] if header.startswith("Bearer ") else ""
-            with self.lock:
-                expiry = self.tokens.get(token)
-            if expiry is None or expiry < time.time():
+            if not self.bearer_valid(request):
                 return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
             if len(request.body) > REQUEST_LIMIT:
                 return graph_error(413, "RequestEntityTooLarge", "The request is larger than the 4 MB limit.")

@@ -147,11 +147,7 @@ class ZoomEmulator(Emulator):
         """None when the request carries a valid token in its Authorization header, else Zoom's 401/124."""
         if "access_token" in request.query:
             return _error(401, 124, "Invalid access token.")
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.lower().startswith("bearer ") else ""
-        with self.lock:
-            expiry = self.tokens.get(token)
-        if token and ((expiry is not None and expiry >= time.time()) or self._valid_jwt(token)):
+        if self.bearer_valid(request) or (request.bearer and self._valid_jwt(request.bearer)):
             return None
         return _error(401, 124, "Invalid access token.")
 
@@ -243,9 +239,7 @@ class ZoomEmulator(Emulator):
             return Response.json(400, {"reason": "Unsupported grant type", "error": "unsupported_grant_type"})
         if params.get("account_id", [""])[0] != self.account_id:
             return Response.json(400, {"reason": "Invalid account_id", "error": "invalid_request"})
-        token = secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens[token] = time.time() + self.token_ttl
+        token = self.issue_token(self.token_ttl)
         return Response.json(
             200,
             {
