@@ -456,7 +456,10 @@ class GraphEmulator(Emulator):
                 return graph_error(error.status, error.code, error.message)
             if problem := _check_create(body):
                 return problem
-            item = _from_json(body)
+            try:
+                item = _from_json(body)  # decodes each attachment once, refusing one that is not valid
+            except ValueError as error:
+                return graph_error(400, "ErrorInvalidRequest", str(error))
         size = _message_size(item)
         if size > mailbox.max_message_size:
             return graph_error(400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
@@ -802,11 +805,6 @@ def _check_create(body: dict[str, Any]) -> Response | None:
             return graph_error(400, "ErrorInvalidExtendedProperty", "An extended property needs an id and a value.")
         if _property_id(str(prop["id"])) == MESSAGE_FLAGS and not str(prop["value"]).isdigit():
             return graph_error(400, "ErrorInvalidExtendedPropertyValue", "The extended property value is invalid.")
-    for attachment in body.get("attachments", []) or []:
-        try:
-            _attachment(attachment)
-        except ValueError as error:
-            return graph_error(400, "ErrorInvalidRequest", str(error))
     return None
 
 

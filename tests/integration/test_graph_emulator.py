@@ -104,6 +104,24 @@ def test_requests_graph_refuses_are_refused_with_graphs_codes(fresh: World, tena
     assert code(graph.send("POST", f"{inbox(alice)}/childFolders", json=folder)) == (400, "ErrorFolderExists")
 
 
+def test_a_json_create_keeps_its_file_attachments_and_refuses_other_kinds(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    fresh.graph.seed(tenant.graph_seed())
+    graph = Graph(fresh)
+    attachment = {"name": "notes.txt", "contentType": "text/plain", "contentBytes": base64.b64encode(b"hello").decode()}
+    created = graph.send(
+        "POST",
+        f"{inbox(alice)}/messages",
+        json={"subject": "x", "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment", **attachment}]},
+    )
+    stored = graph.send("GET", f"{inbox(alice)}/messages/{created.json()['id']}/attachments").json()["value"]
+    assert [(a["name"], a["size"], base64.b64decode(a["contentBytes"])) for a in stored] == [("notes.txt", 5, b"hello")]
+    other = {"@odata.type": "#microsoft.graph.itemAttachment", "name": "notes.txt"}
+    refused = graph.send("POST", f"{inbox(alice)}/messages", json={"subject": "y", "attachments": [other]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "ErrorInvalidRequest")
+    assert [m["subject"] for m in graph.send("GET", f"{inbox(alice)}/messages").json()["value"]] == ["x"]
+
+
 def test_a_next_link_keeps_the_query_it_pages_through(fresh: World, tenant: Tenant) -> None:
     alice = tenant.person("Alice Archer")
     fresh.graph.seed(tenant.graph_seed())
