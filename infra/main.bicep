@@ -17,6 +17,9 @@ param location string
 @description('Object ID of the person or group who stores the secrets in Key Vault (azd passes the signed-in user); empty = none.')
 param secretsAdministratorId string = ''
 
+@description('Object ID of the person or group who runs the admin CLI against Azure: gets the storage data roles and reads the secrets; empty = none.')
+param operatorPrincipalId string = ''
+
 // Hosting and operations options (README, "Deploy to Azure").
 
 @allowed([
@@ -200,6 +203,7 @@ module rbac 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     secretsAdministratorId: secretsAdministratorId
+    operatorPrincipalId: operatorPrincipalId
   }
 }
 

@@ -31,6 +31,7 @@ ROLES = {
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 def _role_id(file: BicepFile, assignment: Resource) -> str:
@@ -194,7 +195,7 @@ def test_the_app_identity_holds_exactly_the_five_roles_on_their_resources() -> N
             assert assignment.condition is None
             assert assignment.body["properties"]["principalType"] == "ServicePrincipal"
             granted[ROLES[role]] = assignment.body["scope"].name
-        else:
+        elif principal != Ref("operatorPrincipalId"):  # the operator's are the next test's
             # The only other assignment: the administrator who stores the secrets, on the vault only.
             assert (role, principal, assignment.body["scope"]) == (
                 SECRETS_OFFICER,
@@ -206,6 +207,28 @@ def test_the_app_identity_holds_exactly_the_five_roles_on_their_resources() -> N
     for symbol, provider in scopes.items():
         assert file.resource(symbol).type.startswith(provider)
     assert read(MAIN).module("rbac").body["params"]["principalId"] == Expr("identity.outputs.principalId")
+
+
+def test_an_operator_can_be_given_what_the_admin_cli_needs_and_no_more() -> None:
+    """Optional: the person or group who runs `python -m shared.cli` against Azure signs in with `az login`."""
+    file = read(INFRA / "app" / "rbac.bicep")
+    names = {**ROLES, BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor"}
+    granted = {}
+    for assignment in file.resources_of("Microsoft.Authorization/roleAssignments"):
+        if assignment.body["properties"]["principalId"] == Ref("operatorPrincipalId"):
+            assert assignment.condition == Expr("!empty(operatorPrincipalId)")
+            granted[names[_role_id(file, assignment)]] = assignment.body["scope"].name
+    assert granted == {
+        "Storage Blob Data Contributor": "storage",  # reads and writes blobs; no Owner: that is the host's
+        "Storage Queue Data Contributor": "storage",  # backfill queues meetings
+        "Storage Table Data Contributor": "storage",  # the state every command reads or writes
+        "Key Vault Secrets User": "vault",  # the secrets the CLI's settings check asks for
+    }
+    main = read(MAIN)
+    assert main.params["operatorPrincipalId"].default == "", "nobody but the app by default"
+    assert main.module("rbac").body["params"]["operatorPrincipalId"] == Ref("operatorPrincipalId")
+    mapped = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert mapped["operatorPrincipalId"] == {"value": "${OPERATOR_PRINCIPAL_ID}"}
 
 
 def test_alerts_cover_poison_failures_and_missed_runs() -> None:
