@@ -286,6 +286,17 @@ def test_azd_deploys_the_repository_root_and_runs_the_hook() -> None:
         assert output in read(MAIN).outputs or output == "AZURE_SUBSCRIPTION_ID", output
 
 
+def test_hook_restarts_the_app_before_waiting_and_names_unresolved_key_vault_references() -> None:
+    """The first deployment starts the app before step 5 stores its secrets: without a restart its Key Vault
+    references stay unresolved for up to a day, the app stops at its settings check, and the hook times out."""
+    text = (ROOT / "scripts" / "postdeploy.sh").read_text()
+    restart = text.find("az functionapp restart ")
+    assert 0 <= restart < text.find("az functionapp function show ")
+    assert "/config/configreferences/appsettings?api-version=" in text
+    assert "properties.status != 'Resolved'" in text
+    assert text.find("unresolved_references ||") > text.find("az functionapp function show ")
+
+
 def test_package_leaves_out_what_the_app_does_not_need() -> None:
     ignored = (ROOT / ".funcignore").read_text().split()
     for path in ("/tests/", "/infra/", "/scripts/", ".venv/", "node_modules/", "/emulators/", "/local/", ".local/"):
