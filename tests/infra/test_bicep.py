@@ -137,8 +137,12 @@ def test_function_app_runs_python_on_flex_consumption_as_a_user_assigned_identit
     # Every setting the app gets: the host's here, the app's own from main.bicep.
     assert "items(union(hostSettings, appSettings))" in properties["siteConfig"]["appSettings"].text
     assert read(MAIN).module("function").body["params"]["appSettings"] == Ref("appSettings")
-    scm = file.resource("scmCredentials")
-    assert scm.body["properties"]["allow"] is False
+    # Publishing user names and passwords are off for the deployment endpoint and for FTP alike.
+    policies = {
+        r.body["name"]: r.body["properties"]
+        for r in file.resources_of("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    }
+    assert policies == {"scm": {"allow": False}, "ftp": {"allow": False}}
 
 
 def test_no_setting_that_flex_consumption_rejects() -> None:
