@@ -48,7 +48,7 @@ param maximumInstanceCount int = 40
 ])
 param storageSku string = 'Standard_GRS'
 
-@description('Write-once retention in days of every blob version in "messages" and "recordings"; 0 = off. Choose it at the first deployment.')
+@description('Write-once retention in days of every blob version in "messages", "recordings" and "reports"; 0 = off. Choose it at the first deployment.')
 @minValue(0)
 @maxValue(146000)
 param immutabilityDays int = 0
