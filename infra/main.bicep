@@ -17,6 +17,9 @@ param location string
 @description('Object ID of the person or group who stores the secrets in Key Vault (azd passes the signed-in user); empty = none.')
 param secretsAdministratorId string = ''
 
+@description('Object ID of the person or group who runs the admin CLI against Azure: gets the storage data roles and reads the secrets; empty = none.')
+param operatorPrincipalId string = ''
+
 // Hosting and operations options (README, "Deploy to Azure").
 
 @allowed([
@@ -45,7 +48,7 @@ param maximumInstanceCount int = 40
 ])
 param storageSku string = 'Standard_GRS'
 
-@description('Write-once retention in days of every blob version in "messages" and "recordings"; 0 = off. Choose it at the first deployment.')
+@description('Write-once retention in days of every blob version in "messages", "recordings" and "reports"; 0 = off. Choose it at the first deployment.')
 @minValue(0)
 @maxValue(146000)
 param immutabilityDays int = 0
@@ -200,6 +203,7 @@ module rbac 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     secretsAdministratorId: secretsAdministratorId
+    operatorPrincipalId: operatorPrincipalId
   }
 }
 

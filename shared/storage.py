@@ -54,11 +54,13 @@ class Storage:
 
     @cached_property
     def _credential(self) -> TokenCredential | None:
+        """In Azure the app's managed identity (the configured client id); on an operator's workstation the
+        same chain falls through to their `az login`, so the admin CLI needs no key."""
         if not self.connection.uses_identity:
             return None
-        from azure.identity import ManagedIdentityCredential
+        from azure.identity import DefaultAzureCredential
 
-        return ManagedIdentityCredential(client_id=self.connection.client_id or None)
+        return DefaultAzureCredential(managed_identity_client_id=self.connection.client_id or None)
 
     @cached_property
     def blobs(self) -> BlobServiceClient:

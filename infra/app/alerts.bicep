@@ -1,6 +1,6 @@
 // The three alerts of the archiver, as log search alert rules on Application Insights. They read the log
-// records the app writes (custom dimension "event") and the host's own poison-queue warning. The KQL is
-// also in the README ("Alerts").
+// records the app writes (custom dimension "event") and the host's own poison-queue warning. The README
+// ("Alerts") describes them and points here for the KQL.
 
 param location string
 param tags object

@@ -58,7 +58,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   //checkov:skip=CKV_AZURE_212:Flex Consumption scales each function out from zero on demand; there is no always-ready instance count to raise for failover.
   //checkov:skip=CKV_AZURE_213:An app that scales to zero has no instance to probe; its health is watched by the alerts (alerts.bicep) instead.
   //checkov:skip=CKV_AZURE_17:Client certificates cannot be presented by Zoom webhooks or Event Grid, the app's callers.
-  //checkov:skip=CKV_AZURE_78:Flex Consumption deploys only from its blob deployment container (functionAppConfig.deployment), so this template sets no FTP option; publishing user names and passwords are off (scmCredentials below).
+  //checkov:skip=CKV_AZURE_78:ftpsState is not set: Flex Consumption deploys only from its blob deployment container (functionAppConfig.deployment), and FTP, which signs in only with a publishing user name and password, is refused by the ftp publishing credentials policy (ftpCredentials below).
   //checkov:skip=CKV_AZURE_222:Zoom webhooks and Event Grid deliveries reach the app over its public endpoint.
   name: name
   location: location
@@ -109,10 +109,19 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// Deployments sign in with Microsoft Entra ID (azd does): publishing user names and passwords are off.
+// Deployments sign in with Microsoft Entra ID (azd does): publishing user names and passwords are off,
+// for the deployment endpoint (scm) and for FTP.
 resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
   properties: {
     allow: false
   }

@@ -1,5 +1,6 @@
 // The function app's identity gets exactly the five roles the code needs, each on the one resource it
-// is for. The optional sixth assignment is for the administrator who stores the secrets, not for the app.
+// is for. The optional assignments are for people, not for the app: the administrator who stores the
+// secrets, and the operator who runs the admin CLI (python -m shared.cli) from a workstation.
 
 param principalId string
 param storageAccountName string
@@ -8,6 +9,9 @@ param applicationInsightsName string
 
 @description('Object ID of the person or group who stores the Zoom and Graph secrets; empty = none.')
 param secretsAdministratorId string
+
+@description('Object ID of the person or group who runs the admin CLI against this deployment; empty = none.')
+param operatorPrincipalId string
 
 // Built-in role definition IDs (the same in every tenant).
 // Host storage, the deployment package, timer locks, the blob trigger and the archived messages.
@@ -22,6 +26,8 @@ var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 // Writing secrets (administrator only).
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+// The operator's blobs (admin CLI): reading and writing the archive and the reports; no ownership needed.
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -91,5 +97,43 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
     principalId: secretsAdministratorId
+  }
+}
+
+// The operator who runs the admin CLI: the storage the CLI reads and writes, and the secrets its settings
+// check asks for (README, "Admin CLI").
+resource operatorBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, storageBlobDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+    principalId: operatorPrincipalId
+  }
+}
+
+resource operatorQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
+    principalId: operatorPrincipalId
+  }
+}
+
+resource operatorTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
+    principalId: operatorPrincipalId
+  }
+}
+
+resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(vault.id, operatorPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    principalId: operatorPrincipalId
   }
 }

@@ -31,6 +31,7 @@ ROLES = {
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 def _role_id(file: BicepFile, assignment: Resource) -> str:
@@ -77,7 +78,6 @@ def test_storage_is_identity_only_and_holds_what_the_app_uses() -> None:
     assert properties["allowSharedKeyAccess"] is False
     assert properties["allowBlobPublicAccess"] is False
     assert properties["minimumTlsVersion"] == "TLS1_2"
-    assert properties["networkAcls"]["bypass"] == "AzureServices"  # Event Grid reads the account's events
     # The names of shared/storage.py, so that a rename or an addition in the app fails here.
     assert file.variables["queueNames"] == list(storage.QUEUES)
     assert file.variables["archiveContainerNames"] == list(storage.CONTAINERS)
@@ -136,8 +136,12 @@ def test_function_app_runs_python_on_flex_consumption_as_a_user_assigned_identit
     # Every setting the app gets: the host's here, the app's own from main.bicep.
     assert "items(union(hostSettings, appSettings))" in properties["siteConfig"]["appSettings"].text
     assert read(MAIN).module("function").body["params"]["appSettings"] == Ref("appSettings")
-    scm = file.resource("scmCredentials")
-    assert scm.body["properties"]["allow"] is False
+    # Publishing user names and passwords are off for the deployment endpoint and for FTP alike.
+    policies = {
+        r.body["name"]: r.body["properties"]
+        for r in file.resources_of("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    }
+    assert policies == {"scm": {"allow": False}, "ftp": {"allow": False}}
 
 
 def test_no_setting_that_flex_consumption_rejects() -> None:
@@ -194,7 +198,7 @@ def test_the_app_identity_holds_exactly_the_five_roles_on_their_resources() -> N
             assert assignment.condition is None
             assert assignment.body["properties"]["principalType"] == "ServicePrincipal"
             granted[ROLES[role]] = assignment.body["scope"].name
-        else:
+        elif principal != Ref("operatorPrincipalId"):  # the operator's are the next test's
             # The only other assignment: the administrator who stores the secrets, on the vault only.
             assert (role, principal, assignment.body["scope"]) == (
                 SECRETS_OFFICER,
@@ -206,6 +210,28 @@ def test_the_app_identity_holds_exactly_the_five_roles_on_their_resources() -> N
     for symbol, provider in scopes.items():
         assert file.resource(symbol).type.startswith(provider)
     assert read(MAIN).module("rbac").body["params"]["principalId"] == Expr("identity.outputs.principalId")
+
+
+def test_an_operator_can_be_given_what_the_admin_cli_needs_and_no_more() -> None:
+    """Optional: the person or group who runs `python -m shared.cli` against Azure signs in with `az login`."""
+    file = read(INFRA / "app" / "rbac.bicep")
+    names = {**ROLES, BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor"}
+    granted = {}
+    for assignment in file.resources_of("Microsoft.Authorization/roleAssignments"):
+        if assignment.body["properties"]["principalId"] == Ref("operatorPrincipalId"):
+            assert assignment.condition == Expr("!empty(operatorPrincipalId)")
+            granted[names[_role_id(file, assignment)]] = assignment.body["scope"].name
+    assert granted == {
+        "Storage Blob Data Contributor": "storage",  # reads and writes blobs; no Owner: that is the host's
+        "Storage Queue Data Contributor": "storage",  # backfill queues meetings
+        "Storage Table Data Contributor": "storage",  # the state every command reads or writes
+        "Key Vault Secrets User": "vault",  # the secrets the CLI's settings check asks for
+    }
+    main = read(MAIN)
+    assert main.params["operatorPrincipalId"].default == "", "nobody but the app by default"
+    assert main.module("rbac").body["params"]["operatorPrincipalId"] == Ref("operatorPrincipalId")
+    mapped = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert mapped["operatorPrincipalId"] == {"value": "${OPERATOR_PRINCIPAL_ID}"}
 
 
 def test_alerts_cover_poison_failures_and_missed_runs() -> None:
@@ -261,6 +287,17 @@ def test_azd_deploys_the_repository_root_and_runs_the_hook() -> None:
     assert f"--function-name {read(INFRA / 'blob-events.bicep').variables['functionName']} " in text
     for output in re.findall(r"\b(AZURE_[A-Z_]+|EVENT_GRID_[A-Z_]+)\b", text):
         assert output in read(MAIN).outputs or output == "AZURE_SUBSCRIPTION_ID", output
+
+
+def test_hook_restarts_the_app_before_waiting_and_names_unresolved_key_vault_references() -> None:
+    """The first deployment starts the app before step 5 stores its secrets: without a restart its Key Vault
+    references stay unresolved for up to a day, the app stops at its settings check, and the hook times out."""
+    text = (ROOT / "scripts" / "postdeploy.sh").read_text()
+    restart = text.find("az functionapp restart ")
+    assert 0 <= restart < text.find("az functionapp function show ")
+    assert "/config/configreferences/appsettings?api-version=" in text
+    assert "properties.status != 'Resolved'" in text
+    assert text.find("unresolved_references ||") > text.find("az functionapp function show ")
 
 
 def test_package_leaves_out_what_the_app_does_not_need() -> None:

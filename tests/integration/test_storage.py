@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 
+import azure.identity
 import pytest
 from azure.storage.queue import QueueClient
 
 from local.world import World
 from shared.records import MeetingRef
-from shared.settings import load_settings
-from shared.storage import MEETINGS_QUEUE, Storage
+from shared.settings import StorageConnection, load_settings
+from shared.storage import MEETINGS_QUEUE, MEETINGS_TABLE, MESSAGES_CONTAINER, Storage
 
 pytestmark = pytest.mark.integration
 
@@ -26,3 +27,24 @@ def test_queue_messages_are_base64_text_as_host_json_says(fresh: World) -> None:
     assert json.loads(base64.b64decode(message.content)) == {"uuid": "a/b==", "source": "timer"}
     (decoded,) = storage.queue(MEETINGS_QUEUE).peek_messages()
     assert MeetingRef.from_json(decoded.content) == MeetingRef("a/b==")
+
+
+def test_in_azure_storage_is_reached_as_the_apps_identity_or_an_operators_azure_login(monkeypatch) -> None:
+    """Shared keys are off: the app signs in as its user-assigned identity, and the admin CLI on a workstation
+    falls through the same credential chain to the operator's `az login`."""
+    made: list[dict] = []
+    real = azure.identity.DefaultAzureCredential
+    monkeypatch.setattr(
+        azure.identity, "DefaultAzureCredential", lambda **kwargs: made.append(kwargs) or real(**kwargs)
+    )
+    endpoint = "https://starchive.{}.core.windows.net"
+    connection = StorageConnection(
+        blob_url=endpoint.format("blob"),
+        queue_url=endpoint.format("queue"),
+        table_url=endpoint.format("table"),
+        client_id="00000000-0000-0000-0000-00000000abcd",
+    )
+    storage = Storage(connection)
+    clients = [storage.container(MESSAGES_CONTAINER), storage.queue(MEETINGS_QUEUE), storage.table(MEETINGS_TABLE)]
+    assert all(client.credential is storage.blobs.credential for client in clients)
+    assert made == [{"managed_identity_client_id": connection.client_id}]
