@@ -121,7 +121,7 @@ class Archiver:
 
     def import_message(self, data: bytes) -> delivery.Delivery:
         """Blob: put one archived message into the mailbox of every mapped participant."""
-        headers = BytesHeaderParser().parsebytes(data)
+        headers = BytesHeaderParser().parsebytes(data.partition(b"\r\n\r\n")[0])  # not the 150 MB that follow
         key, uuid = str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(), str(headers.get(HEADER_UUID, "")).strip()
         with self._unit("import", meeting_uuid=uuid, archive_key=key):
             try:
