@@ -121,7 +121,7 @@ class Archiver:
 
     def import_message(self, data: bytes) -> delivery.Delivery:
         """Blob: put one archived message into the mailbox of every mapped participant."""
-        headers = BytesHeaderParser().parsebytes(data)
+        headers = BytesHeaderParser().parsebytes(data.partition(b"\r\n\r\n")[0])  # not the 150 MB that follow
         key, uuid = str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(), str(headers.get(HEADER_UUID, "")).strip()
         with self._unit("import", meeting_uuid=uuid, archive_key=key):
             try:
@@ -170,12 +170,13 @@ class Archiver:
 
     def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:
         """Timer and CLI: the completeness report of each day (by default: the last RECONCILE_DAYS days and
-        every earlier day that still has an unfinished meeting)."""
+        every earlier day that still has an unfinished meeting Zoom may still list)."""
         today = today or datetime.now(UTC).date()
         with self._unit("reconcile"):
             if days is None:
                 window = {today - timedelta(days=n) for n in range(1, self.settings.reconcile_days + 1)}
-                days = sorted(window | {day for day in self.state.unfinished_days() if day < today})
+                unfinished = self.state.unfinished_days(since=today - report.LISTING_HORIZON)
+                days = sorted(window | {day for day in unfinished if day < today})
             written = report.reconcile(
                 days,
                 zoom=self.zoom,

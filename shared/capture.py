@@ -1,7 +1,8 @@
 """Stage 2 (queue): fetch one meeting instance from Zoom and write its archived message to blob storage.
 
 The message blob is the stage's commit point: once `messages/<key>.eml` exists the meeting is captured,
-whatever the state row says, so a duplicate queue message costs one existence check. A meeting whose
+whatever the state row says, so a duplicate queue message costs one existence check and one look at the
+meeting's files in Zoom, for those Zoom finished later (`add_late_files`). A meeting whose
 files Zoom is still processing is deferred, never archived half-complete; one that Zoom's spent daily quota
 holds up waits for the reset; neither counts as a failed attempt, and the next timer run queues both again.
 """
@@ -87,6 +88,16 @@ def capture_meeting(
     blob_name = message_blob_name(key)
     if messages.get_blob_client(blob_name).exists():
         state.update_meeting(key, uuid=ref.uuid, status=CAPTURED, message_blob=blob_name)
+        add_late_files(
+            ref,
+            key,
+            zoom=zoom,
+            state=state,
+            messages=messages,
+            recordings=recordings,
+            staging=staging,
+            settings=settings,
+        )
         return Capture(CAPTURED, blob_name)
     try:
         meeting = fetch_meeting(zoom, ref.uuid, settings)
@@ -113,6 +124,7 @@ def capture_meeting(
             day=meeting.start.date().isoformat(),
             participants=len(meeting.participants),
             files=len(captured),
+            archived_files=_file_keys(meeting.files),
             stored_files=sum(not c.attached for c in captured),
             message_bytes=composition.size,
             attempts=attempt,
@@ -145,6 +157,61 @@ def capture_meeting(
             attempts=attempt,
         )
         raise
+
+
+def add_late_files(
+    ref: MeetingRef,
+    key: str,
+    *,
+    zoom: ZoomClient,
+    state: State,
+    messages: ContainerClient,
+    recordings: ContainerClient,
+    staging: ContainerClient,
+    settings: Settings,
+) -> str | None:
+    """Archive the files Zoom lists now that the meeting's message lacks, in a message of their own.
+
+    Zoom sends `recording.completed` once files are ready (once per processed view, for some accounts) and
+    `recording.transcript_completed` later, so a meeting captured on the first event can gain files. They go
+    into an addition: the meeting's facts and only the new files, under a key of the meeting and those files
+    (so the same event twice adds one message), delivered like any other. The keys of the files archived are
+    on the meeting's row; a row written before they were kept is left as it is. Returns the addition's blob.
+    """
+    row = state.meeting(key) or {}
+    if row.get("archived_files") is None:
+        return None
+    archived = set(filter(None, str(row["archived_files"]).split(",")))
+    filters = Filters.from_settings(settings)
+    listed = [RecordingFile.from_zoom(item, ref.uuid) for item in _files(zoom.meeting_recordings(ref.uuid))]
+    if not {f.key for f in listed if not f.file_type or filters.archives(f.file_type)} - archived:
+        return None
+    meeting = fetch_meeting(zoom, ref.uuid, settings)
+    if isinstance(meeting, NotNow):
+        log.info("files Zoom added to an archived meeting wait: %s", meeting.reason)
+        return None
+    addition = replace(meeting, files=tuple(f for f in meeting.files if f.key not in archived), addition=True)
+    blob_name = message_blob_name(addition.key)
+    if not messages.get_blob_client(blob_name).exists():
+        limit = settings.max_message_size_mb * MIB
+        _archive(addition, zoom, messages.get_blob_client(blob_name), recordings, staging, limit)
+        log.info("addition archived: %d file(s) Zoom listed after the meeting was captured", len(addition.files))
+    # The addition's own row (no day: the day's meetings are Zoom's), then the meeting's, which now has them.
+    state.update_meeting(
+        addition.key,
+        uuid=ref.uuid,
+        status=CAPTURED,
+        message_blob=blob_name,
+        addition_to=key,
+        topic=meeting.topic,
+        files=len(addition.files),
+    )
+    state.update_meeting(key, archived_files=_file_keys(addition.files, archived))
+    return blob_name
+
+
+def _file_keys(files: tuple[RecordingFile, ...], archived: set[str] | None = None) -> str:
+    return ",".join(sorted({f.key for f in files} | (archived or set())))
 
 
 def fetch_meeting(zoom: ZoomClient, uuid: str, settings: Settings) -> Meeting | NotNow:

@@ -15,12 +15,11 @@ host reads them). Against Azure, export the app's settings first (for example wi
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -89,13 +88,18 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
         queued = archiver.backfill(args.first, args.last, progress_bar(err))
         out.write(f"{queued} meeting(s) queued; the function app archives them from the queue\n")
     elif args.command == "status":
-        last = args.last or today
-        first = args.first or (last - timedelta(days=args.days - 1))
+        period = {
+            "days": str(args.days),
+            **{k: d.isoformat() for k, d in (("from", args.first), ("to", args.last)) if d},
+        }
+        try:
+            first, last, _ = status.query(period, today)  # the HTTP function's period, with its checks
+        except ValueError as error:
+            err.write(f"{error}\n")
+            return 2
         log = archiver.status(first, last)
-        if args.format == "json":
-            out.write(json.dumps(status.to_json(log), indent=1) + "\n")
-        else:
-            out.write(status.to_csv(log) if args.format == "csv" else status.to_text(log))
+        body = status.to_text(log) if args.format == "text" else status.render(log, args.format)[0]
+        out.write(body if body.endswith("\n") else body + "\n")
     elif args.command == "replay":
         result = archiver.replay(args.uuid)
         out.write(

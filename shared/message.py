@@ -40,6 +40,7 @@ Said = Mapping[str, Transcript]  # the chat and transcript files read as text, b
 RECORD_FILENAME = "zoom-meeting.json"
 MESSAGE_ID_DOMAIN = "zoom-archiver.invalid"
 SUBJECT_TOPIC_LIMIT = 160
+ADDITION_PREFIX = "[addition] "  # the subject of a message holding files Zoom listed after the meeting's message
 HEADER_UUID = "X-Zoom-Meeting-UUID"
 HEADER_MEETING_ID = "X-Zoom-Meeting-ID"
 HEADER_ARCHIVE_KEY = "X-Zoom-Archive-Key"
@@ -161,7 +162,8 @@ def compose(
     start_local = meeting.start.astimezone(zone)
     msg = EmailMessage(policy=HEADERS)
     topic = header_text(meeting.topic, SUBJECT_TOPIC_LIMIT) or "(no topic)"
-    msg["Subject"] = f"{topic} - Zoom meeting {start_local:%Y-%m-%d %H:%M} {start_local.tzname()}"
+    addition = ADDITION_PREFIX if meeting.addition else ""
+    msg["Subject"] = f"{addition}{topic} - Zoom meeting {start_local:%Y-%m-%d %H:%M} {start_local.tzname()}"
     msg["From"] = address(meeting.host) or FALLBACK_SENDER
     recipients = _recipients(meeting)
     msg["To"] = recipients or [address(meeting.host) or FALLBACK_SENDER]

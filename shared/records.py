@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,12 @@ PROCESSING = "processing"
 def archive_key(uuid: str) -> str:
     """Our id for a meeting instance: safe in blob names, table keys and Graph filters, unlike Zoom's UUID."""
     return hashlib.sha256(uuid.encode()).hexdigest()[:32]
+
+
+def addition_key(uuid: str, file_keys: Iterable[str]) -> str:
+    """Our id for an addition to an archived meeting: the files Zoom listed only after it was captured. The
+    same files give the same key, so a repeated event adds nothing."""
+    return short_hash(f"{uuid}|addition|{','.join(sorted(file_keys))}")
 
 
 def short_hash(text: str) -> str:
@@ -280,10 +287,11 @@ class Meeting:
     qa: tuple[Question, ...] = ()
     summary: Summary | None = None
     not_archived: tuple[RecordingFile, ...] = ()  # files of a type ARCHIVE_FILE_TYPES leaves out (not downloaded)
+    addition: bool = False  # only files Zoom listed after the meeting was archived, in a message of their own
 
     @property
     def key(self) -> str:
-        return archive_key(self.uuid)
+        return addition_key(self.uuid, (f.key for f in self.files)) if self.addition else archive_key(self.uuid)
 
     @classmethod
     def from_zoom(

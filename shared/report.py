@@ -156,13 +156,12 @@ def reconcile(
     directory: Directory,
     mapping: UserMapping,
     settings: Settings,
-    today: date | None = None,
+    today: date,
 ) -> list[Report]:
     """Compare each day with Zoom's inventory and store its report; returns the reports, oldest first."""
     wanted = set(days)
     if not wanted:
         return []
-    today = today or datetime.now(UTC).date()
     users, inventory = zoom_inventory(zoom, wanted, Filters.from_settings(settings))
     written = []
     for day in sorted(wanted):

@@ -94,12 +94,6 @@ def _ncrontab(value: str) -> str:
     return value
 
 
-def _optional_file(value: str) -> str:
-    if value and not Path(value).is_file():
-        raise ValueError("must name an existing file (or be empty)")
-    return value
-
-
 def _id_list(value: str) -> tuple[str, ...]:
     """Comma-separated emails or Zoom ids, compared without case; empty means none."""
     return tuple(item.strip().lower() for item in value.split(",") if item.strip())
@@ -299,7 +293,7 @@ class Settings:
     tls_ca_file: str = setting(
         "Path of an extra CA certificate to trust for Zoom and Graph (the local emulators); empty in Azure.",
         default="",
-        parse=_optional_file,
+        parse=_app_file,
     )
 
 

@@ -104,10 +104,16 @@ class State:
             )
         )
 
-    def unfinished_days(self) -> set[date]:
-        """Days with a meeting not yet captured, or captured but not delivered to every mailbox."""
+    def unfinished_days(self, since: date) -> set[date]:
+        """Days from `since` with a meeting not yet captured, or captured but not delivered to every mailbox.
+
+        A meeting the filters exclude is finished: it is left out on purpose.
+        """
         rows = self._meetings.query_entities(
-            f"RowKey eq '{MEETING_ROW}' and (status ne '{CAPTURED}' or delivery eq '{PARTIAL}')", select=["day"]
+            f"RowKey eq '{MEETING_ROW}' and day ge @since and status ne '{EXCLUDED}'"
+            f" and (status ne '{CAPTURED}' or delivery eq '{PARTIAL}')",
+            parameters={"since": since.isoformat()},
+            select=["day"],
         )
         return {date.fromisoformat(row["day"]) for row in rows if row.get("day")}
 

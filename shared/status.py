@@ -6,7 +6,7 @@ fan-out to the participants' mailboxes; imported; partially imported, i.e. some 
 deferred and still pending meetings, and one line per failure. Unlike Purview's it is kept as long as the
 tables are, and each day shows the gaps its completeness report named. Three renderings of one
 `StatusLog`: an HTML page for a browser (no script, no external asset, every Zoom string escaped), JSON,
-and CSV that parses back into the same values.
+and CSV that parses back into the same values (but for a quote before text a spreadsheet would run).
 """
 
 from __future__ import annotations
@@ -186,17 +186,32 @@ CSV_COLUMNS = list(
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel and its kin read a cell as a formula
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a spreadsheet may safely open it: text that would start a formula gets a leading quote."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def to_csv(log: StatusLog) -> str:
-    """One sheet: a `day` row with the counts, then its `failure` rows, then its report's `gap` rows."""
+    """One sheet: a `day` row with the counts, then its `failure` rows, then its report's `gap` rows.
+
+    Topics, names and reasons come from Zoom and Graph: any that would start a formula starts with a quote.
+    """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
+
+    def row(values: dict[str, Any]) -> None:
+        writer.writerow({name: csv_cell(value) for name, value in values.items()})
+
     for day in log.days:
-        writer.writerow({"record": "day", "day": day.day, **day.counts, "report_generated_at": day.report_generated_at})
+        row({"record": "day", "day": day.day, **day.counts, "report_generated_at": day.report_generated_at})
         for failure in day.failures:
-            writer.writerow({"record": "failure", **asdict(failure)})
+            row({"record": "failure", **asdict(failure)})
         for gap in day.gaps:
-            writer.writerow({"record": "gap", "day": day.day, **asdict(gap)})
+            row({"record": "gap", "day": day.day, **asdict(gap)})
     return out.getvalue()
 
 
@@ -299,17 +314,22 @@ def query(params: Mapping[str, str], today: date) -> tuple[date, date, str]:
     form = params.get("format") or "html"
     if form not in CONTENT_TYPES:
         raise ValueError(f"format must be one of {', '.join(CONTENT_TYPES)}")
+    period = f"the period must run forwards and span at most {MAX_DAYS} days"
+    dated = bool(params.get("from") or params.get("to"))
     try:
-        if params.get("from") or params.get("to"):
+        if dated:
             first = date.fromisoformat(params.get("from") or params.get("to", ""))
             last = date.fromisoformat(params.get("to") or today.isoformat())
         else:
             days = int(params.get("days") or DEFAULT_DAYS)
-            first, last = today - timedelta(days=days - 1), today
     except ValueError:
         raise ValueError("from and to must be dates (YYYY-MM-DD), days a whole number") from None
+    if not dated:
+        if not 1 <= days <= MAX_DAYS:  # before subtracting: a huge number would fall off the calendar
+            raise ValueError(period)
+        first, last = today - timedelta(days=days - 1), today
     if not 0 <= (last - first).days < MAX_DAYS:
-        raise ValueError(f"the period must run forwards and span at most {MAX_DAYS} days")
+        raise ValueError(period)
     return first, last, form
 
 

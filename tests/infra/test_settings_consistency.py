@@ -5,6 +5,7 @@ The list is read from the app at test time, so a setting added there without the
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from shared.settings import setting_specs
+from shared.telemetry import CONNECTION_STRING, WORKER_EXPORTS
 
 from .bicep import INFRA, Interpolated, Ref, read
 
@@ -25,10 +27,13 @@ PLATFORM_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME",
     # Identity-based host storage in Azure: service URIs, credential=managedidentity, clientId.
     f"{STORAGE}__",
-    # Where telemetry goes, and its Entra authentication.
-    "APPLICATIONINSIGHTS_",
+    # Where telemetry goes, and its Entra authentication: the host, the Python worker and the exporter read
+    # them, each by its platform name; the deployment derives them from the Application Insights resource
+    # and the app's identity, so they are not the administrator's to set.
+    CONNECTION_STRING,
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     # The Python worker exports OpenTelemetry (logs with custom dimensions) to Application Insights.
-    "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
+    WORKER_EXPORTS,
     # host.json overrides.
     "AzureFunctionsJobHost__",
 }
@@ -37,6 +42,14 @@ STORAGE_IDENTITY_SETTINGS = {f"{STORAGE}__{part}Uri" for part in ("blobService",
     f"{STORAGE}__credential",
     f"{STORAGE}__clientId",
 }
+# Platform settings the app's code reads itself (telemetry.configure decides whether to export, and
+# whether the worker already does), each set by the Bicep. They stay platform settings, not declared ones:
+# telemetry is configured before the settings are loaded, and the values are derived by the deployment.
+READ_PLATFORM_SETTINGS = {CONNECTION_STRING, WORKER_EXPORTS}
+# One environment variable read: environ.get(X, ...), environ[X] or getenv(X).
+ENVIRON_READ = re.compile(r"(?:environ\.get|getenv)\(\s*([^,)]+)|environ\[\s*([^\]]+)\]")
+# settings.py reads each declared setting by its name, and the storage connection from its prefix.
+SETTINGS_READS = {"name": None, "prefix": STORAGE}
 SECRET_MARK = "(secret: Key Vault)"
 # Either form of a Key Vault reference; group 2 or 3 is the secret's name.
 KEY_VAULT_REFERENCE = re.compile(
@@ -177,3 +190,46 @@ def test_key_vault_references_point_at_this_deployments_vault() -> None:
 def test_platform_allow_list_is_not_used_by_the_app() -> None:
     """The allow-list must not hide one of the app's own settings."""
     assert not [name for name in APP_SETTINGS if _is_platform(name)]
+
+
+def _environ_reads() -> list[tuple[str, str]]:
+    """(module, name) of every environment variable the code under shared/ reads, found in its text.
+
+    A read's name is a string literal, a module constant, or (settings.py only) a declared setting's name
+    or a part of the storage setting; any other expression fails, as the variable it reads cannot be told.
+    """
+    reads = []
+    for path in sorted((ROOT / "shared").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for match in ENVIRON_READ.finditer(path.read_text()):
+            expression = (match.group(1) or match.group(2)).strip()
+            if re.fullmatch(r"\"[^\"]*\"|'[^']*'", expression):
+                reads.append((module, expression[1:-1]))
+            elif re.fullmatch(r"[A-Z][A-Z0-9_]*", expression):
+                reads.append((module, getattr(importlib.import_module(module), expression)))
+            elif module == "shared.settings" and expression in SETTINGS_READS:
+                reads += [(module, n) for n in ([SETTINGS_READS[expression]] if SETTINGS_READS[expression] else SPECS)]
+            elif module == "shared.settings" and expression.startswith('f"{prefix}__'):
+                for kind in ("blob", "queue", "table"):
+                    reads.append((module, expression[2:-1].replace("{prefix}", STORAGE).replace("{kind}", kind)))
+            else:
+                pytest.fail(f"{module} reads the environment variable {expression}: name it with a literal or constant")
+    return reads
+
+
+def test_the_code_reads_only_declared_settings_and_the_platform_settings_it_names() -> None:
+    reads = _environ_reads()
+    assert {name for _, name in reads} >= READ_PLATFORM_SETTINGS, "the search must find telemetry's reads"
+    undeclared = sorted(
+        f"{module}: {name}"
+        for module, name in reads
+        if name not in SPECS
+        and name not in READ_PLATFORM_SETTINGS
+        and not (module == "shared.settings" and name.startswith(f"{STORAGE}__"))
+    )
+    assert not undeclared, f"environment read but not declared in shared/settings.py: {undeclared}"
+
+
+@pytest.mark.parametrize("name", sorted(READ_PLATFORM_SETTINGS))
+def test_the_platform_settings_the_code_reads_are_set_by_the_bicep(name: str) -> None:
+    assert name in _bicep_settings(), f"the code reads {name}: the Bicep must set it"

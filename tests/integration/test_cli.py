@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,3 +80,15 @@ def test_replay_fixes_the_failed_meetings_without_duplicating_items_and_reconcil
     assert [i["subject"].split(" - ")[0] for i in graph.items(run.bob, graph.folder(run.bob))] == [run.review.topic]
     assert [code for code, _, _ in checks] == [0, 0], [out for _, out, _ in checks]
     assert all("0 gap(s)" in out for _, out, _ in checks)
+
+
+def test_status_takes_the_period_and_renderings_of_the_status_function(
+    fresh: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    too_long = run_cli(fresh, monkeypatch, tmp_path, "status", "--days", "400")
+    backwards = run_cli(fresh, monkeypatch, tmp_path, "status", "--from", "2026-03-10", "--to", "2026-03-01")
+    as_json = run_cli(fresh, monkeypatch, tmp_path, "status", "--from", "2026-03-01", "--format", "json")
+
+    assert too_long[0] == backwards[0] == 2
+    assert "span at most 366 days" in too_long[2] and "run forwards" in backwards[2]
+    assert as_json[0] == 0 and json.loads(as_json[1])["first"] == "2026-03-01"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local.world import World
 from shared.archiver import Archiver
 from shared.records import MeetingRef
-from shared.report import read_reports
+from shared.report import LISTING_HORIZON, read_reports
 from shared.settings import load_settings
+from shared.state import EXCLUDED, FAILED
 from shared.storage import REPORTS_CONTAINER
 from tests.integration.conftest import FailedRun
 from tests.tenant import Tenant
@@ -92,3 +93,21 @@ def test_meetings_the_filters_leave_out_are_not_gaps(fresh: World, tenant: Tenan
     assert statuses == {kept.uuid: "captured", short.uuid: "excluded"}
     assert other_host.uuid not in statuses, "the excluded host's meetings are out of the archive's scope"
     assert report.zoom_users == 1
+
+
+def test_the_default_reconcile_rechecks_unfinished_days_zoom_still_lists_and_not_excluded_ones(fresh: World) -> None:
+    archiver = Archiver(load_settings(fresh.app_settings(RECONCILE_DAYS="2")))
+    archiver.storage.ensure_created()
+    today = datetime.now(UTC).date()
+    rows = {
+        "failed-recently": (today - timedelta(days=10), FAILED),
+        "excluded-recently": (today - timedelta(days=11), EXCLUDED),
+        "failed-long-ago": (today - LISTING_HORIZON - timedelta(days=1), FAILED),
+    }
+    for key, (day, status) in rows.items():
+        archiver.state.update_meeting(key, uuid=key, status=status, day=day.isoformat())
+
+    written = archiver.reconcile(today=today)
+
+    expected = [today - timedelta(days=10), today - timedelta(days=2), today - timedelta(days=1)]
+    assert [r.day for r in written] == [d.isoformat() for d in expected]

@@ -7,9 +7,12 @@ with the meeting's items in the mailboxes.
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
 import hmac
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +25,10 @@ from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.state import State
-from shared.storage import MEETINGS_QUEUE, Storage
+from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, Storage
 from shared.webhook import receive
 from tests.conftest import shared_file
-from tests.tenant import GraphReader, Tenant
+from tests.tenant import File, GraphReader, Tenant
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +171,69 @@ def test_a_signed_recording_completed_puts_the_meeting_in_the_mailboxes_through_
         assert [i["subject"].split(" - ")[0] for i in items] == [meeting.topic], (tmp_path / "host.log").read_text()
     listings = [r for r in fresh.zoom.requests() if r["path"] == "/v2/users"]
     assert not listings, "the meeting must have come through the webhook, not a listing"
+
+
+def test_a_transcript_zoom_finishes_after_the_meeting_was_archived_reaches_the_mailboxes_as_an_addition(
+    fresh: World, tenant: Tenant, tmp_path
+) -> None:
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    vtt = shared_file("samples/zoom/cloud-transcript.vtt").read_bytes()
+    files = [File("MP4", os.urandom(1000)), File("TRANSCRIPT", vtt)]
+    meeting = tenant.meeting(alice, "Late transcript", attendees=[(alice, 0, 30), (bob, 5, 30)], files=files)
+    tenant.folder.mkdir(parents=True, exist_ok=True)
+    complete = tenant.zoom_seed()  # once: each call gives the files new ids
+    early = copy.deepcopy(complete)
+    recording = early["meetings"][0]["recording"]
+    recording["recording_files"] = [f for f in recording["recording_files"] if f["file_type"] != "TRANSCRIPT"]
+    fresh.zoom.seed(early, tenant.folder)
+    fresh.graph.seed(tenant.graph_seed())
+    settings = fresh.app_settings(ARCHIVE_SCHEDULE="0 0 0 1 1 *", RECONCILE_SCHEDULE="0 0 0 1 1 *")
+    graph = GraphReader(fresh)
+
+    def event(name: str) -> bytes:
+        body = json.loads(sample(name))
+        body["payload"]["object"].update(uuid=meeting.uuid, id=meeting.meeting_id, topic=meeting.topic)
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def items(count: int) -> list[list[dict[str, Any]]]:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            folders = [graph.folder(p) for p in (alice, bob)]
+            found = [graph.items(p, f) if f else [] for p, f in zip((alice, bob), folders, strict=True)]
+            if all(len(i) >= count for i in found):
+                return found
+            time.sleep(0.5)
+        raise AssertionError((tmp_path / "host.log").read_text())
+
+    def listings() -> int:
+        return sum("/meetings/" in r["path"] and r["path"].endswith("/recordings") for r in fresh.zoom.requests())
+
+    with serving_host(settings, "local-test-key", tmp_path / "host.log") as api:
+        body = event("recording.completed")
+        assert requests.post(f"{api}/zoom/webhook", data=body, headers=signed(body), timeout=10).status_code == 200
+        items(1)
+        fresh.zoom.seed(complete, tenant.folder)  # Zoom has finished the transcript
+        body = event("recording.transcript_completed")
+        assert requests.post(f"{api}/zoom/webhook", data=body, headers=signed(body), timeout=10).status_code == 200
+        after = items(2)
+        seen = listings()
+        again = signed(body, at=datetime.now(UTC) - timedelta(minutes=1))  # Zoom's retry: signed anew
+        assert requests.post(f"{api}/zoom/webhook", data=body, headers=again, timeout=10).status_code == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and listings() == seen:
+            time.sleep(0.5)
+        time.sleep(3)  # time enough for anything the repeat might wrongly have started
+        assert listings() > seen, "the repeated event was never captured"
+        final = items(2)
+
+    assert [len(i) for i in final] == [2, 2], "a repeat of the event must add nothing"
+    for mailbox in after:
+        first, addition = sorted(mailbox, key=lambda i: i["subject"].startswith("[addition] "))
+        assert first["subject"].startswith(meeting.topic)
+        assert addition["subject"].startswith(f"[addition] {meeting.topic}")
+        assert not any(a["name"].endswith(".vtt") for a in first["attachments"])
+        vtts = [a for a in addition["attachments"] if a["name"].endswith(".vtt")]
+        assert [base64.b64decode(a["contentBytes"]) for a in vtts] == [vtt]
+        assert not any(a["name"].endswith(".mp4") for a in addition["attachments"])
+    assert len(list(Storage(load_settings(settings).storage).container(MESSAGES_CONTAINER).list_blobs())) == 2

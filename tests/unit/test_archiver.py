@@ -13,10 +13,3 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_final_attempt_is_host_jsons_max_dequeue_count() -> None:
     host = json.loads((ROOT / "host.json").read_text())
     assert host["extensions"]["queues"]["maxDequeueCount"] == MAX_ATTEMPTS
-
-
-def test_host_json_sends_telemetry_through_opentelemetry_and_keeps_the_hosts_warnings() -> None:
-    host = json.loads((ROOT / "host.json").read_text())
-    assert host["telemetryMode"] == "OpenTelemetry"
-    levels = host["logging"]["logLevel"]
-    assert all(level in ("Trace", "Debug", "Information", "Warning") for level in levels.values())

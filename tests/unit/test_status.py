@@ -29,17 +29,19 @@ def test_the_period_is_the_last_seven_days_unless_asked() -> None:
 
 
 @pytest.mark.parametrize(
-    "params",
+    ("params", "why"),
     [
-        {"format": "pdf"},
-        {"days": "many"},
-        {"from": "yesterday"},
-        {"from": "2026-03-10", "to": "2026-03-01"},
-        {"days": "999"},
+        ({"format": "pdf"}, "format must be one of html, json, csv"),
+        ({"days": "many"}, "days a whole number"),
+        ({"from": "yesterday"}, "must be dates"),
+        ({"from": "2026-03-10", "to": "2026-03-01"}, "must run forwards"),
+        ({"days": "999"}, "at most 366 days"),
+        ({"days": "1000000"}, "at most 366 days"),
+        ({"days": "0"}, "at most 366 days"),
     ],
 )
-def test_a_bad_query_is_refused_saying_why(params: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
+def test_a_bad_query_is_refused_saying_why(params: dict[str, str], why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         query(params, TODAY)
 
 
@@ -65,3 +67,16 @@ def test_the_terminal_rendering_names_failures_and_gaps() -> None:
     text = to_text(log())
 
     assert "FAILED import u1" in text and "GAP import_failed u1 mailbox bob@x" in text
+
+
+@pytest.mark.parametrize("topic", ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote(topic: str) -> None:
+    counts = dict.fromkeys(COUNTS, 0)
+    failure = Failure("2026-03-09", "u1", topic, "Bob", "bob@x", "capture", "E", topic, 1, "t")
+    hostile = StatusLog("2026-03-09", "2026-03-09", [Day("2026-03-09", counts, [failure], "", [])])
+
+    body, _, _ = render(hostile, "csv")
+
+    failure_row = list(csv.DictReader(io.StringIO(body)))[1]
+    assert failure_row["topic"] == failure_row["reason"] == "'" + topic
+    assert failure_row["meeting_uuid"] == "u1" and failure_row["day"] == "2026-03-09", "other text stays as it is"
