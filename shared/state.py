@@ -31,7 +31,7 @@ WAITING = "waiting"  # Zoom's daily API quota is spent: captured on the first ru
 EXCLUDED = "excluded"  # left out by the administrator's filters (the row's reason names the setting)
 CAPTURED = "captured"  # message written to blob storage
 DELIVERED = "delivered"  # every mapped mailbox has the item
-PARTIAL = "partial"  # some mailboxes failed permanently
+PARTIAL = "partial"  # some mailboxes have no item: failed for good, or still to be tried (failed for now, busy)
 FAILED = "failed"
 
 # Delivery status
