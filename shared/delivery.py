@@ -146,6 +146,7 @@ class _Run:
             retryable=False,
             **self._fields(self.default_mailbox, people, {}),
         )
+        telemetry.stage_failed(log, DEFAULT_MAILBOX_NOT_FOUND, final=True)
         self._tally(FAILED)
 
     def deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool = False) -> str:
@@ -209,6 +210,7 @@ class _Run:
 
     def _failed(self, row: str, code: str, reason: str, retryable: bool, fields: dict[str, Any]) -> str:
         log.warning("mailbox import failed (%s, %s): %s", code, "will retry" if retryable else "permanent", reason)
+        telemetry.stage_failed(log, code, final=not retryable)  # counted once, when and where it happens
         self.state.update_delivery(
             self.key, row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields
         )
