@@ -147,7 +147,7 @@ class GraphClient:
         no trace of it (`recover` returns the result when the write did happen); without `recover` the
         write raises `AmbiguousResult`.
         """
-        url = path if path.startswith("https://") else self.settings.graph_api_url + path
+        url = self._url(path)
         write = method.upper() != "GET"
         refreshed = False
         for attempt in range(MAX_ATTEMPTS):
@@ -181,6 +181,17 @@ class GraphClient:
             if ambiguous and recover is not None and (found := recover()) is not None:
                 return found
         raise AssertionError("unreachable")
+
+    def _url(self, path: str) -> str:
+        """A path under Graph's API URL; an absolute URL (an `@odata.nextLink`) only when it is under it too,
+        so the token is never sent to another host."""
+        if "://" not in path:
+            return self.settings.graph_api_url + path
+        if path == self.settings.graph_api_url or path.startswith(
+            (f"{self.settings.graph_api_url}/", f"{self.settings.graph_api_url}?")
+        ):
+            return path
+        raise ValueError(f"not a Microsoft Graph URL, the token is not sent there: {urlsplit(path).netloc}")
 
     def upload(self, upload_url: str, data: bytes, mailbox: str) -> None:
         """Upload `data` to an upload session in ordered ranges of at most 4 MB, going on from wherever the

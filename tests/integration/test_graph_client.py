@@ -128,3 +128,15 @@ def test_entra_refusing_the_app_is_not_a_graph_error_of_any_mailbox(fresh: World
     with pytest.raises(AuthenticationFailed, match="invalid_client"):
         client(fresh).request("GET", folders_path(alice), mailbox=alice.graph_id)
     assert [r["status"] for r in fresh.graph.requests() if r["path"] == token_path()] == [401], "not retried"
+
+
+def test_the_token_goes_to_absolute_urls_under_graphs_api_url_only(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    seed(fresh, tenant)
+    graph = client(fresh)
+    next_link = f"{graph.settings.graph_api_url}{folders_path(alice)}?$top=1"
+    assert graph.request("GET", next_link) == {"value": []}
+    fresh.zoom.clear_requests()
+    with pytest.raises(ValueError, match="not a Microsoft Graph URL"):
+        graph.request("GET", f"{fresh.zoom.url}/v2/users")
+    assert not fresh.zoom.requests(), "another host never sees the Graph token"
