@@ -119,8 +119,12 @@ class _Run:
             self.transient += transient
 
     def record_unmapped(self, unmapped: Unmapped) -> None:
+        """Write the participant's unmapped row, unless an earlier attempt did (replay removes it to map again)."""
         person = unmapped.person
         row = unmapped_row(person.name, person.email)
+        self._tally(UNMAPPED)
+        if row in self.rows:
+            return
         fallback = self.default_mailbox if unmapped.reason in FALLBACK_REASONS else ""
         self.state.update_delivery(
             self.key,
@@ -134,7 +138,6 @@ class _Run:
             fallback=fallback,
             day=self.day,
         )
-        self._tally(UNMAPPED)
 
     def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
         self.state.update_delivery(
@@ -156,14 +159,15 @@ class _Run:
 
     def _deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool) -> str:
         row = mailbox_row(mailbox.address)
-        previous = self.rows.get(row, {})
-        if not settled(previous):
-            claimed = self.state.claim_delivery(self.key, row, self.owner)
+        previous = self.rows.get(row)
+        if not settled(previous or {}):
+            claimed = self.state.claim_delivery(self.key, row, self.owner, previous)
             if claimed is None:
                 log.info("another worker is importing this meeting into this mailbox: this one retries later")
                 self._tally(BUSY, mailbox=True, transient=True)
                 return BUSY
             previous = claimed
+        previous = previous or {}
         if settled(previous):
             status = str(previous["status"])
             self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)

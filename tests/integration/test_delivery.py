@@ -110,8 +110,10 @@ def test_who_gets_no_copy_is_recorded_with_the_reason_and_the_default_mailbox_st
     assert not [q for q in lookups if "fabrikam" in q], "an external guest is never looked up in the tenant"
 
     fresh.graph.clear_requests()
+    written = {r["RowKey"]: r.metadata["etag"] for r in rows(fresh, message)}
     stage.import_message(message)  # delivered again (a duplicate event): every row is settled
     assert not [r for r in fresh.graph.requests() if r["method"] != "GET"]
+    assert {r["RowKey"]: r.metadata["etag"] for r in rows(fresh, message)} == written, "settled rows are not rewritten"
 
 
 def test_only_the_host_gets_a_copy_when_so_set(fresh: World, tenant: Tenant) -> None:
