@@ -182,7 +182,6 @@ class _Run:
                 status=outcome.status,
                 item_id=outcome.item_id,
                 stored_files=outcome.stored_files,
-                partial=outcome.stored_files > 0,
                 code="",
                 reason="",
                 retryable=False,
