@@ -79,7 +79,6 @@ class _TooLarge(Exception):
 class ImportOutcome:
     status: str  # IMPORTED or DUPLICATE
     item_id: str
-    attachments_added: int
     stored_files: int = 0  # files kept in the recordings container and linked, because the mailbox refused them
 
 
@@ -171,7 +170,7 @@ class MailboxImporter:
             self._add_attachment(mailbox, item_id, attachment)
         if missing:
             status = IMPORTED  # new, or left incomplete by an earlier attempt and completed now
-        return ImportOutcome(status=status, item_id=item_id, attachments_added=len(missing), stored_files=stored_files)
+        return ImportOutcome(status=status, item_id=item_id, stored_files=stored_files)
 
     def _split(self, message: ArchivedMessage, linked: bool) -> tuple[list[Attachment], list[Attachment]]:
         """The attachments of the item, and those it links instead: for a linked item, the upload-session-sized."""

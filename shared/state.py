@@ -14,7 +14,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
-from shared.records import short_hash
+from shared.records import short_hash, utc_text
 from shared.storage import (
     CHECKPOINTS_TABLE,
     DELIVERIES_TABLE,
@@ -46,7 +46,7 @@ CHECKPOINT_ROW = "recordings"
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
 
 
 def mailbox_row(address: str) -> str:
