@@ -23,7 +23,7 @@ from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
-from shared.state import CAPTURED, FAILED, State
+from shared.state import CAPTURED, State
 from shared.storage import (
     MEETINGS_QUEUE,
     MESSAGES_CONTAINER,
@@ -124,29 +124,17 @@ class Archiver:
         headers = BytesHeaderParser().parsebytes(data.partition(b"\r\n\r\n")[0])  # not the 150 MB that follow
         key, uuid = str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(), str(headers.get(HEADER_UUID, "")).strip()
         with self._unit("import", meeting_uuid=uuid, archive_key=key):
-            try:
-                result = delivery.import_message(
-                    data,
-                    importer=self.importer,
-                    directory=self.directory,
-                    mapping=self.mapping,
-                    state=self.state,
-                    settings=self.settings,
-                )
-            except delivery.RetryLater:
-                self._mailbox_failures(key)
-                raise
-            self._mailbox_failures(key)
+            result = delivery.import_message(
+                data,
+                importer=self.importer,
+                directory=self.directory,
+                mapping=self.mapping,
+                state=self.state,
+                settings=self.settings,
+            )
             telemetry.items_imported.add(result.imported)
             telemetry.archived_bytes.add(len(data))
             return result
-
-    def _mailbox_failures(self, key: str) -> None:
-        """A `stage_failed` record per mailbox this import could not fill; final unless it may pass."""
-        for row in self.state.deliveries(key).values():
-            if row.get("status") == FAILED:
-                with telemetry.dimensions(mailbox=str(row.get("mailbox", ""))):
-                    telemetry.stage_failed(log, str(row.get("code") or "unknown"), final=not row.get("retryable"))
 
     # --- operations -----------------------------------------------------------------------------
 

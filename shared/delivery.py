@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import traceback
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from typing import Any
 import requests
 
 from shared import telemetry
-from shared.graph import AmbiguousResult, GraphError
+from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
 from shared.message import ArchivedMessage, read_message
@@ -118,11 +119,16 @@ class _Run:
             self.transient += transient
 
     def record_unmapped(self, unmapped: Unmapped) -> None:
+        """Write the participant's unmapped row, unless an earlier attempt did (replay removes it to map again)."""
         person = unmapped.person
+        row = unmapped_row(person.name, person.email)
+        self._tally(UNMAPPED)
+        if row in self.rows:
+            return
         fallback = self.default_mailbox if unmapped.reason in FALLBACK_REASONS else ""
         self.state.update_delivery(
             self.key,
-            unmapped_row(person.name, person.email),
+            row,
             status=UNMAPPED,
             reason=unmapped.reason,
             detail=unmapped.detail,
@@ -132,7 +138,6 @@ class _Run:
             fallback=fallback,
             day=self.day,
         )
-        self._tally(UNMAPPED)
 
     def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
         self.state.update_delivery(
@@ -144,6 +149,7 @@ class _Run:
             retryable=False,
             **self._fields(self.default_mailbox, people, {}),
         )
+        telemetry.stage_failed(log, DEFAULT_MAILBOX_NOT_FOUND, final=True)
         self._tally(FAILED)
 
     def deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool = False) -> str:
@@ -153,14 +159,15 @@ class _Run:
 
     def _deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool) -> str:
         row = mailbox_row(mailbox.address)
-        previous = self.rows.get(row, {})
-        if not settled(previous):
-            claimed = self.state.claim_delivery(self.key, row, self.owner)
+        previous = self.rows.get(row)
+        if not settled(previous or {}):
+            claimed = self.state.claim_delivery(self.key, row, self.owner, previous)
             if claimed is None:
                 log.info("another worker is importing this meeting into this mailbox: this one retries later")
                 self._tally(BUSY, mailbox=True, transient=True)
                 return BUSY
             previous = claimed
+        previous = previous or {}
         if settled(previous):
             status = str(previous["status"])
             self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)
@@ -169,6 +176,18 @@ class _Run:
         stored_apart = transient = False
         try:
             outcome = self.importer.import_message(mailbox, self.message)
+            self.state.update_delivery(
+                self.key,
+                row,
+                status=outcome.status,
+                item_id=outcome.item_id,
+                stored_files=outcome.stored_files,
+                code="",
+                reason="",
+                retryable=False,
+                **fields,
+            )
+            status, stored_apart = outcome.status, outcome.stored_files > 0
         except NoMailbox as error:
             status = UNMAPPED
             fallback = self.default_mailbox
@@ -183,26 +202,18 @@ class _Run:
         except (AmbiguousResult, requests.RequestException) as error:
             status = self._failed(row, type(error).__name__, str(error), True, fields)
             transient = True
-        else:
-            status = outcome.status
-            stored_apart = outcome.stored_files > 0
-            self.state.update_delivery(
-                self.key,
-                row,
-                status=status,
-                item_id=outcome.item_id,
-                stored_files=outcome.stored_files,
-                partial=stored_apart,
-                code="",
-                reason="",
-                retryable=False,
-                **fields,
-            )
+        except AuthenticationFailed:
+            self.state.update_delivery(self.key, row, claimed_by="")  # the app's fault, not this mailbox's
+            raise
+        except Exception as error:  # a storage fault, an answer we did not expect: the claim must not outlive us
+            status = self._failed(row, type(error).__name__, f"unexpected {_where(error)}", True, fields)
+            transient = True
         self._tally(status, mailbox=True, stored_apart=stored_apart, transient=transient)
         return status
 
     def _failed(self, row: str, code: str, reason: str, retryable: bool, fields: dict[str, Any]) -> str:
         log.warning("mailbox import failed (%s, %s): %s", code, "will retry" if retryable else "permanent", reason)
+        telemetry.stage_failed(log, code, final=not retryable)  # counted once, when and where it happens
         self.state.update_delivery(
             self.key, row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields
         )
@@ -222,7 +233,7 @@ class _Run:
         counts = self.counts
         self.state.update_meeting(
             self.key,
-            delivery=PARTIAL if counts[FAILED] else DELIVERED,
+            delivery=PARTIAL if counts[FAILED] or self.transient else DELIVERED,  # busy: not delivered yet
             mailboxes=self.mailboxes,
             imported=counts[IMPORTED],
             duplicates=counts[DUPLICATE],
@@ -245,3 +256,10 @@ class _Run:
         return Delivery(
             self.key, counts[IMPORTED], counts[DUPLICATE], counts[UNMAPPED], counts[FAILED], self.stored_apart
         )
+
+
+def _where(error: Exception) -> str:
+    """The kind of an unexpected error and the line that raised it, never its text (which may quote content)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{place}"

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from shared.settings import Settings
 
@@ -37,6 +38,7 @@ MAX_WAIT = 120.0  # seconds: the longest single Retry-After honoured
 TIMEOUT = (10, 120)
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 INVALID_TOKEN = "InvalidAuthenticationToken"  # noqa: S105 (an error code, not a secret)
+TRANSIENT_TOKEN_ERRORS = {"temporarily_unavailable", "server_error"}  # OAuth 2.0 (RFC 6749 §5.2, §4.1.2.1)
 UPLOAD_CHUNK = 4 * 1024 * 1024  # upload session ranges are at most 4 MB
 
 
@@ -50,6 +52,17 @@ class GraphError(Exception):
     def retryable(self) -> bool:
         """Throttling and server errors pass; anything else will fail again the same way."""
         return self.status == 429 or self.status >= 500
+
+
+class TokenUnavailable(GraphError):
+    """Entra ID could not issue a token just now (a 5xx, `temporarily_unavailable`, a lost connection): it passes."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(503, code, message)
+
+
+class AuthenticationFailed(Exception):
+    """Entra ID refused the app's credentials: no mailbox can be reached until an admin fixes the settings."""
 
 
 class AmbiguousResult(Exception):
@@ -80,17 +93,26 @@ class GraphClient:
         )
 
     def token(self) -> str:
-        """MSAL's cached token, renewed by MSAL five minutes before it expires."""
-        with self._lock:
-            result = self._app.acquire_token_for_client(scopes=[self._scope])
-        if "access_token" not in result:
-            raise GraphError(
-                401,
-                str(result.get("error", "token_error")),
-                "the app-only token request was refused; check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and "
-                f"GRAPH_CLIENT_SECRET ({result.get('error_description', '').splitlines()[0:1]})",
-            )
-        return result["access_token"]
+        """MSAL's cached token, renewed by MSAL five minutes before it expires.
+
+        Raises `TokenUnavailable` when Entra ID fails for a reason that passes (MSAL raises on a 5xx), and
+        `AuthenticationFailed` when it refuses the app itself: retrying that cannot help any mailbox.
+        """
+        try:
+            with self._lock:
+                result = self._app.acquire_token_for_client(scopes=[self._scope])
+        except (MsalServiceError, requests.RequestException) as error:
+            raise TokenUnavailable(type(error).__name__, f"the token request failed: {error}") from error
+        if "access_token" in result:
+            return result["access_token"]
+        error = str(result.get("error", "token_error"))
+        first_line = str(result.get("error_description", "")).splitlines()[0:1]
+        if error in TRANSIENT_TOKEN_ERRORS:
+            raise TokenUnavailable(error, f"Entra ID could not issue a token just now {first_line}")
+        raise AuthenticationFailed(
+            f"the app-only token request was refused ({error}); check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and "
+            f"GRAPH_CLIENT_SECRET {first_line}"
+        )
 
     def _forget_token(self) -> None:
         """Graph refused the token before it expired (revoked, or signed by a rotated key): get a new one."""
@@ -125,20 +147,20 @@ class GraphClient:
         no trace of it (`recover` returns the result when the write did happen); without `recover` the
         write raises `AmbiguousResult`.
         """
-        url = path if path.startswith("https://") else self.settings.graph_api_url + path
+        url = self._url(path)
         write = method.upper() != "GET"
         refreshed = False
         for attempt in range(MAX_ATTEMPTS):
-            headers = {"Authorization": f"Bearer {self.token()}", "Prefer": 'IdType="ImmutableId"'}
             try:
+                headers = {"Authorization": f"Bearer {self.token()}", "Prefer": 'IdType="ImmutableId"'}
                 with self._slot(mailbox):
                     response = self.session.request(
                         method, url, json=json, params=params, headers=headers, timeout=TIMEOUT
                     )
-            except TRANSPORT_ERRORS as error:
+            except (*TRANSPORT_ERRORS, TokenUnavailable) as error:
                 failure: Exception = error
                 wait = _backoff(attempt)
-                ambiguous = write
+                ambiguous = write and not isinstance(error, TokenUnavailable)  # no token: nothing was sent
             else:
                 if response.status_code < 400:
                     return response.json() if response.content else {}
@@ -159,6 +181,17 @@ class GraphClient:
             if ambiguous and recover is not None and (found := recover()) is not None:
                 return found
         raise AssertionError("unreachable")
+
+    def _url(self, path: str) -> str:
+        """A path under Graph's API URL; an absolute URL (an `@odata.nextLink`) only when it is under it too,
+        so the token is never sent to another host."""
+        if "://" not in path:
+            return self.settings.graph_api_url + path
+        if path == self.settings.graph_api_url or path.startswith(
+            (f"{self.settings.graph_api_url}/", f"{self.settings.graph_api_url}?")
+        ):
+            return path
+        raise ValueError(f"not a Microsoft Graph URL, the token is not sent there: {urlsplit(path).netloc}")
 
     def upload(self, upload_url: str, data: bytes, mailbox: str) -> None:
         """Upload `data` to an upload session in ordered ranges of at most 4 MB, going on from wherever the

@@ -79,7 +79,6 @@ class _TooLarge(Exception):
 class ImportOutcome:
     status: str  # IMPORTED or DUPLICATE
     item_id: str
-    attachments_added: int
     stored_files: int = 0  # files kept in the recordings container and linked, because the mailbox refused them
 
 
@@ -156,26 +155,29 @@ class MailboxImporter:
     def _put(
         self, mailbox: Mailbox, folder_id: str, message: ArchivedMessage, found: _Found | None, *, linked: bool
     ) -> ImportOutcome:
-        """Create the item (unless found) and add whichever of its attachments it lacks."""
-        attached, stored = self._split(message, linked)
+        """Create the item (unless found) and add whichever of its attachments it lacks. Large files are
+        stored apart only when the linked item is created: a found one already links them."""
+        attached, apart = self._split(message, linked)
         if found is None:
+            stored = [self._store(a) for a in apart]
             item_id, present = self._create(mailbox, folder_id, message, attached, stored)
-            status = IMPORTED
+            status, stored_files = IMPORTED, len(stored)
         else:
             item_id, present, status = found.id, self._attachment_names(mailbox, found.id), DUPLICATE
+            stored_files = found.stored_files
         missing = [a for a in attached if a.filename not in present]
         for attachment in missing:
             self._add_attachment(mailbox, item_id, attachment)
         if missing:
             status = IMPORTED  # new, or left incomplete by an earlier attempt and completed now
-        return ImportOutcome(status=status, item_id=item_id, attachments_added=len(missing), stored_files=len(stored))
+        return ImportOutcome(status=status, item_id=item_id, stored_files=stored_files)
 
-    def _split(self, message: ArchivedMessage, linked: bool) -> tuple[list[Attachment], list[StoredFile]]:
-        """The attachments of the item; for a linked item, the upload-session-sized ones are stored instead."""
+    def _split(self, message: ArchivedMessage, linked: bool) -> tuple[list[Attachment], list[Attachment]]:
+        """The attachments of the item, and those it links instead: for a linked item, the upload-session-sized."""
         if not linked:
             return list(message.attachments), []
         small = [a for a in message.attachments if len(a.data) < UPLOAD_SESSION_MIN]
-        return small, [self._store(a) for a in message.attachments if len(a.data) >= UPLOAD_SESSION_MIN]
+        return small, [a for a in message.attachments if len(a.data) >= UPLOAD_SESSION_MIN]
 
     def _store(self, attachment: Attachment) -> StoredFile:
         sha256 = hashlib.sha256(attachment.data).hexdigest()

@@ -12,9 +12,9 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 
-from shared.records import short_hash
+from shared.records import short_hash, utc_text
 from shared.storage import (
     CHECKPOINTS_TABLE,
     DELIVERIES_TABLE,
@@ -31,7 +31,7 @@ WAITING = "waiting"  # Zoom's daily API quota is spent: captured on the first ru
 EXCLUDED = "excluded"  # left out by the administrator's filters (the row's reason names the setting)
 CAPTURED = "captured"  # message written to blob storage
 DELIVERED = "delivered"  # every mapped mailbox has the item
-PARTIAL = "partial"  # some mailboxes failed permanently
+PARTIAL = "partial"  # some mailboxes have no item: failed for good, or still to be tried (failed for now, busy)
 FAILED = "failed"
 
 # Delivery status
@@ -46,7 +46,7 @@ CHECKPOINT_ROW = "recordings"
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
 
 
 def mailbox_row(address: str) -> str:
@@ -119,7 +119,7 @@ class State:
 
     # --- deliveries -----------------------------------------------------------------------------
 
-    def deliveries(self, key: str) -> dict[str, dict[str, Any]]:
+    def deliveries(self, key: str) -> dict[str, TableEntity]:
         rows = self._deliveries.query_entities("PartitionKey eq @key", parameters={"key": key})
         return {row["RowKey"]: row for row in rows}
 
@@ -131,19 +131,19 @@ class State:
             self._deliveries.delete_entity(key, row["RowKey"])
         return len(reopened)
 
-    def claim_delivery(self, key: str, row: str, owner: str) -> dict[str, Any] | None:
+    def claim_delivery(self, key: str, row: str, owner: str, entity: TableEntity | None) -> dict[str, Any] | None:
         """Take the delivery of one meeting to one mailbox for `owner`, so that no other worker imports into
         that mailbox at the same time (Event Grid may deliver a blob event twice; Graph has no idempotency key).
 
-        Returns the row as it stands (empty when new): claimed for `owner` unless it is settled. None when
-        another worker holds an unexpired claim, or won the race for it. A claim lapses after CLAIM_FOR, so a
-        worker that died mid-import holds nothing for long; the next writes of the row release it.
+        `entity` is the row as `deliveries` read it (None when there was none); the claim is written only if
+        the row is still as read (its ETag), so there is nothing to read again. Returns the row (empty when
+        new): claimed for `owner` unless it is settled. None when another worker holds an unexpired claim, or
+        changed the row since it was read. A claim lapses after CLAIM_FOR, so a worker that died mid-import
+        holds nothing for long; the next writes of the row release it.
         """
         until = (datetime.now(UTC) + CLAIM_FOR).isoformat()
         claim = {"PartitionKey": key, "RowKey": row, "claimed_by": owner, "claimed_until": until}
-        try:
-            entity = self._deliveries.get_entity(key, row)
-        except ResourceNotFoundError:
+        if entity is None:
             try:
                 self._deliveries.create_entity(claim)
             except ResourceExistsError:

@@ -102,7 +102,7 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date)
 
 def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:
     meeting = meetings.get(row["PartitionKey"], {})
-    return bool(row.get("partial")) or int(meeting.get("stored_files") or 0) > 0
+    return int(row.get("stored_files") or 0) > 0 or int(meeting.get("stored_files") or 0) > 0
 
 
 def _counts(

@@ -139,10 +139,10 @@ def test_an_item_already_in_the_mailbox_is_not_created_again(fresh: World, tenan
     assert [r["status"] for r in rows] == ["duplicate"]
     lookups = [r for r in fresh.graph.requests() if "singleValueExtendedProperties" in r["query"]]
     assert lookups, "the importer must look for the archive key before creating"
-    assert ARCHIVE_KEY_PROPERTY.split()[1].strip("{}") in _decoded(lookups[-1]["query"])
+    assert ARCHIVE_KEY_PROPERTY.split()[1].strip("{}") in unquote_plus(lookups[-1]["query"])
 
 
-def test_a_recording_too_large_for_the_mailbox_is_stored_and_linked(fresh: World, tenant: Tenant) -> None:
+def test_a_recording_over_max_message_size_is_stored_at_capture_and_linked(fresh: World, tenant: Tenant) -> None:
     alice = tenant.person("Alice Archer")
     big = os.urandom(3 * MB)
     tenant.meeting(alice, "Long recording", files=[File("MP4", big), File("CHAT", b"00:00:01\tA:\thi\r\n")])
@@ -165,10 +165,6 @@ def test_a_recording_too_large_for_the_mailbox_is_stored_and_linked(fresh: World
 
 def _extension(file: File) -> str:
     return {"MP4": ".mp4", "CHAT": ".txt", "TIMELINE": ".json", "M4A": ".m4a", "TRANSCRIPT": ".vtt"}[file.file_type]
-
-
-def _decoded(query: str) -> str:
-    return unquote_plus(query)
 
 
 def test_a_participant_is_mapped_by_their_zoom_user_id_from_the_mapping_file(

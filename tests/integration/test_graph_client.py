@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from local.world import World
-from shared.graph import AmbiguousResult, GraphClient
+from shared.graph import AmbiguousResult, AuthenticationFailed, GraphClient
 from shared.http import session
 from shared.settings import load_settings
 from tests.tenant import TENANT_ID, Person, Tenant
@@ -99,3 +99,44 @@ def test_a_token_graph_refuses_is_renewed_once(fresh: World, tenant: Tenant) -> 
     assert graph.request("GET", folders_path(alice)) == {"value": []}
     tokens = [r for r in fresh.graph.requests() if r["path"] == f"/{TENANT_ID}/oauth2/v2.0/token"]
     assert len(tokens) == 2, "one token at first, one more after Graph refused it"
+
+
+def token_path() -> str:
+    return f"/{TENANT_ID}/oauth2/v2.0/token"
+
+
+def test_entra_failing_for_a_moment_is_ridden_out_like_graph_throttling(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    seed(fresh, tenant)
+    # Retry-After 0: MSAL would otherwise answer the next attempts itself, from its cache of the failure.
+    again = {"Retry-After": "0"}
+    unavailable = {"error": "temporarily_unavailable", "error_description": "AADSTS50196: The server is busy."}
+    fresh.graph.fault(
+        {"method": "POST", "path": f"^{token_path()}$", "status": 503, "headers": again, "times": 2},
+        {"method": "POST", "path": f"^{token_path()}$", "status": 400, "headers": again, "body": unavailable},
+    )
+    assert client(fresh).request("GET", folders_path(alice), mailbox=alice.graph_id) == {"value": []}
+    tokens = [r["status"] for r in fresh.graph.requests() if r["path"] == token_path()]
+    assert tokens == [503, 503, 400, 200]
+
+
+def test_entra_refusing_the_app_is_not_a_graph_error_of_any_mailbox(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    seed(fresh, tenant)
+    expired = {"error": "invalid_client", "error_description": "AADSTS7000222: The client secret keys are expired."}
+    fresh.graph.fault({"method": "POST", "path": f"^{token_path()}$", "status": 401, "body": expired})
+    with pytest.raises(AuthenticationFailed, match="invalid_client"):
+        client(fresh).request("GET", folders_path(alice), mailbox=alice.graph_id)
+    assert [r["status"] for r in fresh.graph.requests() if r["path"] == token_path()] == [401], "not retried"
+
+
+def test_the_token_goes_to_absolute_urls_under_graphs_api_url_only(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    seed(fresh, tenant)
+    graph = client(fresh)
+    next_link = f"{graph.settings.graph_api_url}{folders_path(alice)}?$top=1"
+    assert graph.request("GET", next_link) == {"value": []}
+    fresh.zoom.clear_requests()
+    with pytest.raises(ValueError, match="not a Microsoft Graph URL"):
+        graph.request("GET", f"{fresh.zoom.url}/v2/users")
+    assert not fresh.zoom.requests(), "another host never sees the Graph token"

@@ -143,6 +143,11 @@ def test_a_unit_of_works_records_carry_its_dimensions_and_no_secret_or_content(
     assert moved("archived_bytes") == len(data)
     assert moved("stage_failures", stage="import", code="ErrorAccessDenied") == 1
 
+    archiver.import_message(data)  # the blob event again: Carol's refusal was counted when it happened, only then
+    assert not [r for r in records(logs) if r.get("event") == "stage_failed"]
+    after = counters(reader)
+    assert moved("stage_failures", stage="import", code="ErrorAccessDenied") == 1
+
     secrets = {
         "Zoom client secret": settings["ZOOM_CLIENT_SECRET"],
         "Graph client secret": settings["GRAPH_CLIENT_SECRET"],

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from shared.report import Gap
-from shared.status import COUNTS, Day, Failure, StatusLog, query, render, to_text
+from shared.status import COUNTS, Day, Failure, StatusLog, query, render, status_log, to_text
 
 TODAY = date(2026, 3, 10)
 
@@ -19,6 +19,32 @@ def log() -> StatusLog:
     failure = Failure("2026-03-09", "u1", "<script>alert(1)</script>", "Bob", "bob@x", "import", "E", "r", 2, "t")
     gap = Gap("u1", "<script>alert(1)</script>", "bob@x", "import_failed", "E: r", False, "2026-09-08")
     return StatusLog("2026-03-04", "2026-03-10", [Day("2026-03-09", counts, [failure], "2026-03-10T06:00", [gap])])
+
+
+class _Rows:
+    """The rows of Table storage the status log reads, for one meeting on one day."""
+
+    def __init__(self, meeting: dict, deliveries: list[dict]):
+        self.meeting, self.deliveries = meeting, deliveries
+
+    def meetings_between(self, first: date, last: date) -> list[dict]:
+        return [self.meeting]
+
+    def deliveries_between(self, first: date, last: date) -> list[dict]:
+        return self.deliveries
+
+
+def test_an_import_is_partial_when_its_row_or_its_meeting_counts_files_stored_apart() -> None:
+    day = date(2026, 3, 9)
+    meeting = {"PartitionKey": "k1", "day": day.isoformat(), "status": "captured", "delivery": "delivered"}
+    imported = {"PartitionKey": "k1", "day": day.isoformat(), "status": "imported"}
+    rows = [imported | {"stored_files": 1}, imported | {"stored_files": 0}, imported]
+
+    (found,) = status_log(_Rows(meeting, rows), [], day, day).days  # type: ignore[arg-type]
+    assert (found.counts["partially_imported"], found.counts["imported"]) == (1, 2)
+
+    (found,) = status_log(_Rows(meeting | {"stored_files": 1}, rows), [], day, day).days  # type: ignore[arg-type]
+    assert found.counts["partially_imported"] == 3, "capture stored a file apart: no copy has it attached"
 
 
 def test_the_period_is_the_last_seven_days_unless_asked() -> None:
