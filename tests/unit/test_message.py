@@ -6,6 +6,7 @@ import hashlib
 import html as htmllib
 import io
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -139,9 +140,9 @@ def test_the_same_meeting_makes_the_same_bytes() -> None:
 
 def test_a_topic_with_line_breaks_cannot_add_headers() -> None:
     topic = "Hello\r\nBcc: attacker@evil.example\r\n\r\nbody\u2028X-Injected: 1"
-    msg = parsed(build_message(meeting(topic=topic), [], {}))
-    assert msg["Bcc"] is None and msg["X-Injected"] is None
-    assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+    data = build_message(meeting(topic=topic), [], {})
+    assert_headers_ours(data, files=0)
+    assert parsed(data)["Subject"].startswith("Hello Bcc: attacker@evil.example body X-Injected: 1 - Zoom meeting")
 
 
 def test_a_very_long_topic_is_shortened_in_the_subject_but_kept_in_the_body() -> None:
@@ -405,20 +406,38 @@ def test_a_file_whose_bytes_changed_since_download_is_never_written_as_if_whole(
 # --- property-based: any Zoom text -------------------------------------------------------------
 
 
-class _Collect(HTMLParser):
-    def __init__(self) -> None:
+class _Markup(HTMLParser):
+    """Every piece of markup in a document, in order: tags with their attributes, comments, declarations."""
+
+    def __init__(self, document: str) -> None:
         super().__init__()
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
+        self.seen: list[tuple[str, ...]] = []
+        self.feed(document)
+        self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes.update(name for name, _ in attrs)
+        self.seen.append(("start", tag, *(f"{name}={value}" for name, value in attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append(("startend", tag, *(f"{name}={value}" for name, value in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.seen.append(("end", tag))
+
+    def handle_comment(self, data: str) -> None:
+        self.seen.append(("comment", data))
+
+    def handle_decl(self, decl: str) -> None:
+        self.seen.append(("decl", decl))
+
+    def handle_pi(self, data: str) -> None:
+        self.seen.append(("pi", data))
+
+    def unknown_decl(self, data: str) -> None:
+        self.seen.append(("unknown", data))
 
 
-OUR_TAGS = {"html", "head", "meta", "body", "h1", "h2", "table", "tr", "th", "td", "code", "br", "p"}
-OUR_ATTRIBUTES = {"charset", "border", "cellpadding", "rowspan"}
-OUR_HEADERS = {
+OUR_HEADERS = (
     "Subject",
     "From",
     "To",
@@ -430,7 +449,8 @@ OUR_HEADERS = {
     "X-Zoom-File-SHA256",
     "MIME-Version",
     "Content-Type",
-}
+)
+MARKUP = str.maketrans("<>&\"'", "_____")  # HTML's special characters, each replaced by a harmless one
 
 zoom_text = st.text(
     alphabet=st.characters(exclude_categories=()), max_size=300
@@ -439,17 +459,26 @@ markup = st.sampled_from(["<script>alert(1)</script>", "<img src=x onerror=alert
 chat_text = st.lists(st.one_of(zoom_text, markup), max_size=4).map("".join)
 
 
-def assert_safe(data: bytes) -> str:
-    """The message parses back cleanly, its headers are ours and single-line, and its HTML holds only our markup."""
-    msg = parsed(data)
-    for header, value in msg.items():
-        assert "\n" not in str(value) and "\r" not in str(value), header
-    assert set(msg.keys()) <= OUR_HEADERS
-    html = msg.get_body(preferencelist=("html",)).get_content()
-    collected = _Collect()
-    collected.feed(html)
-    assert collected.tags <= OUR_TAGS
-    assert collected.attributes <= OUR_ATTRIBUTES
+def assert_headers_ours(data: bytes, files: int) -> None:
+    """Exactly our top-level headers, each once (the file hashes once a file), and every raw header line either
+    starts one of them or continues the one before (folded), with no other line break in it: Zoom text can add
+    no header, and no line break that a reader splitting lines by Unicode's rules would see."""
+    expected = Counter({name: 1 for name in OUR_HEADERS if name != "X-Zoom-File-SHA256"})
+    expected.update({"X-Zoom-File-SHA256": files} if files else {})
+    assert Counter(parsed(data).keys()) == expected
+    block = data[: data.index(b"\r\n\r\n")]
+    starts = tuple(f"{name}: ".encode() for name in OUR_HEADERS)
+    for line in block.split(b"\r\n"):
+        assert len(line.decode().splitlines()) == 1, line  # no CR, LF, VT, FF, NEL, U+2028... within a line
+        assert line.startswith(starts) or line.startswith((b" ", b"\t")), line
+
+
+def assert_safe(data: bytes, plain: bytes, files: int = 0) -> str:
+    """The message parses back cleanly, its headers are ours and single-line, and its HTML has exactly the markup
+    of `plain`, the same message made from the same Zoom text with HTML's special characters replaced."""
+    assert_headers_ours(data, files)
+    html = parsed(data).get_body(preferencelist=("html",)).get_content()
+    assert _Markup(html).seen == _Markup(parsed(plain).get_body(preferencelist=("html",)).get_content()).seen
     return html
 
 
@@ -464,9 +493,12 @@ def test_a_topic_in_any_script_keeps_its_spaces_in_the_subject() -> None:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topic=zoom_text, name=zoom_text, other=zoom_text)
 def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, name: str, other: str) -> None:
-    people = (attendee(name, "alice@contoso.example"), attendee(other, ""))
-    data = build_message(meeting(topic=topic, name=name, participants=people), [], {})
-    assert_safe(data)
+    def make(topic: str, name: str, other: str) -> bytes:
+        people = (attendee(name, "alice@contoso.example"), attendee(other, ""))
+        return build_message(meeting(topic=topic, name=name, participants=people), [], {})
+
+    data = make(topic, name, other)
+    assert_safe(data, make(*(t.translate(MARKUP) for t in (topic, name, other))))
     assert header_text(topic, 160) in str(parsed(data)["Subject"]) or not header_text(topic)
     assert read_message(data).record["topic"] == topic
 
@@ -479,13 +511,17 @@ def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, nam
 def test_any_chat_or_transcript_text_is_shown_escaped_and_the_file_kept_whole(
     lines: list[tuple[int, str, str]], cue: str
 ) -> None:
-    chat = "".join(
-        f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}\t{name}:\t{text}\r\n" for s, name, text in lines
-    ).encode("utf-8", "surrogatepass")
-    vtt = f"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n{cue}\n".encode("utf-8", "surrogatepass")
-    files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt)]
-    data = build_message(meeting(), files, {"key-1": chat, "key-2": vtt})
-    html = assert_safe(data)
+    def make(lines: list[tuple[int, str, str]], cue: str) -> tuple[bytes, bytes, bytes]:
+        chat = "".join(
+            f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}\t{name}:\t{text}\r\n" for s, name, text in lines
+        ).encode("utf-8", "surrogatepass")
+        vtt = f"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n{cue}\n".encode("utf-8", "surrogatepass")
+        files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt)]
+        return build_message(meeting(), files, {"key-1": chat, "key-2": vtt}), chat, vtt
+
+    data, chat, vtt = make(lines, cue)
+    plain, _, _ = make([(s, n.translate(MARKUP), t.translate(MARKUP)) for s, n, t in lines], cue.translate(MARKUP))
+    html = assert_safe(data, plain, files=2)
     attachments = {a.filename: a.data for a in read_message(data).attachments}
     assert attachments["01-chat.txt"] == chat and attachments["02-transcript.vtt"] == vtt
     for _, _, text in lines:
