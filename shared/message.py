@@ -30,7 +30,16 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.integrity import verified_chunks
-from shared.records import CapturedFile, Meeting, Participant, Person, PollAnswer, RecordingFile, parse_time
+from shared.records import (
+    CapturedFile,
+    Meeting,
+    Participant,
+    Person,
+    PollAnswer,
+    RecordingFile,
+    Summary,
+    parse_time,
+)
 from shared.transcript import TEXT_LIMIT, Transcript, is_text_record
 from shared.transcript import read as read_transcript
 
@@ -388,10 +397,9 @@ def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
         for q in meeting.qa:
             lines.append(f"- {_who(q.name, q.email)} asked: {_line(q.question)}")
             lines.append(f"    Answer: {_line(q.answer) or '(not answered)'}")
-    if meeting.summary:
-        summary = meeting.summary
-        lines += ["", f"AI summary: {_line(summary.title)}", _text(summary.overview)]
-        lines += [f"{_line(label)}: {_text(detail)}" for label, detail in summary.details]
+    for heading, summary in _summaries(meeting):
+        lines += ["", f"{heading}: {_line(summary.title)}", _text(summary.overview)]
+        lines += [f"{_line(label)}: {_text(detail)}" if label else _text(detail) for label, detail in summary.details]
         if summary.next_steps:
             lines += ["Next steps:", *(f"- {_line(step)}" for step in summary.next_steps)]
     lines += ["", f"Files ({len(files)})"]
@@ -400,6 +408,15 @@ def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
             f"- {c.filename}: {c.file.file_type}, {_size(c.size)}, SHA-256 {c.sha256}{_checked(c)}, {_where(c)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _summaries(meeting: Meeting) -> list[tuple[str, Summary]]:
+    """Zoom's AI summary, then the host's edited version of it when they edited it: both are the record."""
+    summary = meeting.summary
+    if not summary:
+        return []
+    edited = [("AI summary as edited by the host", summary.edited)] if summary.edited else []
+    return [("AI summary", summary), *edited]
 
 
 def _kind(participant: Participant) -> str:
@@ -460,9 +477,8 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
             _cells(_who(q.name, q.email), _line(q.question), _line(q.answer) or "(not answered)") for q in meeting.qa
         )
         parts.append(_table(("Asked by", "Question", "Answer"), questions))
-    if meeting.summary:
-        summary = meeting.summary
-        parts.append(f"<h2>AI summary: {e(_line(summary.title))}</h2>")
+    for heading, summary in _summaries(meeting):
+        parts.append(f"<h2>{heading}: {e(_line(summary.title))}</h2>")
         parts.append(f"<p>{e(_text(summary.overview)).replace(chr(10), '<br>')}</p>")
         parts.append(_table(("Topic", "Summary"), (_cells(_line(label), _text(d)) for label, d in summary.details)))
         if summary.next_steps:
@@ -521,16 +537,7 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
             for a in meeting.polls
         ],
         "qa": [{"name": q.name, "email": q.email, "question": q.question, "answer": q.answer} for q in meeting.qa],
-        "summary": (
-            {
-                "title": meeting.summary.title,
-                "overview": meeting.summary.overview,
-                "details": [{"label": label, "summary": text} for label, text in meeting.summary.details],
-                "next_steps": list(meeting.summary.next_steps),
-            }
-            if meeting.summary
-            else None
-        ),
+        "summary": _summary_record(meeting.summary),
         "files": [
             {
                 "key": c.file.key,
@@ -546,6 +553,18 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
             }
             for c in files
         ],
+    }
+
+
+def _summary_record(summary: Summary | None) -> dict[str, Any] | None:
+    if not summary:
+        return None
+    return {
+        "title": summary.title,
+        "overview": summary.overview,
+        "details": [{"label": label, "summary": text} for label, text in summary.details],
+        "next_steps": list(summary.next_steps),
+        "edited": _summary_record(summary.edited),
     }
 
 

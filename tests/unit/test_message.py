@@ -315,6 +315,30 @@ def test_polls_questions_and_the_ai_summary_are_in_the_bodies() -> None:
     assert record["summary"]["next_steps"] == ["Send notes"]
 
 
+def test_the_hosts_edited_summary_is_archived_beside_zooms_own() -> None:
+    edited = Summary("Quarterly plan", "We agreed on <b>a bigger</b> plan.", (("", "Budget up 7% & more"),), ("Call",))
+    summary = Summary("Quarterly plan", "We agreed on a plan.", (("Budget", "Up 5%"),), ("Send notes",), edited)
+    data = build_message(meeting(summary=summary), [], {})
+    text, html = bodies(data)
+    assert "AI summary: Quarterly plan\nWe agreed on a plan.\nBudget: Up 5%\nNext steps:\n- Send notes" in text
+    assert (
+        "AI summary as edited by the host: Quarterly plan\nWe agreed on <b>a bigger</b> plan.\n"
+        "Budget up 7% & more\nNext steps:\n- Call"
+    ) in text
+    assert "<h2>AI summary as edited by the host: Quarterly plan</h2>" in html
+    assert "<p>We agreed on &lt;b&gt;a bigger&lt;/b&gt; plan.</p>" in html
+    assert "<td>Budget up 7% &amp; more</td>" in html and "<td>Call</td>" in html
+    record = read_message(data).record["summary"]
+    assert record["edited"] == {
+        "title": "Quarterly plan",
+        "overview": "We agreed on <b>a bigger</b> plan.",
+        "details": [{"label": "", "summary": "Budget up 7% & more"}],
+        "next_steps": ["Call"],
+        "edited": None,
+    }
+    assert record["overview"] == "We agreed on a plan."
+
+
 def test_bodies_show_less_chat_when_the_message_must_be_small_and_say_so() -> None:
     chat = b"".join(f"00:00:{n:02d}\tAlice:\tline {n}\r\n".encode() for n in range(50))
     files = [captured(1, "CHAT", chat)]
