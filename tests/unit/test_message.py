@@ -25,6 +25,7 @@ from shared.message import (
     compose,
     header_text,
     read_message,
+    read_record,
 )
 from shared.records import (
     CapturedFile,
@@ -418,6 +419,26 @@ def _base64_lines(data: bytes) -> list[str]:
 
     encoded = base64.b64encode(data).decode()
     return [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+
+
+def test_reading_a_message_back_decodes_no_file_until_it_is_asked_for() -> None:
+    video, chat = bytes(range(256)) * 400, b"00:00:01\tAlice:\thi\r\n"
+    files = [captured(1, "MP4", video), captured(2, "CHAT", chat)]
+    data = build_message(meeting(), files, {"key-1": video, "key-2": chat})
+    message = read_message(data)
+    attached = {a.filename: a for a in message.attachments}
+    assert attached["01-mp4.mp4"].encoded and isinstance(attached["01-mp4.mp4"].content, memoryview)
+    assert attached["01-mp4.mp4"].content.obj is data  # a view of the message's bytes, not a copy
+    assert attached["01-mp4.mp4"].data == video and attached["02-chat.txt"].data == chat
+    assert read_record(data) == message.record and message.record["files"][0]["filename"] == "01-mp4.mp4"
+
+
+def test_a_message_that_is_not_ours_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an archived meeting message"):
+        read_record(b"Subject: hi\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
+    data = build_message(meeting(), [], {})
+    with pytest.raises(ValueError, match="not an archived meeting message"):
+        read_message(data.replace(b"X-Zoom-Archive-Key: ", b"X-Zoom-Archive-Key: x"))
 
 
 def test_a_file_whose_bytes_changed_since_download_is_never_written_as_if_whole() -> None:
