@@ -276,20 +276,15 @@ def _text(value: str) -> str:
     return BODY_UNSAFE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _line(value: str) -> str:
-    """Zoom text for one line of a body (a name, a topic, an answer)."""
-    return header_text(value)
-
-
 def _facts(meeting: Meeting, zone: ZoneInfo) -> list[tuple[str, str]]:
     end = meeting.end or meeting.start + timedelta(minutes=meeting.duration_minutes)
     host = f"{meeting.host.name} <{meeting.host.email}>" if meeting.host.email else meeting.host.name
     kind = MEETING_TYPES.get(meeting.type)
     return [
-        ("Topic", _line(meeting.topic) or "(no topic)"),
+        ("Topic", header_text(meeting.topic) or "(no topic)"),
         ("Meeting ID", str(meeting.meeting_id)),
-        ("Meeting UUID", _line(meeting.uuid)),
-        ("Host", _line(host or meeting.host_id)),
+        ("Meeting UUID", header_text(meeting.uuid)),
+        ("Host", header_text(host or meeting.host_id)),
         ("Start", _clock(meeting.start, zone)),
         ("End", _clock(end, zone)),
         ("Duration", f"{meeting.duration_minutes} minutes"),
@@ -333,7 +328,7 @@ def _said_sections(
             if limit < 0:
                 break
             rows.append(
-                (_said_clock(start, utterance.offset, zone, day), _line(utterance.speaker), _text(utterance.text))
+                (_said_clock(start, utterance.offset, zone, day), header_text(utterance.speaker), _text(utterance.text))
             )
         title = SAID_TITLES.get(captured.file.file_type, captured.file.file_type)
         complete = transcript.complete and len(rows) == len(transcript.utterances)
@@ -365,7 +360,7 @@ def _polls(meeting: Meeting) -> dict[tuple[str, str], list[PollAnswer]]:
 
 
 def _who(name: str, email: str) -> str:
-    return _line(f"{name} <{email}>" if email else name) or "(unknown)"
+    return header_text(f"{name} <{email}>" if email else name) or "(unknown)"
 
 
 def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_Said], zone: ZoneInfo) -> str:
@@ -391,19 +386,21 @@ def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.polls:
         lines += ["", f"Polls ({len(meeting.polls)} answers)"]
         for (poll, question), answers in _polls(meeting).items():
-            lines.append(f"- {_line(poll)}: {_line(question)}")
+            lines.append(f"- {header_text(poll)}: {header_text(question)}")
             for a in answers:
-                lines.append(f"    {_who(a.name, a.email)}: {_line(a.answer)} ({_clock(a.time, zone)})")
+                lines.append(f"    {_who(a.name, a.email)}: {header_text(a.answer)} ({_clock(a.time, zone)})")
     if meeting.qa:
         lines += ["", f"Questions and answers ({len(meeting.qa)})"]
         for q in meeting.qa:
-            lines.append(f"- {_who(q.name, q.email)} asked: {_line(q.question)}")
-            lines.append(f"    Answer: {_line(q.answer) or '(not answered)'}")
+            lines.append(f"- {_who(q.name, q.email)} asked: {header_text(q.question)}")
+            lines.append(f"    Answer: {header_text(q.answer) or '(not answered)'}")
     for heading, summary in _summaries(meeting):
-        lines += ["", f"{heading}: {_line(summary.title)}", _text(summary.overview)]
-        lines += [f"{_line(label)}: {_text(detail)}" if label else _text(detail) for label, detail in summary.details]
+        lines += ["", f"{heading}: {header_text(summary.title)}", _text(summary.overview)]
+        lines += [
+            f"{header_text(label)}: {_text(detail)}" if label else _text(detail) for label, detail in summary.details
+        ]
         if summary.next_steps:
-            lines += ["Next steps:", *(f"- {_line(step)}" for step in summary.next_steps)]
+            lines += ["Next steps:", *(f"- {header_text(step)}" for step in summary.next_steps)]
     lines += ["", f"Files ({len(files)})"]
     for c in files:
         lines.append(
@@ -445,8 +442,8 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
             if n == 0:
                 span = len(p.sessions)
                 person = (
-                    f'<td rowspan="{span}">{e(_line(p.name))}</td><td rowspan="{span}">{e(_line(p.email))}</td>'
-                    f'<td rowspan="{span}">{_kind(p)}</td>'
+                    f'<td rowspan="{span}">{e(header_text(p.name))}</td>'
+                    f'<td rowspan="{span}">{e(header_text(p.email))}</td><td rowspan="{span}">{_kind(p)}</td>'
                 )
             total = f'<td rowspan="{len(p.sessions)}">{_duration(p.total_seconds)}</td>' if n == 0 else ""
             rows.append(
@@ -455,7 +452,7 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
             )
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
-        f"<h1>{e(_line(meeting.topic) or '(no topic)')}</h1>",
+        f"<h1>{e(header_text(meeting.topic) or '(no topic)')}</h1>",
         f'<table border="1" cellpadding="4">{facts}</table>',
         f"<h2>Participants ({len(meeting.participants)})</h2>",
         _table(("Name", "Email", "Internal/external", "Joined", "Left", "Duration", "Total"), rows),
@@ -468,7 +465,13 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.polls:
         parts.append(f"<h2>Polls ({len(meeting.polls)} answers)</h2>")
         answers = (
-            _cells(_line(poll), _line(question), _who(a.name, a.email), _line(a.answer), _clock(a.time, zone))
+            _cells(
+                header_text(poll),
+                header_text(question),
+                _who(a.name, a.email),
+                header_text(a.answer),
+                _clock(a.time, zone),
+            )
             for (poll, question), group in _polls(meeting).items()
             for a in group
         )
@@ -476,17 +479,20 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.qa:
         parts.append(f"<h2>Questions and answers ({len(meeting.qa)})</h2>")
         questions = (
-            _cells(_who(q.name, q.email), _line(q.question), _line(q.answer) or "(not answered)") for q in meeting.qa
+            _cells(_who(q.name, q.email), header_text(q.question), header_text(q.answer) or "(not answered)")
+            for q in meeting.qa
         )
         parts.append(_table(("Asked by", "Question", "Answer"), questions))
     for heading, summary in _summaries(meeting):
-        parts.append(f"<h2>{heading}: {e(_line(summary.title))}</h2>")
+        parts.append(f"<h2>{heading}: {e(header_text(summary.title))}</h2>")
         parts.append(f"<p>{e(_text(summary.overview)).replace(chr(10), '<br>')}</p>")
-        parts.append(_table(("Topic", "Summary"), (_cells(_line(label), _text(d)) for label, d in summary.details)))
+        parts.append(
+            _table(("Topic", "Summary"), (_cells(header_text(label), _text(d)) for label, d in summary.details))
+        )
         if summary.next_steps:
-            parts.append(_table(("Next steps",), (_cells(_line(step)) for step in summary.next_steps)))
+            parts.append(_table(("Next steps",), (_cells(header_text(step)) for step in summary.next_steps)))
     manifest = (
-        f"<tr><td>{e(c.filename)}</td><td>{e(_line(c.file.file_type))}</td><td>{_size(c.size)}</td>"
+        f"<tr><td>{e(c.filename)}</td><td>{e(header_text(c.file.file_type))}</td><td>{_size(c.size)}</td>"
         f"<td><code>{c.sha256}</code>{e(_checked(c))}</td><td>{e(_where(c))}</td></tr>"
         for c in files
     )
@@ -546,6 +552,7 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
                 "file_type": c.file.file_type,
                 "recording_type": c.file.recording_type,
                 "recording_start": _iso(c.file.start),
+                "recording_end": _iso(c.file.end),
                 "filename": c.filename,
                 "content_type": c.content_type,
                 "size": c.size,

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PROCESSING = "processing"
-
 
 def archive_key(uuid: str) -> str:
     """Our id for a meeting instance: safe in blob names, table keys and Graph filters, unlike Zoom's UUID."""

@@ -84,7 +84,16 @@ def captured(
 ) -> CapturedFile:
     extension = EXTENSIONS[file_type]
     file = RecordingFile(
-        f"key-{number}", file_type, extension, "", len(data), "", start, None, "completed", fingerprint
+        f"key-{number}",
+        file_type,
+        extension,
+        "",
+        len(data),
+        "",
+        start,
+        start + timedelta(hours=1),
+        "completed",
+        fingerprint,
     )
     name = f"{number:02d}-{file_type.lower()}.{extension.lower()}"
     sha256 = hashlib.sha256(data).hexdigest()
@@ -227,6 +236,9 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
     assert "01-mp4.mp4" not in attachments
     assert RECORD_FILENAME in attachments
     assert [f["stored_as"] for f in message.record["files"]] == [f"{video_sha}.mp4", None]
+    assert [(f["recording_start"], f["recording_end"]) for f in message.record["files"]] == [
+        ("2026-03-04T09:30:00Z", "2026-03-04T10:30:00Z")
+    ] * 2
 
 
 def test_the_chat_is_text_with_speakers_and_wall_clock_times() -> None:
