@@ -41,6 +41,7 @@ from shared.records import (
     RecordingFile,
     Summary,
     parse_time,
+    utc_text,
 )
 from shared.transcript import TEXT_LIMIT, Transcript, is_text_record
 from shared.transcript import read as read_transcript
@@ -69,7 +70,16 @@ CONTENT_TYPES = {
     "JSON": "application/json",
     "JPG": "image/jpeg",
 }
-EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
+EXTENSIONS = {
+    "MP4": "MP4",
+    "M4A": "M4A",
+    "CHAT": "TXT",
+    "TRANSCRIPT": "VTT",
+    "CC": "VTT",
+    "TIMELINE": "JSON",
+    "CSV": "CSV",
+    "SUMMARY": "JSON",
+}
 MEETING_TYPES = {  # the recording's `type` (Zoom's meetings API spec)
     1: "Instant meeting",
     2: "Scheduled meeting",
@@ -210,14 +220,24 @@ def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Map
     Every attached file needs its bytes in `contents`; a chat or transcript file found there is shown as
     text in the bodies whether it is attached or stored.
     """
-    said = {
-        c.file.key: read_transcript(c.file.file_type, io.BytesIO(contents[c.file.key]))
-        for c in files
-        if is_text_record(c.file.file_type) and c.file.key in contents
-    }
+
+    def open_file(captured: CapturedFile) -> BinaryIO:
+        return io.BytesIO(contents[captured.file.key])
+
+    said = read_said([c for c in files if c.file.key in contents], open_file)
     out = io.BytesIO()
-    compose(meeting, files, said).write(out, lambda c: io.BytesIO(contents[c.file.key]))
+    compose(meeting, files, said).write(out, open_file)
     return out.getvalue()
+
+
+def read_said(files: Iterable[CapturedFile], open_file: Opener) -> Said:
+    """The chat and transcript files among `files` read as text, for the bodies."""
+    said = {}
+    for c in files:
+        if is_text_record(c.file.file_type):
+            with open_file(c) as stream:
+                said[c.file.key] = read_transcript(c.file.file_type, stream)
+    return said
 
 
 def _write_base64(out: BinaryIO, chunks: Iterable[bytes]) -> None:
@@ -503,7 +523,7 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+    return utc_text(value) if value else None
 
 
 def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 def archive_key(uuid: str) -> str:
     """Our id for a meeting instance: safe in blob names, table keys and Graph filters, unlike Zoom's UUID."""
-    return hashlib.sha256(uuid.encode()).hexdigest()[:32]
+    return short_hash(uuid)
 
 
 def short_hash(text: str) -> str:
