@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -166,6 +167,14 @@ class RecordingFile:
         )
 
 
+def _question_details(body: dict[str, Any] | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(person, detail) for each `questions[].question_details[]` of a poll or Q&A body; entries that are not
+    objects are skipped, as Zoom's JSON cannot be trusted to hold only objects."""
+    for person in _list((body or {}).get("questions")):
+        if isinstance(person, dict):
+            yield from ((person, d) for d in _list(person.get("question_details")) if isinstance(d, dict))
+
+
 @dataclass(frozen=True)
 class PollAnswer:
     """One participant's answer to one poll question."""
@@ -189,8 +198,7 @@ def poll_answers_from_zoom(body: dict[str, Any] | None) -> tuple[PollAnswer, ...
             answer=str(detail.get("answer") or ""),
             time=parse_time(detail.get("date_time")),
         )
-        for person in _list((body or {}).get("questions"))
-        for detail in _list(person.get("question_details"))
+        for person, detail in _question_details(body)
     )
 
 
@@ -213,8 +221,7 @@ def questions_from_zoom(body: dict[str, Any] | None) -> tuple[Question, ...]:
             question=str(detail.get("question") or ""),
             answer=str(detail.get("answer") or ""),
         )
-        for person in _list((body or {}).get("questions"))
-        for detail in _list(person.get("question_details"))
+        for person, detail in _question_details(body)
     )
 
 
