@@ -457,18 +457,16 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     facts = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _facts(meeting, zone))
     rows = []
     for p in meeting.participants:
-        for n, s in enumerate(p.sessions or ()):
-            person = ""
-            if n == 0:
-                span = len(p.sessions)
-                person = (
-                    f'<td rowspan="{span}">{e(header_text(p.name))}</td>'
-                    f'<td rowspan="{span}">{e(header_text(p.email))}</td><td rowspan="{span}">{_kind(p)}</td>'
-                )
-            total = f'<td rowspan="{len(p.sessions)}">{_duration(p.total_seconds)}</td>' if n == 0 else ""
+        span = f' rowspan="{len(p.sessions)}"'
+        person = (
+            f"<td{span}>{e(header_text(p.name))}</td><td{span}>{e(header_text(p.email))}</td><td{span}>{_kind(p)}</td>"
+        )
+        total = f"<td{span}>{_duration(p.total_seconds)}</td>"
+        for n, s in enumerate(p.sessions):
+            first, last = (person, total) if n == 0 else ("", "")
             rows.append(
-                f"<tr>{person}<td>{_clock(s.join_time, zone)}</td><td>{_clock(s.leave_time, zone)}</td>"
-                f"<td>{_duration(s.duration_seconds)}</td>{total}</tr>"
+                f"<tr>{first}<td>{_clock(s.join_time, zone)}</td><td>{_clock(s.leave_time, zone)}</td>"
+                f"<td>{_duration(s.duration_seconds)}</td>{last}</tr>"
             )
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
