@@ -10,10 +10,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from shared.message import attachment_name, build_message, content_type
+from shared.message import EXTENSIONS, attachment_name, build_message, content_type
 from shared.records import CapturedFile, Meeting, Participant, Person, RecordingFile, Session, is_internal
-
-EXTENSIONS = {"MP4": "MP4", "M4A": "M4A", "CHAT": "TXT", "TRANSCRIPT": "VTT"}
 
 
 def archived_message(
@@ -42,8 +40,11 @@ def archived_message(
         )
         for p in participants
     )
-    recordings = tuple(
-        RecordingFile(
+    recordings: list[RecordingFile] = []
+    captured: list[CapturedFile] = []
+    contents: dict[str, bytes] = {}
+    for n, (file_type, data) in enumerate(files):
+        file = RecordingFile(
             key=f"file{n}",
             file_type=file_type,
             extension=EXTENSIONS.get(file_type, ""),
@@ -54,8 +55,10 @@ def archived_message(
             end=end,
             status="completed",
         )
-        for n, (file_type, data) in enumerate(files)
-    )
+        recordings.append(file)
+        sha256 = hashlib.sha256(data).hexdigest()
+        captured.append(CapturedFile(file, attachment_name(n + 1, file), content_type(file), len(data), sha256))
+        contents[file.key] = data
     meeting = Meeting(
         uuid=uuid,
         meeting_id=int(hashlib.sha256(uuid.encode()).hexdigest()[:10], 16),
@@ -67,12 +70,7 @@ def archived_message(
         timezone="UTC",
         type=2,
         participants=people,
-        files=recordings,
+        files=tuple(recordings),
         end=end,
     )
-    pairs = list(zip(recordings, (data for _, data in files), strict=True))
-    captured = [
-        CapturedFile(f, attachment_name(n + 1, f), content_type(f), len(data), hashlib.sha256(data).hexdigest())
-        for n, (f, data) in enumerate(pairs)
-    ]
-    return build_message(meeting, captured, {f.key: data for f, data in pairs})
+    return build_message(meeting, captured, contents)

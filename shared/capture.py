@@ -21,7 +21,7 @@ from azure.storage.blob import BlobClient, ContainerClient
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
 from shared.integrity import check_fingerprint, verified_chunks
-from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type
+from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type, read_said
 from shared.ratelimit import DailyLimitReached
 from shared.records import (
     CapturedFile,
@@ -40,8 +40,7 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State
-from shared.transcript import TEXT_LIMIT, is_text_record
-from shared.transcript import read as read_transcript
+from shared.transcript import TEXT_LIMIT
 from shared.zoom import ZoomClient, ZoomError
 
 log = logging.getLogger(__name__)
@@ -300,7 +299,7 @@ def _archive(
     area = Staging(staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
     try:
         downloaded = [_download(zoom, index, f, area) for index, f in enumerate(meeting.files, 1)]
-        said = _read_said(downloaded, area)
+        said = read_said(downloaded, area.open)
         captured, composition = place_files(meeting, downloaded, said, limit)
         for c in captured:
             if not c.attached:
@@ -353,16 +352,6 @@ def _download(zoom: ZoomClient, index: int, file: RecordingFile, area: Staging) 
     check_fingerprint(name, file.fingerprint, result.sha256)
     sink.commit()
     return CapturedFile(file, name, kind, result.size, result.sha256)
-
-
-def _read_said(files: list[CapturedFile], area: Staging) -> Said:
-    """The chat and transcript files read as text, for the bodies."""
-    said = {}
-    for c in files:
-        if is_text_record(c.file.file_type):
-            with area.open(c) as stream:
-                said[c.file.key] = read_transcript(c.file.file_type, stream)
-    return said
 
 
 def place_files(

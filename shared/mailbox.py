@@ -18,7 +18,6 @@ import html
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from azure.storage.blob import ContainerClient
@@ -26,7 +25,7 @@ from azure.storage.blob import ContainerClient
 from shared.graph import AmbiguousResult, GraphClient, GraphError
 from shared.mapping import NO_MAILBOX, Mailbox
 from shared.message import ArchivedMessage, Attachment
-from shared.records import recording_blob_name
+from shared.records import recording_blob_name, utc_text
 from shared.state import DUPLICATE, IMPORTED, State
 from shared.storage import store_once
 
@@ -321,7 +320,7 @@ def _nothing() -> None:
 
 def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: list[StoredFile]) -> dict[str, Any]:
     """The JSON create: a non-draft with the meeting's times, our key, and the attachments that fit inline."""
-    sent = message.date.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    sent = utc_text(message.date)
     properties = [
         {"id": MESSAGE_FLAGS, "value": "1"},
         {"id": SENT_TIME, "value": sent},

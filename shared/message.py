@@ -25,12 +25,24 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime
+from functools import cached_property
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.integrity import verified_chunks
-from shared.records import CapturedFile, Meeting, Participant, Person, PollAnswer, RecordingFile, parse_time
+from shared.records import (
+    CapturedFile,
+    Meeting,
+    Participant,
+    Person,
+    PollAnswer,
+    RecordingFile,
+    Summary,
+    parse_time,
+    utc_text,
+)
 from shared.transcript import TEXT_LIMIT, Transcript, is_text_record
 from shared.transcript import read as read_transcript
 
@@ -59,7 +71,16 @@ CONTENT_TYPES = {
     "JSON": "application/json",
     "JPG": "image/jpeg",
 }
-EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
+EXTENSIONS = {
+    "MP4": "MP4",
+    "M4A": "M4A",
+    "CHAT": "TXT",
+    "TRANSCRIPT": "VTT",
+    "CC": "VTT",
+    "TIMELINE": "JSON",
+    "CSV": "CSV",
+    "SUMMARY": "JSON",
+}
 MEETING_TYPES = {  # the recording's `type` (Zoom's meetings API spec)
     1: "Instant meeting",
     2: "Scheduled meeting",
@@ -201,14 +222,24 @@ def build_message(meeting: Meeting, files: Sequence[CapturedFile], contents: Map
     Every attached file needs its bytes in `contents`; a chat or transcript file found there is shown as
     text in the bodies whether it is attached or stored.
     """
-    said = {
-        c.file.key: read_transcript(c.file.file_type, io.BytesIO(contents[c.file.key]))
-        for c in files
-        if is_text_record(c.file.file_type) and c.file.key in contents
-    }
+
+    def open_file(captured: CapturedFile) -> BinaryIO:
+        return io.BytesIO(contents[captured.file.key])
+
+    said = read_said([c for c in files if c.file.key in contents], open_file)
     out = io.BytesIO()
-    compose(meeting, files, said).write(out, lambda c: io.BytesIO(contents[c.file.key]))
+    compose(meeting, files, said).write(out, open_file)
     return out.getvalue()
+
+
+def read_said(files: Iterable[CapturedFile], open_file: Opener) -> Said:
+    """The chat and transcript files among `files` read as text, for the bodies."""
+    said = {}
+    for c in files:
+        if is_text_record(c.file.file_type):
+            with open_file(c) as stream:
+                said[c.file.key] = read_transcript(c.file.file_type, stream)
+    return said
 
 
 def _write_base64(out: BinaryIO, chunks: Iterable[bytes]) -> None:
@@ -267,20 +298,15 @@ def _text(value: str) -> str:
     return BODY_UNSAFE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _line(value: str) -> str:
-    """Zoom text for one line of a body (a name, a topic, an answer)."""
-    return header_text(value)
-
-
 def _facts(meeting: Meeting, zone: ZoneInfo) -> list[tuple[str, str]]:
     end = meeting.end or meeting.start + timedelta(minutes=meeting.duration_minutes)
     host = f"{meeting.host.name} <{meeting.host.email}>" if meeting.host.email else meeting.host.name
     kind = MEETING_TYPES.get(meeting.type)
     return [
-        ("Topic", _line(meeting.topic) or "(no topic)"),
+        ("Topic", header_text(meeting.topic) or "(no topic)"),
         ("Meeting ID", str(meeting.meeting_id)),
-        ("Meeting UUID", _line(meeting.uuid)),
-        ("Host", _line(host or meeting.host_id)),
+        ("Meeting UUID", header_text(meeting.uuid)),
+        ("Host", header_text(host or meeting.host_id)),
         ("Start", _clock(meeting.start, zone)),
         ("End", _clock(end, zone)),
         ("Duration", f"{meeting.duration_minutes} minutes"),
@@ -324,7 +350,7 @@ def _said_sections(
             if limit < 0:
                 break
             rows.append(
-                (_said_clock(start, utterance.offset, zone, day), _line(utterance.speaker), _text(utterance.text))
+                (_said_clock(start, utterance.offset, zone, day), header_text(utterance.speaker), _text(utterance.text))
             )
         title = SAID_TITLES.get(captured.file.file_type, captured.file.file_type)
         complete = transcript.complete and len(rows) == len(transcript.utterances)
@@ -356,7 +382,7 @@ def _polls(meeting: Meeting) -> dict[tuple[str, str], list[PollAnswer]]:
 
 
 def _who(name: str, email: str) -> str:
-    return _line(f"{name} <{email}>" if email else name) or "(unknown)"
+    return header_text(f"{name} <{email}>" if email else name) or "(unknown)"
 
 
 def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_Said], zone: ZoneInfo) -> str:
@@ -382,26 +408,36 @@ def _text_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.polls:
         lines += ["", f"Polls ({len(meeting.polls)} answers)"]
         for (poll, question), answers in _polls(meeting).items():
-            lines.append(f"- {_line(poll)}: {_line(question)}")
+            lines.append(f"- {header_text(poll)}: {header_text(question)}")
             for a in answers:
-                lines.append(f"    {_who(a.name, a.email)}: {_line(a.answer)} ({_clock(a.time, zone)})")
+                lines.append(f"    {_who(a.name, a.email)}: {header_text(a.answer)} ({_clock(a.time, zone)})")
     if meeting.qa:
         lines += ["", f"Questions and answers ({len(meeting.qa)})"]
         for q in meeting.qa:
-            lines.append(f"- {_who(q.name, q.email)} asked: {_line(q.question)}")
-            lines.append(f"    Answer: {_line(q.answer) or '(not answered)'}")
-    if meeting.summary:
-        summary = meeting.summary
-        lines += ["", f"AI summary: {_line(summary.title)}", _text(summary.overview)]
-        lines += [f"{_line(label)}: {_text(detail)}" for label, detail in summary.details]
+            lines.append(f"- {_who(q.name, q.email)} asked: {header_text(q.question)}")
+            lines.append(f"    Answer: {header_text(q.answer) or '(not answered)'}")
+    for heading, summary in _summaries(meeting):
+        lines += ["", f"{heading}: {header_text(summary.title)}", _text(summary.overview)]
+        lines += [
+            f"{header_text(label)}: {_text(detail)}" if label else _text(detail) for label, detail in summary.details
+        ]
         if summary.next_steps:
-            lines += ["Next steps:", *(f"- {_line(step)}" for step in summary.next_steps)]
+            lines += ["Next steps:", *(f"- {header_text(step)}" for step in summary.next_steps)]
     lines += ["", f"Files ({len(files)})"]
     for c in files:
         lines.append(
             f"- {c.filename}: {c.file.file_type}, {_size(c.size)}, SHA-256 {c.sha256}{_checked(c)}, {_where(c)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _summaries(meeting: Meeting) -> list[tuple[str, Summary]]:
+    """Zoom's AI summary, then the host's edited version of it when they edited it: both are the record."""
+    summary = meeting.summary
+    if not summary:
+        return []
+    edited = [("AI summary as edited by the host", summary.edited)] if summary.edited else []
+    return [("AI summary", summary), *edited]
 
 
 def _kind(participant: Participant) -> str:
@@ -423,22 +459,20 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     facts = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _facts(meeting, zone))
     rows = []
     for p in meeting.participants:
-        for n, s in enumerate(p.sessions or ()):
-            person = ""
-            if n == 0:
-                span = len(p.sessions)
-                person = (
-                    f'<td rowspan="{span}">{e(_line(p.name))}</td><td rowspan="{span}">{e(_line(p.email))}</td>'
-                    f'<td rowspan="{span}">{_kind(p)}</td>'
-                )
-            total = f'<td rowspan="{len(p.sessions)}">{_duration(p.total_seconds)}</td>' if n == 0 else ""
+        span = f' rowspan="{len(p.sessions)}"'
+        person = (
+            f"<td{span}>{e(header_text(p.name))}</td><td{span}>{e(header_text(p.email))}</td><td{span}>{_kind(p)}</td>"
+        )
+        total = f"<td{span}>{_duration(p.total_seconds)}</td>"
+        for n, s in enumerate(p.sessions):
+            first, last = (person, total) if n == 0 else ("", "")
             rows.append(
-                f"<tr>{person}<td>{_clock(s.join_time, zone)}</td><td>{_clock(s.leave_time, zone)}</td>"
-                f"<td>{_duration(s.duration_seconds)}</td>{total}</tr>"
+                f"<tr>{first}<td>{_clock(s.join_time, zone)}</td><td>{_clock(s.leave_time, zone)}</td>"
+                f"<td>{_duration(s.duration_seconds)}</td>{last}</tr>"
             )
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
-        f"<h1>{e(_line(meeting.topic) or '(no topic)')}</h1>",
+        f"<h1>{e(header_text(meeting.topic) or '(no topic)')}</h1>",
         f'<table border="1" cellpadding="4">{facts}</table>',
         f"<h2>Participants ({len(meeting.participants)})</h2>",
         _table(("Name", "Email", "Internal/external", "Joined", "Left", "Duration", "Total"), rows),
@@ -451,7 +485,13 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.polls:
         parts.append(f"<h2>Polls ({len(meeting.polls)} answers)</h2>")
         answers = (
-            _cells(_line(poll), _line(question), _who(a.name, a.email), _line(a.answer), _clock(a.time, zone))
+            _cells(
+                header_text(poll),
+                header_text(question),
+                _who(a.name, a.email),
+                header_text(a.answer),
+                _clock(a.time, zone),
+            )
             for (poll, question), group in _polls(meeting).items()
             for a in group
         )
@@ -459,18 +499,20 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
     if meeting.qa:
         parts.append(f"<h2>Questions and answers ({len(meeting.qa)})</h2>")
         questions = (
-            _cells(_who(q.name, q.email), _line(q.question), _line(q.answer) or "(not answered)") for q in meeting.qa
+            _cells(_who(q.name, q.email), header_text(q.question), header_text(q.answer) or "(not answered)")
+            for q in meeting.qa
         )
         parts.append(_table(("Asked by", "Question", "Answer"), questions))
-    if meeting.summary:
-        summary = meeting.summary
-        parts.append(f"<h2>AI summary: {e(_line(summary.title))}</h2>")
+    for heading, summary in _summaries(meeting):
+        parts.append(f"<h2>{heading}: {e(header_text(summary.title))}</h2>")
         parts.append(f"<p>{e(_text(summary.overview)).replace(chr(10), '<br>')}</p>")
-        parts.append(_table(("Topic", "Summary"), (_cells(_line(label), _text(d)) for label, d in summary.details)))
+        parts.append(
+            _table(("Topic", "Summary"), (_cells(header_text(label), _text(d)) for label, d in summary.details))
+        )
         if summary.next_steps:
-            parts.append(_table(("Next steps",), (_cells(_line(step)) for step in summary.next_steps)))
+            parts.append(_table(("Next steps",), (_cells(header_text(step)) for step in summary.next_steps)))
     manifest = (
-        f"<tr><td>{e(c.filename)}</td><td>{e(_line(c.file.file_type))}</td><td>{_size(c.size)}</td>"
+        f"<tr><td>{e(c.filename)}</td><td>{e(header_text(c.file.file_type))}</td><td>{_size(c.size)}</td>"
         f"<td><code>{c.sha256}</code>{e(_checked(c))}</td><td>{e(_where(c))}</td></tr>"
         for c in files
     )
@@ -481,7 +523,7 @@ def _html_body(meeting: Meeting, files: Sequence[CapturedFile], sections: list[_
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+    return utc_text(value) if value else None
 
 
 def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
@@ -523,22 +565,14 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
             for a in meeting.polls
         ],
         "qa": [{"name": q.name, "email": q.email, "question": q.question, "answer": q.answer} for q in meeting.qa],
-        "summary": (
-            {
-                "title": meeting.summary.title,
-                "overview": meeting.summary.overview,
-                "details": [{"label": label, "summary": text} for label, text in meeting.summary.details],
-                "next_steps": list(meeting.summary.next_steps),
-            }
-            if meeting.summary
-            else None
-        ),
+        "summary": _summary_record(meeting.summary),
         "files": [
             {
                 "key": c.file.key,
                 "file_type": c.file.file_type,
                 "recording_type": c.file.recording_type,
                 "recording_start": _iso(c.file.start),
+                "recording_end": _iso(c.file.end),
                 "filename": c.filename,
                 "content_type": c.content_type,
                 "size": c.size,
@@ -551,14 +585,35 @@ def _record(meeting: Meeting, files: Sequence[CapturedFile]) -> dict[str, Any]:
     }
 
 
+def _summary_record(summary: Summary | None) -> dict[str, Any] | None:
+    if not summary:
+        return None
+    return {
+        "title": summary.title,
+        "overview": summary.overview,
+        "details": [{"label": label, "summary": text} for label, text in summary.details],
+        "next_steps": list(summary.next_steps),
+        "edited": _summary_record(summary.edited),
+    }
+
+
 # --- reading an archived message back ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file attached to a message. One read back from a message holds only a view of its base64 body in the
+    message's bytes, decoded the first time `data` is asked for: a message holds up to 150 MB of files, and
+    handing it whole to the `email` package costs about seven times its size."""
+
     filename: str
     content_type: str
-    data: bytes
+    content: bytes | memoryview  # the file's bytes; its base64 body in the message when `encoded`
+    encoded: bool = False
+
+    @cached_property
+    def data(self) -> bytes:
+        return binascii.a2b_base64(self.content) if self.encoded else bytes(self.content)
 
 
 @dataclass(frozen=True)
@@ -573,41 +628,82 @@ class ArchivedMessage:
     attachments: tuple[Attachment, ...]
     record: dict[str, Any]
 
-    @property
-    def host(self) -> Person:
-        host = self.record.get("host") or {}
-        return Person(str(host.get("name") or ""), str(host.get("email") or ""))
-
-    @property
-    def participants(self) -> list[Person]:
-        return [
-            Person(str(p.get("name") or ""), str(p.get("email") or "")) for p in self.record.get("participants", [])
-        ]
-
 
 def read_message(data: bytes) -> ArchivedMessage:
-    """Parse one of our .eml files; raises ValueError when it is not an archived meeting message."""
-    msg = message_from_bytes(data, policy=policy.default)
-    key = str(msg.get(HEADER_ARCHIVE_KEY, "")).strip()
-    if not re.fullmatch(r"[0-9a-f]{32}", key):
-        raise ValueError(f"not an archived meeting message: no valid {HEADER_ARCHIVE_KEY} header")
-    body = msg.get_body(preferencelist=("html",))
-    attachments = []
-    record: dict[str, Any] = {}
-    for part in msg.iter_attachments():
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename() == RECORD_FILENAME:
-            record = json.loads(payload)
-        attachments.append(Attachment(part.get_filename() or "attachment", part.get_content_type(), payload))
+    """Parse one of our .eml files; raises ValueError when it is not an archived meeting message.
+
+    Only the headers, the bodies and our JSON record go through the `email` package; the attached files are
+    found by their MIME boundaries (ours, which their base64 cannot contain) and left undecoded until asked for.
+    """
+    msg, parts = _archived_parts(data)
+    html_body, attachments = "", []
+    for headers, start, end in parts:
+        if headers.get_content_maintype() == "multipart":
+            body = message_from_bytes(data[start:end], policy=policy.default).get_body(preferencelist=("html",))
+            html_body = body.get_content() if body else html_body
+        else:
+            attachments.append(_attachment(data, headers, start, end))
+    record = _record_of(attachments)
     sender = msg["From"].addresses[0] if msg["From"] and msg["From"].addresses else None
     return ArchivedMessage(
-        archive_key=key,
+        archive_key=str(msg[HEADER_ARCHIVE_KEY]).strip(),
         message_id=str(msg["Message-ID"]).strip(),
         subject=str(msg["Subject"] or ""),
         sender=Person(sender.display_name, sender.addr_spec) if sender else Person("", ""),
         to=tuple(Person(a.display_name, a.addr_spec) for a in (msg["To"].addresses if msg["To"] else ())),
         date=parse_time(record.get("start_time")) or msg["Date"].datetime,
-        html=body.get_content() if body else "",
+        html=html_body,
         attachments=tuple(attachments),
         record=record,
     )
+
+
+def read_record(data: bytes) -> dict[str, Any]:
+    """Our JSON record of one of our .eml files, reading nothing else; ValueError as `read_message`."""
+    _, parts = _archived_parts(data)
+    found = (_attachment(data, h, s, e) for h, s, e in parts if h.get_filename() == RECORD_FILENAME)
+    return _record_of(list(found))
+
+
+def _record_of(attachments: Sequence[Attachment]) -> dict[str, Any]:
+    record = next((a for a in attachments if a.filename == RECORD_FILENAME), None)
+    return json.loads(record.data) if record else {}
+
+
+def _archived_parts(data: bytes) -> tuple[EmailMessage, list[tuple[EmailMessage, int, int]]]:
+    """The message's headers, and each top-level part's headers with where the part lies in `data`."""
+    msg = _headers(data, 0, len(data))
+    key = str(msg.get(HEADER_ARCHIVE_KEY, "")).strip()
+    boundary = msg.get_boundary()
+    if not re.fullmatch(r"[0-9a-f]{32}", key) or msg.get_content_maintype() != "multipart" or not boundary:
+        raise ValueError(f"not an archived meeting message: no valid {HEADER_ARCHIVE_KEY} header or no parts")
+    parts = []
+    delimiter = b"\r\n--" + boundary.encode()
+    position = data.find(delimiter, _body_start(data, 0, len(data)) - 2)
+    while position >= 0 and not data.startswith(b"--", position + len(delimiter)):
+        line_end = data.find(b"\r\n", position + len(delimiter))
+        if line_end < 0:
+            break  # cut off after a delimiter: no part follows
+        start = line_end + 2
+        position = data.find(delimiter, start)
+        end = position if position >= 0 else len(data)
+        parts.append((_headers(data, start, end), start, end))
+    return msg, parts
+
+
+def _body_start(data: bytes, start: int, end: int) -> int:
+    """Where the body of the entity at data[start:end] begins: after the blank line that ends its headers."""
+    blank = data.find(b"\r\n\r\n", max(0, start - 2), end)
+    return blank + 4 if blank >= 0 else end
+
+
+def _headers(data: bytes, start: int, end: int) -> EmailMessage:
+    return BytesParser(policy=policy.default).parsebytes(data[start : _body_start(data, start, end)], headersonly=True)
+
+
+def _attachment(data: bytes, headers: EmailMessage, start: int, end: int) -> Attachment:
+    filename, content_type = headers.get_filename() or "attachment", headers.get_content_type()
+    if headers.get("Content-Transfer-Encoding", "").lower() == "base64":
+        return Attachment(filename, content_type, memoryview(data)[_body_start(data, start, end) : end], encoded=True)
+    part = message_from_bytes(data[start:end], policy=policy.default)
+    return Attachment(filename, content_type, part.get_payload(decode=True) or b"")

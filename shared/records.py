@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PROCESSING = "processing"
-
 
 def archive_key(uuid: str) -> str:
     """Our id for a meeting instance: safe in blob names, table keys and Graph filters, unlike Zoom's UUID."""
-    return hashlib.sha256(uuid.encode()).hexdigest()[:32]
+    return short_hash(uuid)
 
 
 def addition_key(uuid: str, file_keys: Iterable[str]) -> str:
@@ -175,6 +173,14 @@ class RecordingFile:
         )
 
 
+def _question_details(body: dict[str, Any] | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(person, detail) for each `questions[].question_details[]` of a poll or Q&A body; entries that are not
+    objects are skipped, as Zoom's JSON cannot be trusted to hold only objects."""
+    for person in _list((body or {}).get("questions")):
+        if isinstance(person, dict):
+            yield from ((person, d) for d in _list(person.get("question_details")) if isinstance(d, dict))
+
+
 @dataclass(frozen=True)
 class PollAnswer:
     """One participant's answer to one poll question."""
@@ -198,8 +204,7 @@ def poll_answers_from_zoom(body: dict[str, Any] | None) -> tuple[PollAnswer, ...
             answer=str(detail.get("answer") or ""),
             time=parse_time(detail.get("date_time")),
         )
-        for person in _list((body or {}).get("questions"))
-        for detail in _list(person.get("question_details"))
+        for person, detail in _question_details(body)
     )
 
 
@@ -222,8 +227,7 @@ def questions_from_zoom(body: dict[str, Any] | None) -> tuple[Question, ...]:
             question=str(detail.get("question") or ""),
             answer=str(detail.get("answer") or ""),
         )
-        for person in _list((body or {}).get("questions"))
-        for detail in _list(person.get("question_details"))
+        for person, detail in _question_details(body)
     )
 
 

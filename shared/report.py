@@ -33,7 +33,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.mapping import Directory, UserMapping, recipients
-from shared.message import read_message
+from shared.message import read_record
 from shared.records import archive_key, parse_time
 from shared.settings import Settings
 from shared.state import CAPTURED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
@@ -271,6 +271,5 @@ def _expected(
         data = messages.download_blob(str(row.get("message_blob") or message_blob_name(key))).readall()
     except ResourceNotFoundError:
         return None
-    message = read_message(data)
-    targets, _ = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
+    targets, _ = recipients(read_record(data), settings=settings, mapping=mapping, directory=directory)
     return sorted(target.mailbox.address for target in targets)

@@ -6,6 +6,7 @@ import hashlib
 import html as htmllib
 import io
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,6 +25,7 @@ from shared.message import (
     compose,
     header_text,
     read_message,
+    read_record,
 )
 from shared.records import (
     CapturedFile,
@@ -82,7 +84,16 @@ def captured(
 ) -> CapturedFile:
     extension = EXTENSIONS[file_type]
     file = RecordingFile(
-        f"key-{number}", file_type, extension, "", len(data), "", start, None, "completed", fingerprint
+        f"key-{number}",
+        file_type,
+        extension,
+        "",
+        len(data),
+        "",
+        start,
+        start + timedelta(hours=1),
+        "completed",
+        fingerprint,
     )
     name = f"{number:02d}-{file_type.lower()}.{extension.lower()}"
     sha256 = hashlib.sha256(data).hexdigest()
@@ -139,9 +150,9 @@ def test_the_same_meeting_makes_the_same_bytes() -> None:
 
 def test_a_topic_with_line_breaks_cannot_add_headers() -> None:
     topic = "Hello\r\nBcc: attacker@evil.example\r\n\r\nbody\u2028X-Injected: 1"
-    msg = parsed(build_message(meeting(topic=topic), [], {}))
-    assert msg["Bcc"] is None and msg["X-Injected"] is None
-    assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+    data = build_message(meeting(topic=topic), [], {})
+    assert_headers_ours(data, files=0)
+    assert parsed(data)["Subject"].startswith("Hello Bcc: attacker@evil.example body X-Injected: 1 - Zoom meeting")
 
 
 def test_a_very_long_topic_is_shortened_in_the_subject_but_kept_in_the_body() -> None:
@@ -225,6 +236,9 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
     assert "01-mp4.mp4" not in attachments
     assert RECORD_FILENAME in attachments
     assert [f["stored_as"] for f in message.record["files"]] == [f"{video_sha}.mp4", None]
+    assert [(f["recording_start"], f["recording_end"]) for f in message.record["files"]] == [
+        ("2026-03-04T09:30:00Z", "2026-03-04T10:30:00Z")
+    ] * 2
 
 
 def test_the_chat_is_text_with_speakers_and_wall_clock_times() -> None:
@@ -314,6 +328,30 @@ def test_polls_questions_and_the_ai_summary_are_in_the_bodies() -> None:
     assert record["summary"]["next_steps"] == ["Send notes"]
 
 
+def test_the_hosts_edited_summary_is_archived_beside_zooms_own() -> None:
+    edited = Summary("Quarterly plan", "We agreed on <b>a bigger</b> plan.", (("", "Budget up 7% & more"),), ("Call",))
+    summary = Summary("Quarterly plan", "We agreed on a plan.", (("Budget", "Up 5%"),), ("Send notes",), edited)
+    data = build_message(meeting(summary=summary), [], {})
+    text, html = bodies(data)
+    assert "AI summary: Quarterly plan\nWe agreed on a plan.\nBudget: Up 5%\nNext steps:\n- Send notes" in text
+    assert (
+        "AI summary as edited by the host: Quarterly plan\nWe agreed on <b>a bigger</b> plan.\n"
+        "Budget up 7% & more\nNext steps:\n- Call"
+    ) in text
+    assert "<h2>AI summary as edited by the host: Quarterly plan</h2>" in html
+    assert "<p>We agreed on &lt;b&gt;a bigger&lt;/b&gt; plan.</p>" in html
+    assert "<td>Budget up 7% &amp; more</td>" in html and "<td>Call</td>" in html
+    record = read_message(data).record["summary"]
+    assert record["edited"] == {
+        "title": "Quarterly plan",
+        "overview": "We agreed on <b>a bigger</b> plan.",
+        "details": [{"label": "", "summary": "Budget up 7% & more"}],
+        "next_steps": ["Call"],
+        "edited": None,
+    }
+    assert record["overview"] == "We agreed on a plan."
+
+
 def test_bodies_show_less_chat_when_the_message_must_be_small_and_say_so() -> None:
     chat = b"".join(f"00:00:{n:02d}\tAlice:\tline {n}\r\n".encode() for n in range(50))
     files = [captured(1, "CHAT", chat)]
@@ -395,6 +433,26 @@ def _base64_lines(data: bytes) -> list[str]:
     return [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
 
 
+def test_reading_a_message_back_decodes_no_file_until_it_is_asked_for() -> None:
+    video, chat = bytes(range(256)) * 400, b"00:00:01\tAlice:\thi\r\n"
+    files = [captured(1, "MP4", video), captured(2, "CHAT", chat)]
+    data = build_message(meeting(), files, {"key-1": video, "key-2": chat})
+    message = read_message(data)
+    attached = {a.filename: a for a in message.attachments}
+    assert attached["01-mp4.mp4"].encoded and isinstance(attached["01-mp4.mp4"].content, memoryview)
+    assert attached["01-mp4.mp4"].content.obj is data  # a view of the message's bytes, not a copy
+    assert attached["01-mp4.mp4"].data == video and attached["02-chat.txt"].data == chat
+    assert read_record(data) == message.record and message.record["files"][0]["filename"] == "01-mp4.mp4"
+
+
+def test_a_message_that_is_not_ours_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an archived meeting message"):
+        read_record(b"Subject: hi\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
+    data = build_message(meeting(), [], {})
+    with pytest.raises(ValueError, match="not an archived meeting message"):
+        read_message(data.replace(b"X-Zoom-Archive-Key: ", b"X-Zoom-Archive-Key: x"))
+
+
 def test_a_file_whose_bytes_changed_since_download_is_never_written_as_if_whole() -> None:
     video = b"v" * 1000
     composition = compose(meeting(), [captured(1, "MP4", video)], {})
@@ -405,20 +463,38 @@ def test_a_file_whose_bytes_changed_since_download_is_never_written_as_if_whole(
 # --- property-based: any Zoom text -------------------------------------------------------------
 
 
-class _Collect(HTMLParser):
-    def __init__(self) -> None:
+class _Markup(HTMLParser):
+    """Every piece of markup in a document, in order: tags with their attributes, comments, declarations."""
+
+    def __init__(self, document: str) -> None:
         super().__init__()
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
+        self.seen: list[tuple[str, ...]] = []
+        self.feed(document)
+        self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes.update(name for name, _ in attrs)
+        self.seen.append(("start", tag, *(f"{name}={value}" for name, value in attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append(("startend", tag, *(f"{name}={value}" for name, value in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.seen.append(("end", tag))
+
+    def handle_comment(self, data: str) -> None:
+        self.seen.append(("comment", data))
+
+    def handle_decl(self, decl: str) -> None:
+        self.seen.append(("decl", decl))
+
+    def handle_pi(self, data: str) -> None:
+        self.seen.append(("pi", data))
+
+    def unknown_decl(self, data: str) -> None:
+        self.seen.append(("unknown", data))
 
 
-OUR_TAGS = {"html", "head", "meta", "body", "h1", "h2", "table", "tr", "th", "td", "code", "br", "p"}
-OUR_ATTRIBUTES = {"charset", "border", "cellpadding", "rowspan"}
-OUR_HEADERS = {
+OUR_HEADERS = (
     "Subject",
     "From",
     "To",
@@ -430,7 +506,8 @@ OUR_HEADERS = {
     "X-Zoom-File-SHA256",
     "MIME-Version",
     "Content-Type",
-}
+)
+MARKUP = str.maketrans("<>&\"'", "_____")  # HTML's special characters, each replaced by a harmless one
 
 zoom_text = st.text(
     alphabet=st.characters(exclude_categories=()), max_size=300
@@ -439,17 +516,26 @@ markup = st.sampled_from(["<script>alert(1)</script>", "<img src=x onerror=alert
 chat_text = st.lists(st.one_of(zoom_text, markup), max_size=4).map("".join)
 
 
-def assert_safe(data: bytes) -> str:
-    """The message parses back cleanly, its headers are ours and single-line, and its HTML holds only our markup."""
-    msg = parsed(data)
-    for header, value in msg.items():
-        assert "\n" not in str(value) and "\r" not in str(value), header
-    assert set(msg.keys()) <= OUR_HEADERS
-    html = msg.get_body(preferencelist=("html",)).get_content()
-    collected = _Collect()
-    collected.feed(html)
-    assert collected.tags <= OUR_TAGS
-    assert collected.attributes <= OUR_ATTRIBUTES
+def assert_headers_ours(data: bytes, files: int) -> None:
+    """Exactly our top-level headers, each once (the file hashes once a file), and every raw header line either
+    starts one of them or continues the one before (folded), with no other line break in it: Zoom text can add
+    no header, and no line break that a reader splitting lines by Unicode's rules would see."""
+    expected = Counter({name: 1 for name in OUR_HEADERS if name != "X-Zoom-File-SHA256"})
+    expected.update({"X-Zoom-File-SHA256": files} if files else {})
+    assert Counter(parsed(data).keys()) == expected
+    block = data[: data.index(b"\r\n\r\n")]
+    starts = tuple(f"{name}: ".encode() for name in OUR_HEADERS)
+    for line in block.split(b"\r\n"):
+        assert len(line.decode().splitlines()) == 1, line  # no CR, LF, VT, FF, NEL, U+2028... within a line
+        assert line.startswith(starts) or line.startswith((b" ", b"\t")), line
+
+
+def assert_safe(data: bytes, plain: bytes, files: int = 0) -> str:
+    """The message parses back cleanly, its headers are ours and single-line, and its HTML has exactly the markup
+    of `plain`, the same message made from the same Zoom text with HTML's special characters replaced."""
+    assert_headers_ours(data, files)
+    html = parsed(data).get_body(preferencelist=("html",)).get_content()
+    assert _Markup(html).seen == _Markup(parsed(plain).get_body(preferencelist=("html",)).get_content()).seen
     return html
 
 
@@ -464,9 +550,12 @@ def test_a_topic_in_any_script_keeps_its_spaces_in_the_subject() -> None:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topic=zoom_text, name=zoom_text, other=zoom_text)
 def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, name: str, other: str) -> None:
-    people = (attendee(name, "alice@contoso.example"), attendee(other, ""))
-    data = build_message(meeting(topic=topic, name=name, participants=people), [], {})
-    assert_safe(data)
+    def make(topic: str, name: str, other: str) -> bytes:
+        people = (attendee(name, "alice@contoso.example"), attendee(other, ""))
+        return build_message(meeting(topic=topic, name=name, participants=people), [], {})
+
+    data = make(topic, name, other)
+    assert_safe(data, make(*(t.translate(MARKUP) for t in (topic, name, other))))
     assert header_text(topic, 160) in str(parsed(data)["Subject"]) or not header_text(topic)
     assert read_message(data).record["topic"] == topic
 
@@ -479,13 +568,17 @@ def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, nam
 def test_any_chat_or_transcript_text_is_shown_escaped_and_the_file_kept_whole(
     lines: list[tuple[int, str, str]], cue: str
 ) -> None:
-    chat = "".join(
-        f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}\t{name}:\t{text}\r\n" for s, name, text in lines
-    ).encode("utf-8", "surrogatepass")
-    vtt = f"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n{cue}\n".encode("utf-8", "surrogatepass")
-    files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt)]
-    data = build_message(meeting(), files, {"key-1": chat, "key-2": vtt})
-    html = assert_safe(data)
+    def make(lines: list[tuple[int, str, str]], cue: str) -> tuple[bytes, bytes, bytes]:
+        chat = "".join(
+            f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}\t{name}:\t{text}\r\n" for s, name, text in lines
+        ).encode("utf-8", "surrogatepass")
+        vtt = f"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n{cue}\n".encode("utf-8", "surrogatepass")
+        files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt)]
+        return build_message(meeting(), files, {"key-1": chat, "key-2": vtt}), chat, vtt
+
+    data, chat, vtt = make(lines, cue)
+    plain, _, _ = make([(s, n.translate(MARKUP), t.translate(MARKUP)) for s, n, t in lines], cue.translate(MARKUP))
+    html = assert_safe(data, plain, files=2)
     attachments = {a.filename: a.data for a in read_message(data).attachments}
     assert attachments["01-chat.txt"] == chat and attachments["02-transcript.vtt"] == vtt
     for _, _, text in lines:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -136,6 +138,14 @@ def test_questions_and_answers_are_kept_per_question() -> None:
     assert [(q.name, q.question, q.answer) for q in questions_from_zoom(body)] == [
         ("Guest", "Is it recorded?", "live answered"),
         ("Guest", "Q2", ""),
+    ]
+
+
+@pytest.mark.parametrize("read", [poll_answers_from_zoom, questions_from_zoom])
+def test_entries_that_are_not_objects_are_skipped(read: Callable[[dict[str, Any]], tuple[Any, ...]]) -> None:
+    person = {"name": "Guest", "email": "", "question_details": [None, "x", 3, {"question": "Q", "answer": "A"}]}
+    assert [(a.name, a.question, a.answer) for a in read({"questions": [None, [], "x", person]})] == [
+        ("Guest", "Q", "A")
     ]
 
 
