@@ -101,11 +101,9 @@ class Archiver:
     def capture_meeting(self, ref: MeetingRef, attempt: int = 1) -> capture.Capture:
         """Queue: fetch one meeting from Zoom and write its message blob."""
         key = archive_key(ref.uuid)
-
-        def code(error: Exception) -> str:  # the code capture recorded in the meeting's row
-            return str((self.state.meeting(key) or {}).get("error_code") or "")
-
-        with self._unit("capture", code=code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key):
+        with self._unit(
+            "capture", code=capture.error_code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key
+        ):
             result = capture.capture_meeting(
                 ref,
                 attempt,
@@ -116,7 +114,7 @@ class Archiver:
                 staging=self.storage.container(STAGING_CONTAINER),
                 settings=self.settings,
             )
-            if result.status == CAPTURED:
+            if result.written:
                 telemetry.meetings_archived.add(1)
             return result
 
@@ -139,7 +137,8 @@ class Archiver:
                 raise
             self._mailbox_failures(key)
             telemetry.items_imported.add(result.imported)
-            telemetry.archived_bytes.add(len(data))
+            if result.imported:
+                telemetry.archived_bytes.add(len(data))
             return result
 
     def _mailbox_failures(self, key: str) -> None:

@@ -56,8 +56,7 @@ DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a rec
 class Capture:
     status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, or FAILED (files stuck in processing)
     blob_name: str
-    attached: int = 0
-    stored: int = 0
+    written: bool = False  # this capture wrote the message blob (not a duplicate's or an earlier run's)
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,9 @@ def capture_meeting(
                 file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
             )
         limit = settings.max_message_size_mb * MIB
-        captured, composition = _archive(meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit)
+        captured, composition, written = _archive(
+            meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit
+        )
         state.update_meeting(
             key,
             uuid=ref.uuid,
@@ -119,15 +120,14 @@ def capture_meeting(
             error_code="",
             reason="",
         )
-        result = Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
         log.info(
             "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
             len(meeting.participants),
-            result.attached,
-            result.stored,
+            len(composition.attached),
+            len(captured) - len(composition.attached),
             composition.size,
         )
-        return result
+        return Capture(CAPTURED, blob_name, written)
     except DailyLimitReached as limit:
         log.warning("meeting waits for Zoom's daily quota: %s", limit)
         state.update_meeting(
@@ -140,7 +140,7 @@ def capture_meeting(
             key,
             uuid=ref.uuid,
             status=FAILED,
-            error_code=_code(error),
+            error_code=error_code(error),
             reason=str(error)[:1000],
             attempts=attempt,
         )
@@ -211,7 +211,8 @@ def _display_name(user: dict | None) -> str:
     return str(user.get("display_name") or full or user.get("email") or "")
 
 
-def _code(error: Exception) -> str:
+def error_code(error: Exception) -> str:
+    """The short code of a failed capture, for its state row and its `stage_failed` record."""
     if isinstance(error, ZoomError):
         return f"zoom_{error.status}" + (f"_{error.code}" if error.code is not None else "")
     return type(error).__name__
@@ -224,8 +225,9 @@ def _archive(
     recordings: ContainerClient,
     staging: ContainerClient,
     limit: int,
-) -> tuple[list[CapturedFile], Composition]:
-    """Download the files, store those the message cannot carry, and write the message: all as streams.
+) -> tuple[list[CapturedFile], Composition, bool]:
+    """Download the files, store those the message cannot carry, and write the message: all as streams;
+    the flag is False when a concurrent capture of the same meeting wrote the message first.
 
     Each download goes into staging while it is hashed; attached files are read back from there into the
     message, stored ones into the recordings container; staging is emptied whatever happens.
@@ -240,7 +242,7 @@ def _archive(
                 _store(area, c, recordings.get_blob_client(c.stored_as))
         writer = BlockBlobWriter(message, "message/rfc822", once=True)
         composition.write(writer, area.open)
-        writer.commit()  # False: a concurrent capture of the same meeting finished first, with the same record
+        written = writer.commit()  # False: a concurrent capture finished first, with the same record
     finally:
         area.empty()
     if composition.size > limit:
@@ -249,7 +251,7 @@ def _archive(
             "and transcript shown: mailboxes with that limit will refuse it",
             composition.size,
         )
-    return captured, composition
+    return captured, composition, written
 
 
 class Staging:
