@@ -118,16 +118,15 @@ def backoff(retry: int) -> float:
 class Download:
     size: int
     sha256: str
-    content_type: str
 
 
 class ZoomClient:
     """One per process: it holds the token (valid for an hour) and the rate limiter across invocations."""
 
-    def __init__(self, settings: Settings, session: requests.Session, limiter: RateLimiter | None = None):
+    def __init__(self, settings: Settings, session: requests.Session):
         self.settings = settings
         self.session = session
-        self.limiter = limiter or RateLimiter(PLANS[settings.zoom_plan])
+        self.limiter = RateLimiter(PLANS[settings.zoom_plan])
         self._token = ""
         self._renew_at = 0.0
         self._lock = threading.Lock()
@@ -395,7 +394,6 @@ class _Received:
         self.sink = sink
         self.size = 0
         self.digest = hashlib.sha256()
-        self.content_type = ""
         self.total: int | None = None  # the whole file's size, as the server announced it
 
     def take(self, response: requests.Response) -> None:
@@ -403,10 +401,8 @@ class _Received:
         status = response.status_code
         if status not in (200, 206):
             raise DownloadError(f"download answered HTTP {status}")
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type == "text/html":
+        if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html":
             raise DownloadError("download answered an HTML page instead of the file (Zoom does this with HTTP 200)")
-        self.content_type = self.content_type or content_type
         skip = self._skip(response)
         for chunk in response.iter_content(CHUNK):
             if skip:
@@ -436,7 +432,7 @@ class _Received:
             raise DownloadError(f"download has {self.size} bytes but the server announced {self.total}")
         if expected_size is not None and self.size != expected_size:
             raise DownloadError(f"download has {self.size} bytes but Zoom lists the file with {expected_size}")
-        return Download(size=self.size, sha256=self.digest.hexdigest(), content_type=self.content_type)
+        return Download(size=self.size, sha256=self.digest.hexdigest())
 
 
 def _instance(template: str, uuid: str) -> dict[str, str]:
