@@ -91,13 +91,6 @@ def capture_meeting(
         meeting = fetch_meeting(zoom, ref.uuid, settings)
         if isinstance(meeting, NotNow):
             return _not_now(meeting, ref, key, blob_name, attempt, state)
-        if meeting.not_archived:
-            state.update_meeting(
-                key,
-                uuid=ref.uuid,
-                files_not_archived=len(meeting.not_archived),
-                file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
-            )
         limit = settings.max_message_size_mb * MIB
         captured, composition, written = _archive(
             meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit
@@ -115,6 +108,8 @@ def capture_meeting(
             participants=len(meeting.participants),
             files=len(captured),
             stored_files=sum(not c.attached for c in captured),
+            files_not_archived=len(meeting.not_archived),
+            file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
             message_bytes=composition.size,
             attempts=attempt,
             error_code="",
@@ -160,11 +155,12 @@ def fetch_meeting(zoom: ZoomClient, uuid: str, settings: Settings) -> Meeting | 
     user = zoom.user(host_id) if host_id else None
     if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
         return NotNow(EXCLUDED, reason)
-    files = [RecordingFile.from_zoom(item, uuid) for item in _files(recording)]
-    processing = [f for f in files if f.processing and (not f.file_type or filters.archives(f.file_type))]
-    if processing:
-        return NotNow(DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(files)} file(s)")
     meeting = Meeting.from_zoom(recording, Person(_display_name(user), str((user or {}).get("email") or "")), ())
+    processing = [f for f in meeting.files if f.processing and (not f.file_type or filters.archives(f.file_type))]
+    if processing:
+        return NotNow(
+            DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(meeting.files)} file(s)"
+        )
     webinar = meeting.type in WEBINAR_TYPES
     details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
     sessions = zoom.participants(uuid, webinar=webinar)
@@ -198,10 +194,6 @@ def _not_now(outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt
         key, uuid=ref.uuid, status=DEFERRED, reason=outcome.reason, deferred_since=utc_text(since), attempts=attempt
     )
     return Capture(DEFERRED, blob_name)
-
-
-def _files(recording: dict) -> list[dict]:
-    return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
 
 
 def _display_name(user: dict | None) -> str:
