@@ -69,11 +69,10 @@ MIN_PAUSE = {RESOURCE_INTENSIVE: 6.0}  # after a 429 without Retry-After; 1 s fo
 class ZoomError(Exception):
     """Zoom answered with an error; `code` is Zoom's own error code when the body carried one."""
 
-    def __init__(self, status: int, code: int | None, message: str, *, retryable: bool = False):
+    def __init__(self, status: int, code: int | None, message: str):
         self.status = status
         self.code = code
         self.message = message
-        self.retryable = retryable
         super().__init__(f"Zoom API error {status}" + (f" code {code}" if code is not None else "") + f": {message}")
 
 
@@ -210,25 +209,22 @@ class ZoomClient:
                 renewed = True
                 continue
             error = _error(response)
-            if not error.retryable:
+            if response.status_code != 429 and response.status_code < 500:
                 raise error
             attempt += 1
             if response.status_code == 429:
-                self._rate_limited(category, response, attempt)
+                self._rate_limited(category, response, error, attempt)
             if attempt == ATTEMPTS:
-                raise ZoomError(
-                    error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)", retryable=True
-                )
+                raise ZoomError(error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)")
             if response.status_code >= 500:
                 time.sleep(backoff(attempt - 1))
 
-    def _rate_limited(self, category: str, response: requests.Response, attempt: int) -> None:
+    def _rate_limited(self, category: str, response: requests.Response, error: ZoomError, attempt: int) -> None:
         """Honour a 429: the daily quota raises `DailyLimitReached`; a per-second limit pauses the category."""
         now = datetime.now(UTC)
         until = retry_after(response.headers.get("Retry-After", ""), now)
-        daily = response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit" or "daily" in _message(response)
         zoom_category = response.headers.get("X-RateLimit-Category", category)
-        if daily:
+        if response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit" or "daily" in error.message.lower():
             raise self.limiter.block(category, until if until and until > now else next_reset(now))
         pause = (until - now).total_seconds() if until else max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1))
         log.info("Zoom's %s rate limit answered 429; pausing that category for %.1fs", zoom_category, pause)
@@ -440,14 +436,6 @@ def _instance(template: str, uuid: str) -> dict[str, str]:
     return {"webinarId" if "{webinarId}" in template else "meetingId": encode_uuid(uuid)}
 
 
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("message", "")).lower() if isinstance(body, dict) else ""
-
-
 def _error(response: requests.Response) -> ZoomError:
     try:
         body = response.json()
@@ -455,5 +443,4 @@ def _error(response: requests.Response) -> ZoomError:
         body = {}
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message", "") if isinstance(body, dict) else ""
-    retryable = response.status_code == 429 or response.status_code >= 500
-    return ZoomError(response.status_code, code if isinstance(code, int) else None, str(message), retryable=retryable)
+    return ZoomError(response.status_code, code if isinstance(code, int) else None, str(message))
