@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shared.records import utc_text
+
 LIGHT = "Light"
 MEDIUM = "Medium"
 HEAVY = "Heavy"
@@ -49,8 +51,9 @@ class DailyLimitReached(Exception):
     def __init__(self, category: str, until: datetime):
         self.category = category
         self.until = until
-        stamp = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        super().__init__(f"Zoom's daily limit for {category} API calls is reached; the work resumes after {stamp}")
+        super().__init__(
+            f"Zoom's daily limit for {category} API calls is reached; the work resumes after {utc_text(until)}"
+        )
 
 
 def next_reset(now: datetime) -> datetime:
