@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import jwt
 import requests
 
+from shared.http import backoff
 from shared.ratelimit import HEAVY, LIGHT, MEDIUM, PLANS, RESOURCE_INTENSIVE, RateLimiter, next_reset
 from shared.records import parse_time
 from shared.settings import Settings
@@ -41,6 +41,7 @@ MAX_REDIRECTS = 5
 CHUNK = 256 * 1024  # what a broken connection can lose: a resumed download starts after the last whole one
 TIMEOUT = (10, 60)
 ATTEMPTS = 6  # per API call: 429s, 5xx and lost connections, with jittered backoff in between
+BACKOFF = (0.25, 30.0)  # seconds before the first retry, and at most
 TOKEN_ATTEMPTS = 3
 DOWNLOAD_ATTEMPTS = 4  # per file: each broken connection resumes where it stopped
 PAGE_RESTARTS = 3  # a listing whose page token expired starts again this many times at most
@@ -108,11 +109,6 @@ def retry_after(value: str, now: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def backoff(retry: int) -> float:
-    """Seconds before retry number `retry` (0 for the first): exponential, jittered so that workers spread out."""
-    return min(30.0, 0.25 * 2**retry) * random.uniform(0.5, 1.0)
-
-
 @dataclass(frozen=True)
 class Download:
     size: int
@@ -153,7 +149,7 @@ class ZoomClient:
             except requests.RequestException:
                 if attempt == TOKEN_ATTEMPTS - 1:
                     raise
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
                 continue
             if response.status_code == 200:
                 body = response.json()
@@ -161,7 +157,7 @@ class ZoomClient:
             if response.status_code < 500 and response.status_code != 429:
                 break
             if attempt < TOKEN_ATTEMPTS - 1:
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
         raise ZoomError(
             response.status_code,
             None,
@@ -200,7 +196,7 @@ class ZoomClient:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("no answer from Zoom for %s (%s); retrying", template, type(error).__name__)
-                time.sleep(backoff(attempt - 1))
+                time.sleep(backoff(attempt - 1, *BACKOFF))
                 continue
             if response.status_code == 200:
                 return response.json()
@@ -217,7 +213,7 @@ class ZoomClient:
             if attempt == ATTEMPTS:
                 raise ZoomError(error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)")
             if response.status_code >= 500:
-                time.sleep(backoff(attempt - 1))
+                time.sleep(backoff(attempt - 1, *BACKOFF))
 
     def _rate_limited(self, category: str, response: requests.Response, error: ZoomError, attempt: int) -> None:
         """Honour a 429: the daily quota raises `DailyLimitReached`; a per-second limit pauses the category."""
@@ -226,7 +222,10 @@ class ZoomClient:
         zoom_category = response.headers.get("X-RateLimit-Category", category)
         if response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit" or "daily" in error.message.lower():
             raise self.limiter.block(category, until if until and until > now else next_reset(now))
-        pause = (until - now).total_seconds() if until else max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1))
+        if until:
+            pause = (until - now).total_seconds()
+        else:
+            pause = max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1, *BACKOFF))
         log.info("Zoom's %s rate limit answered 429; pausing that category for %.1fs", zoom_category, pause)
         self.limiter.pause(category, pause)
 
@@ -359,7 +358,7 @@ class ZoomClient:
                 problem = f"download broke off after {received.size} bytes: {type(error).__name__}"
             log.info("%s; %s", problem, "resuming" if attempt < DOWNLOAD_ATTEMPTS - 1 else "giving up")
             if attempt < DOWNLOAD_ATTEMPTS - 1:
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
         raise DownloadError(f"{problem} ({DOWNLOAD_ATTEMPTS} attempts)")
 
     def _open(self, url: str, offset: int) -> requests.Response:
