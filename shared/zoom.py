@@ -65,6 +65,9 @@ ENDPOINTS = {
     "/report/webinars/{webinarId}": HEAVY,
 }
 MIN_PAUSE = {RESOURCE_INTENSIVE: 6.0}  # after a 429 without Retry-After; 1 s for the others
+# A 429 asking to wait longer than this makes the work wait for a later run (as for the daily quota): the
+# invocation would otherwise sleep through it, maybe past the Functions timeout.
+LONG_WAIT_SECONDS = 60.0
 
 
 class ZoomError(Exception):
@@ -216,7 +219,8 @@ class ZoomClient:
                 time.sleep(backoff(attempt - 1, *BACKOFF))
 
     def _rate_limited(self, category: str, response: requests.Response, error: ZoomError, attempt: int) -> None:
-        """Honour a 429: the daily quota raises `DailyLimitReached`; a per-second limit pauses the category."""
+        """Honour a 429: the daily quota, or a wait over `LONG_WAIT_SECONDS`, raises `DailyLimitReached`; a
+        per-second limit pauses the category."""
         now = datetime.now(UTC)
         until = retry_after(response.headers.get("Retry-After", ""), now)
         zoom_category = response.headers.get("X-RateLimit-Category", category)
@@ -224,6 +228,9 @@ class ZoomClient:
             raise self.limiter.block(category, until if until and until > now else next_reset(now))
         if until:
             pause = (until - now).total_seconds()
+            if pause > LONG_WAIT_SECONDS:
+                log.info("Zoom's %s rate limit answered 429 until %s; the work waits for it", zoom_category, until)
+                raise self.limiter.block(category, until, daily=False)
         else:
             pause = max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1, *BACKOFF))
         log.info("Zoom's %s rate limit answered 429; pausing that category for %.1fs", zoom_category, pause)

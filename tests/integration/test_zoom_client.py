@@ -241,6 +241,28 @@ def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: Wor
     assert zoom.meeting_recordings(webinar.uuid)["uuid"] == webinar.uuid  # Light calls go on
 
 
+def test_a_429_asking_for_a_long_wait_makes_the_work_wait_instead_of_sleeping(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Planning")
+    tenant.apply(fresh)
+    later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    retry_at = later.isoformat().replace("+00:00", "Z")
+    fault = {**QPS_LIMIT, "headers": {**QPS_LIMIT["headers"], "Retry-After": retry_at}}
+    fresh.zoom.fault({"method": "GET", "path": "^/v2/users$", **fault})
+    zoom = client(fresh)
+
+    started = time.monotonic()
+    for _ in range(2):
+        with pytest.raises(DailyLimitReached) as raised:
+            list(zoom.users())
+        assert raised.value.until == later
+        assert f"rate limit for Medium API calls is reached; the work resumes after {retry_at}" in str(raised.value)
+
+    assert time.monotonic() - started < 10, "the invocation does not sleep until Zoom's Retry-After"
+    assert [r["status"] for r in fresh.zoom.requests() if r["path"] == "/v2/users"] == [429]
+    assert zoom.meeting_recordings(meeting.uuid)["uuid"] == meeting.uuid  # Light calls go on
+
+
 def test_a_token_about_to_expire_is_renewed_before_zoom_refuses_it(
     world: World, tenant: Tenant, own_zoom: Callable[..., EmulatorProcess]
 ) -> None:
