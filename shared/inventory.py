@@ -176,7 +176,7 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
     """Queue again the meetings deferred while Zoom processed their files, and those whose daily wait is over."""
     now = datetime.now(UTC)
     rows = state.meetings_with_status(DEFERRED) + [
-        row for row in state.meetings_with_status(WAITING) if (parse_time(row.get("retry_after")) or now) <= now
+        row for row in state.meetings_with_status(WAITING) if not _still_waiting(row, now)
     ]
     for row in rows:
         enqueue(state, queue, str(row["uuid"]), "retry")
@@ -184,11 +184,18 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
 
 
 def _settled(row: dict) -> bool:
-    """The meeting of this state row is archived, or was queued recently enough to be on its way."""
-    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL):
+    """The meeting of this state row is archived, was queued recently enough to be on its way, or waits for
+    Zoom's quota (the listing after the reset queues it)."""
+    now = datetime.now(UTC)
+    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL) or _still_waiting(row, now):
         return True
     queued_at = parse_time(row.get("queued_at"))
-    return row.get("status") == QUEUED and queued_at is not None and datetime.now(UTC) - queued_at < REQUEUE_AFTER
+    return row.get("status") == QUEUED and queued_at is not None and now - queued_at < REQUEUE_AFTER
+
+
+def _still_waiting(row: dict, now: datetime) -> bool:
+    """The meeting waits for Zoom's quota, which has not reset yet."""
+    return row.get("status") == WAITING and now < (parse_time(row.get("retry_after")) or now)
 
 
 def enqueue(state: State, queue: QueueClient, uuid: str, source: str, recording: dict | None = None) -> None:

@@ -168,3 +168,20 @@ def test_backfill_stops_at_the_daily_limit_and_keeps_what_it_queued(fresh: World
 
     assert archive.backfill(today - timedelta(days=60), today - timedelta(days=40)) == 0
     assert queued(fresh) == []
+
+
+def test_a_listed_meeting_waiting_for_zoom_is_queued_only_once_its_wait_is_over(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    waiting = tenant.meeting(alice, "Planning")
+    waited = tenant.meeting(alice, "Review")
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    now = datetime.now(UTC)
+    for meeting, retry_after in ((waiting, now + timedelta(hours=3)), (waited, now - timedelta(minutes=1))):
+        archive.state.update_meeting(
+            archive_key(meeting.uuid), uuid=meeting.uuid, status="waiting", retry_after=retry_after.isoformat()
+        )
+
+    archive.enumerate_meetings()
+
+    assert queued(fresh) == [waited.uuid]
