@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
@@ -39,6 +40,7 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State
+from shared.storage import store_once
 from shared.transcript import TEXT_LIMIT, is_text_record
 from shared.transcript import read as read_transcript
 from shared.zoom import ZoomClient, ZoomError
@@ -231,7 +233,7 @@ def _archive(
         captured, composition = place_files(meeting, downloaded, said, limit)
         for c in captured:
             if not c.attached:
-                _store(area, c, recordings.get_blob_client(c.stored_as))
+                store_once(recordings, c.stored_as, _verified(area, c), c.content_type)
         writer = BlockBlobWriter(message, "message/rfc822", once=True)
         composition.write(writer, area.open)
         written = writer.commit()  # False: a concurrent capture finished first, with the same record
@@ -324,12 +326,7 @@ def place_files(
     return files, compose(meeting, files, said, said_limit=said_limit)
 
 
-def _store(area: Staging, captured: CapturedFile, blob: BlobClient) -> None:
-    """Write a file once into the recordings container, named by its content: already there means done."""
-    if blob.exists():
-        return
-    writer = BlockBlobWriter(blob, captured.content_type, once=True)
+def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:
+    """A staged file's bytes, checked against its download's size and hash; staging is read only if asked."""
     with area.open(captured) as stream:
-        for chunk in verified_chunks(captured.filename, stream, captured.size, captured.sha256):
-            writer.write(chunk)
-    writer.commit()
+        yield from verified_chunks(captured.filename, stream, captured.size, captured.sha256)
