@@ -170,6 +170,7 @@ def test_a_server_error_during_a_download_is_retried(fresh: World, tenant: Tenan
     sink = io.BytesIO()
     client(fresh).download(item["download_url"], sink, item["file_size"])
     assert sink.getvalue() == content
+    assert [r["status"] for r in fresh.zoom.requests() if r["path"].startswith("/cdn/")] == [503, 200]
 
 
 QPS_LIMIT = {
@@ -210,6 +211,9 @@ def test_server_errors_and_lost_answers_are_retried(fresh: World, tenant: Tenant
         {"method": "GET", "path": "^/v2/users$", "action": "drop"},
     )
     assert len(list(client(fresh).users())) == 1
+    answers = [(r["status"], r["fault"]) for r in fresh.zoom.requests() if r["path"] == "/v2/users"]
+    # The faults first (0: no answer), then the active and the inactive listing.
+    assert answers == [(502, True), (0, True), (0, True), (200, False), (200, False)]
 
 
 def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: World, tenant: Tenant) -> None:
