@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesHeaderParser
 
 from shared import capture, delivery, inventory, report, status, telemetry, webhook
+from shared.filters import Filters
 from shared.graph import GraphClient
 from shared.http import session
 from shared.mailbox import MailboxImporter
@@ -23,7 +24,7 @@ from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
-from shared.state import CAPTURED, State
+from shared.state import CAPTURED, QUEUED, State
 from shared.storage import (
     MEETINGS_QUEUE,
     MESSAGES_CONTAINER,
@@ -100,11 +101,9 @@ class Archiver:
     def capture_meeting(self, ref: MeetingRef, attempt: int = 1) -> capture.Capture:
         """Queue: fetch one meeting from Zoom and write its message blob."""
         key = archive_key(ref.uuid)
-
-        def code(error: Exception) -> str:  # the code capture recorded in the meeting's row
-            return str((self.state.meeting(key) or {}).get("error_code") or "")
-
-        with self._unit("capture", code=code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key):
+        with self._unit(
+            "capture", code=capture.error_code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key
+        ):
             result = capture.capture_meeting(
                 ref,
                 attempt,
@@ -115,7 +114,7 @@ class Archiver:
                 staging=self.storage.container(STAGING_CONTAINER),
                 settings=self.settings,
             )
-            if result.status == CAPTURED:
+            if result.written:
                 telemetry.meetings_archived.add(1)
             return result
 
@@ -133,7 +132,8 @@ class Archiver:
                 settings=self.settings,
             )
             telemetry.items_imported.add(result.imported)
-            telemetry.archived_bytes.add(len(data))
+            if result.imported:
+                telemetry.archived_bytes.add(len(data))
             return result
 
     # --- operations -----------------------------------------------------------------------------
@@ -191,22 +191,24 @@ class Archiver:
             return written
 
     def backfill(self, first: date, last: date, progress: Callable[[int, int, int], None] | None = None) -> int:
-        """CLI: queue the meetings recorded from `first` to `last` that are not archived; the checkpoint stays.
+        """CLI: queue the meetings recorded from `first` to `last` that are not archived nor left out by the
+        filters; the checkpoint stays. Zoom's daily quota stops it early (it says so): run it again after the reset.
 
         `progress(users done, users, meetings queued)` is called after each user.
         """
         with self._unit("backfill"):
-            queue = self.storage.queue(MEETINGS_QUEUE)
-            users = list(self.zoom.users())
-            queued = 0
-            for done, user in enumerate(users, 1):
-                for recording in self.zoom.recordings(user["id"], first, last):
-                    if not inventory._archived_or_pending(self.state, recording["uuid"]):
-                        inventory.enqueue(self.state, queue, recording["uuid"], "backfill", recording)
-                        queued += 1
-                if progress:
-                    progress(done, len(users), queued)
-            log.info("backfill %s to %s: %d meeting(s) queued from %d user(s)", first, last, queued, len(users))
+            sweep = inventory.queue_range(
+                self.zoom,
+                self.state,
+                self.storage.queue(MEETINGS_QUEUE),
+                Filters.from_settings(self.settings),
+                first,
+                last,
+                "backfill",
+                progress,
+            )
+            queued = sweep.outcomes[QUEUED]
+            log.info("backfill %s to %s: %d meeting(s) queued from %d user(s)", first, last, queued, sweep.users)
             return queued
 
     def replay(self, uuid: str) -> delivery.Delivery:

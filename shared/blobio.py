@@ -35,7 +35,6 @@ class BlockBlobWriter(io.RawIOBase):
         self.content_type = content_type
         self.once = once
         self.block_size = block_size
-        self.size = 0
         self._buffer = bytearray()
         self._blocks: list[BlobBlock] = []
         self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="stage-block")
@@ -46,7 +45,6 @@ class BlockBlobWriter(io.RawIOBase):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         self._buffer += data
-        self.size += len(data)
         while len(self._buffer) >= self.block_size:
             self._stage(bytes(self._buffer[: self.block_size]))
             del self._buffer[: self.block_size]

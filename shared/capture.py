@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
@@ -40,6 +41,7 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State
+from shared.storage import store_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import ZoomClient, ZoomError
 
@@ -56,8 +58,7 @@ DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a rec
 class Capture:
     status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, or FAILED (files stuck in processing)
     blob_name: str
-    attached: int = 0
-    stored: int = 0
+    written: bool = False  # this capture wrote the message blob (not a duplicate's or an earlier run's)
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,10 @@ def capture_meeting(
         meeting = fetch_meeting(zoom, ref.uuid, settings)
         if isinstance(meeting, NotNow):
             return _not_now(meeting, ref, key, blob_name, attempt, state)
-        if meeting.not_archived:
-            state.update_meeting(
-                key,
-                uuid=ref.uuid,
-                files_not_archived=len(meeting.not_archived),
-                file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
-            )
         limit = settings.max_message_size_mb * MIB
-        captured, composition = _archive(meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit)
+        captured, composition, written = _archive(
+            meeting, zoom, messages.get_blob_client(blob_name), recordings, staging, limit
+        )
         state.update_meeting(
             key,
             uuid=ref.uuid,
@@ -125,20 +121,21 @@ def capture_meeting(
             files=len(captured),
             archived_files=_file_keys(meeting.files),
             stored_files=sum(not c.attached for c in captured),
+            files_not_archived=len(meeting.not_archived),
+            file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
             message_bytes=composition.size,
             attempts=attempt,
             error_code="",
             reason="",
         )
-        result = Capture(CAPTURED, blob_name, sum(c.attached for c in captured), sum(not c.attached for c in captured))
         log.info(
             "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
             len(meeting.participants),
-            result.attached,
-            result.stored,
+            len(composition.attached),
+            len(captured) - len(composition.attached),
             composition.size,
         )
-        return result
+        return Capture(CAPTURED, blob_name, written)
     except DailyLimitReached as limit:
         log.warning("meeting waits for Zoom's daily quota: %s", limit)
         state.update_meeting(
@@ -151,7 +148,7 @@ def capture_meeting(
             key,
             uuid=ref.uuid,
             status=FAILED,
-            error_code=_code(error),
+            error_code=error_code(error),
             reason=str(error)[:1000],
             attempts=attempt,
         )
@@ -182,7 +179,7 @@ def add_late_files(
         return None
     archived = set(filter(None, str(row["archived_files"]).split(",")))
     filters = Filters.from_settings(settings)
-    listed = [RecordingFile.from_zoom(item, ref.uuid) for item in _files(zoom.meeting_recordings(ref.uuid))]
+    listed = Meeting.from_zoom(zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
     if not {f.key for f in listed if not f.file_type or filters.archives(f.file_type)} - archived:
         return None
     meeting = fetch_meeting(zoom, ref.uuid, settings)
@@ -226,11 +223,12 @@ def fetch_meeting(zoom: ZoomClient, uuid: str, settings: Settings) -> Meeting | 
     user = zoom.user(host_id) if host_id else None
     if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
         return NotNow(EXCLUDED, reason)
-    files = [RecordingFile.from_zoom(item, uuid) for item in _files(recording)]
-    processing = [f for f in files if f.processing and (not f.file_type or filters.archives(f.file_type))]
-    if processing:
-        return NotNow(DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(files)} file(s)")
     meeting = Meeting.from_zoom(recording, Person(_display_name(user), str((user or {}).get("email") or "")), ())
+    processing = [f for f in meeting.files if f.processing and (not f.file_type or filters.archives(f.file_type))]
+    if processing:
+        return NotNow(
+            DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(meeting.files)} file(s)"
+        )
     webinar = meeting.type in WEBINAR_TYPES
     details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
     sessions = zoom.participants(uuid, webinar=webinar)
@@ -266,10 +264,6 @@ def _not_now(outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt
     return Capture(DEFERRED, blob_name)
 
 
-def _files(recording: dict) -> list[dict]:
-    return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
-
-
 def _display_name(user: dict | None) -> str:
     if not user:
         return ""
@@ -277,7 +271,8 @@ def _display_name(user: dict | None) -> str:
     return str(user.get("display_name") or full or user.get("email") or "")
 
 
-def _code(error: Exception) -> str:
+def error_code(error: Exception) -> str:
+    """The short code of a failed capture, for its state row and its `stage_failed` record."""
     if isinstance(error, ZoomError):
         return f"zoom_{error.status}" + (f"_{error.code}" if error.code is not None else "")
     return type(error).__name__
@@ -290,8 +285,9 @@ def _archive(
     recordings: ContainerClient,
     staging: ContainerClient,
     limit: int,
-) -> tuple[list[CapturedFile], Composition]:
-    """Download the files, store those the message cannot carry, and write the message: all as streams.
+) -> tuple[list[CapturedFile], Composition, bool]:
+    """Download the files, store those the message cannot carry, and write the message: all as streams;
+    the flag is False when a concurrent capture of the same meeting wrote the message first.
 
     Each download goes into staging while it is hashed; attached files are read back from there into the
     message, stored ones into the recordings container; staging is emptied whatever happens.
@@ -303,10 +299,10 @@ def _archive(
         captured, composition = place_files(meeting, downloaded, said, limit)
         for c in captured:
             if not c.attached:
-                _store(area, c, recordings.get_blob_client(c.stored_as))
+                store_once(recordings, c.stored_as, _verified(area, c), c.content_type)
         writer = BlockBlobWriter(message, "message/rfc822", once=True)
         composition.write(writer, area.open)
-        writer.commit()  # False: a concurrent capture of the same meeting finished first, with the same record
+        written = writer.commit()  # False: a concurrent capture finished first, with the same record
     finally:
         area.empty()
     if composition.size > limit:
@@ -315,7 +311,7 @@ def _archive(
             "and transcript shown: mailboxes with that limit will refuse it",
             composition.size,
         )
-    return captured, composition
+    return captured, composition, written
 
 
 class Staging:
@@ -386,12 +382,7 @@ def place_files(
     return files, compose(meeting, files, said, said_limit=said_limit)
 
 
-def _store(area: Staging, captured: CapturedFile, blob: BlobClient) -> None:
-    """Write a file once into the recordings container, named by its content: already there means done."""
-    if blob.exists():
-        return
-    writer = BlockBlobWriter(blob, captured.content_type, once=True)
+def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:
+    """A staged file's bytes, checked against its download's size and hash; staging is read only if asked."""
     with area.open(captured) as stream:
-        for chunk in verified_chunks(captured.filename, stream, captured.size, captured.sha256):
-            writer.write(chunk)
-    writer.commit()
+        yield from verified_chunks(captured.filename, stream, captured.size, captured.sha256)

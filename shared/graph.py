@@ -10,7 +10,6 @@ take one of its 4 slots in this process; across instances Graph's 429 and `Retry
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
+from shared.http import backoff
 from shared.settings import Settings
 
 WELL_KNOWN_AUTHORITIES = {
@@ -35,6 +35,7 @@ WELL_KNOWN_AUTHORITIES = {
 MAILBOX_CONCURRENCY = 4  # Outlook's limit of concurrent requests per app and mailbox
 MAX_ATTEMPTS = 8
 MAX_WAIT = 120.0  # seconds: the longest single Retry-After honoured
+BACKOFF = (1.0, 60.0)  # seconds before the first retry without a Retry-After, and at most
 TIMEOUT = (10, 120)
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 INVALID_TOKEN = "InvalidAuthenticationToken"  # noqa: S105 (an error code, not a secret)
@@ -159,7 +160,7 @@ class GraphClient:
                     )
             except (*TRANSPORT_ERRORS, TokenUnavailable) as error:
                 failure: Exception = error
-                wait = _backoff(attempt)
+                wait = backoff(attempt, *BACKOFF)
                 ambiguous = write and not isinstance(error, TokenUnavailable)  # no token: nothing was sent
             else:
                 if response.status_code < 400:
@@ -217,7 +218,7 @@ class GraphClient:
             except (*TRANSPORT_ERRORS, ValueError) as error:
                 # Only the kind of error: its text would carry the upload URL, whose query is a credential.
                 failure: Exception = AmbiguousResult(f"upload of bytes {start}-: {type(error).__name__}")
-                wait = _backoff(failures)
+                wait = backoff(failures, *BACKOFF)
             else:
                 if response.status_code == 201:
                     return
@@ -245,11 +246,7 @@ def retry_after(response: requests.Response, attempt: int) -> float:
     try:
         return min(MAX_WAIT, max(0.0, float(response.headers["Retry-After"])))
     except (KeyError, ValueError):
-        return _backoff(attempt)
-
-
-def _backoff(attempt: int) -> float:
-    return min(60.0, (2**attempt) * 0.5 + random.uniform(0, 0.5))
+        return backoff(attempt, *BACKOFF)
 
 
 def _next_expected(body: Any) -> int | None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from azure.storage.queue import QueueClient
 
@@ -45,6 +47,39 @@ class Listing:
     waiting_until: datetime | None = None  # set when Zoom's daily quota stopped the listing
 
 
+class Scope:
+    """The Zoom users, active and inactive, whose meetings the filters keep: the hosts whose recordings count.
+
+    The listing, the backfill and the completeness report all list recordings through this one class, so a
+    host the administrator left out is never listed, queued or reported as a gap.
+    """
+
+    def __init__(self, zoom: ZoomClient, filters: Filters):
+        self.zoom = zoom
+        users = list(zoom.users())
+        self.hosts = [user for user in users if not filters.host_excluded(user)]
+        self.left_out = len(users) - len(self.hosts)
+
+    def recordings(
+        self, start: date, end: date, progress: Callable[[int], None] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The hosts' recordings from `start` to `end`; `progress(hosts done)` is called after each host."""
+        for done, host in enumerate(self.hosts, 1):
+            yield from self.zoom.recordings(host["id"], start, end)
+            if progress:
+                progress(done)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What queueing the recordings of a date range did."""
+
+    users: int
+    users_left_out: int
+    outcomes: Counter[str]  # QUEUED, CAPTURED (archived or on its way) or EXCLUDED, per listed meeting
+    waiting_until: datetime | None  # set when Zoom's daily quota stopped the listing
+
+
 def enumerate_meetings(
     zoom: ZoomClient, state: State, queue: QueueClient, settings: Settings, today: date | None = None
 ) -> Listing:
@@ -54,55 +89,76 @@ def enumerate_meetings(
         start = checkpoint - timedelta(days=settings.archive_overlap_days)
     else:
         start = today - timedelta(days=settings.archive_backfill_days)
-    filters = Filters.from_settings(settings)
-    users = users_left_out = 0
-    waiting_until = None
-    with ThreadPoolExecutor(max_workers=STORAGE_WORKERS) as pool:
-        decisions = []
-        try:
-            for user in zoom.users():
-                if filters.host_excluded(user):
-                    users_left_out += 1
-                    continue
-                users += 1
-                for recording in zoom.recordings(user["id"], start, today):
-                    decisions.append(pool.submit(_consider, state, queue, filters, recording))
-        except DailyLimitReached as limit:
-            waiting_until = limit.until
-            log.warning("listing stopped: %s; the checkpoint stays, so the next run lists these days again", limit)
-        outcomes = Counter(decision.result() for decision in decisions)
-    if waiting_until is None:
+    sweep = queue_range(zoom, state, queue, Filters.from_settings(settings), start, today, "timer")
+    if sweep.waiting_until is None:
         state.save_checkpoint(today)
     requeued = _queue_postponed(state, queue)
+    outcomes = sweep.outcomes
     listing = Listing(
         start=start,
         end=today,
-        users=users,
+        users=sweep.users,
         found=sum(outcomes.values()),
         queued=outcomes[QUEUED],
         already_archived=outcomes[CAPTURED],
-        users_left_out=users_left_out,
+        users_left_out=sweep.users_left_out,
         meetings_left_out=outcomes[EXCLUDED],
         requeued=requeued,
-        waiting_until=waiting_until,
+        waiting_until=sweep.waiting_until,
     )
     log.info(
         "listed %d meeting instance(s) of %d user(s) from %s to %s: %d queued, %d already archived, "
         "%d left out by the filters (and %d user(s)), %d deferred or waiting queued again",
         listing.found,
-        users,
+        listing.users,
         start,
         today,
         listing.queued,
         listing.already_archived,
         listing.meetings_left_out,
-        users_left_out,
+        listing.users_left_out,
         requeued,
     )
     return listing
 
 
-def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict) -> str:
+def queue_range(
+    zoom: ZoomClient,
+    state: State,
+    queue: QueueClient,
+    filters: Filters,
+    start: date,
+    end: date,
+    source: str,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Sweep:
+    """Queue the meetings of the hosts in scope recorded from `start` to `end` that are not archived nor left out.
+
+    `progress(users done, users, meetings queued)` is called after each user. Zoom's daily quota stops the
+    listing: what was queued stays queued, and `waiting_until` says when the quota resets.
+    """
+    users = users_left_out = 0
+    waiting_until = None
+    with ThreadPoolExecutor(max_workers=STORAGE_WORKERS) as pool:
+        decisions: list[Future[str]] = []
+
+        def host_done(done: int) -> None:
+            if progress:
+                progress(done, users, sum(decision.result() == QUEUED for decision in decisions))
+
+        try:
+            scope = Scope(zoom, filters)
+            users, users_left_out = len(scope.hosts), scope.left_out
+            for recording in scope.recordings(start, end, host_done):
+                decisions.append(pool.submit(_consider, state, queue, filters, recording, source))
+        except DailyLimitReached as limit:
+            waiting_until = limit.until
+            log.warning("listing stopped: %s; list these days again once it has reset", limit)
+        outcomes = Counter(decision.result() for decision in decisions)
+    return Sweep(users, users_left_out, outcomes, waiting_until)
+
+
+def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict, source: str) -> str:
     """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
     key = archive_key(recording["uuid"])
     row = state.meeting(key) or {}
@@ -112,7 +168,7 @@ def _consider(state: State, queue: QueueClient, filters: Filters, recording: dic
         if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
             state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **_facts(recording))
         return EXCLUDED
-    enqueue(state, queue, recording["uuid"], "timer", recording)
+    enqueue(state, queue, recording["uuid"], source, recording)
     return QUEUED
 
 
@@ -120,23 +176,26 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
     """Queue again the meetings deferred while Zoom processed their files, and those whose daily wait is over."""
     now = datetime.now(UTC)
     rows = state.meetings_with_status(DEFERRED) + [
-        row for row in state.meetings_with_status(WAITING) if (parse_time(row.get("retry_after")) or now) <= now
+        row for row in state.meetings_with_status(WAITING) if not _still_waiting(row, now)
     ]
     for row in rows:
         enqueue(state, queue, str(row["uuid"]), "retry")
     return len(rows)
 
 
-def _archived_or_pending(state: State, uuid: str) -> bool:
-    return _settled(state.meeting(archive_key(uuid)) or {})
-
-
 def _settled(row: dict) -> bool:
-    """The meeting of this state row is archived, or was queued recently enough to be on its way."""
-    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL):
+    """The meeting of this state row is archived, was queued recently enough to be on its way, or waits for
+    Zoom's quota (the listing after the reset queues it)."""
+    now = datetime.now(UTC)
+    if row.get("status") in (CAPTURED, DELIVERED, PARTIAL) or _still_waiting(row, now):
         return True
     queued_at = parse_time(row.get("queued_at"))
-    return row.get("status") == QUEUED and queued_at is not None and datetime.now(UTC) - queued_at < REQUEUE_AFTER
+    return row.get("status") == QUEUED and queued_at is not None and now - queued_at < REQUEUE_AFTER
+
+
+def _still_waiting(row: dict, now: datetime) -> bool:
+    """The meeting waits for Zoom's quota, which has not reset yet."""
+    return row.get("status") == WAITING and now < (parse_time(row.get("retry_after")) or now)
 
 
 def enqueue(state: State, queue: QueueClient, uuid: str, source: str, recording: dict | None = None) -> None:

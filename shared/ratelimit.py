@@ -5,7 +5,8 @@ second for Light, Medium and Heavy endpoints, per minute for Resource-intensive 
 that Heavy and Resource-intensive calls share (../shared/reference/zoom-api.md §4). The limiter lets a
 category's calls through at most at the plan's rate, less a margin for the network's jitter and for
 other apps on the account; a 429 pauses the whole category, and a daily limit blocks it until Zoom's
-reset time, so that work waits for the next day instead of failing.
+reset time, so that work waits for the next day instead of failing (as does a 429 that asks for a wait
+longer than an invocation should sleep).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from shared.records import utc_text
 
 LIGHT = "Light"
 MEDIUM = "Medium"
@@ -44,13 +47,14 @@ PLANS = {"pro": Plan(_PRO, 30_000), "business": Plan(_BUSINESS, 60_000), "enterp
 
 
 class DailyLimitReached(Exception):
-    """Zoom's daily quota of a category is used up: the work waits until `until`, it has not failed."""
+    """Zoom's daily quota of a category is used up, or Zoom asked to wait longer than an invocation should:
+    the work waits until `until`, it has not failed."""
 
-    def __init__(self, category: str, until: datetime):
+    def __init__(self, category: str, until: datetime, limit: str = "daily limit"):
         self.category = category
         self.until = until
-        stamp = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        super().__init__(f"Zoom's daily limit for {category} API calls is reached; the work resumes after {stamp}")
+        resumes = utc_text(until)
+        super().__init__(f"Zoom's {limit} for {category} API calls is reached; the work resumes after {resumes}")
 
 
 def next_reset(now: datetime) -> datetime:
@@ -74,7 +78,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._next: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)  # earliest time of the next request
         self._paused_until: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
-        self._blocked_until: dict[str, datetime] = {}  # categories whose daily quota is used up
+        self._blocked_until: dict[str, tuple[datetime, str]] = {}  # categories refused until then, and why
         self._day = self._now().astimezone(UTC).date()
         self._daily_used = 0
 
@@ -103,21 +107,25 @@ class RateLimiter:
         with self._lock:
             self._paused_until[category] = max(self._paused_until[category], self._clock() + seconds)
 
-    def block(self, category: str, until: datetime) -> DailyLimitReached:
-        """Zoom says a daily quota is spent: refuse its categories until `until` (Zoom's reset time)."""
+    def block(self, category: str, until: datetime, *, daily: bool = True) -> DailyLimitReached:
+        """Zoom says a daily quota is spent (refuse the categories sharing it until Zoom's reset time), or, not
+        `daily`, to wait long (refuse this category until `until`, rather than sleep through an invocation)."""
         with self._lock:
-            return self._block(category, until)
+            return self._block(category, until, daily)
 
-    def _block(self, category: str, until: datetime) -> DailyLimitReached:
-        for shared in DAILY_CATEGORIES if category in DAILY_CATEGORIES else (category,):
-            self._blocked_until[shared] = max(until, self._blocked_until.get(shared, until))
-        return DailyLimitReached(category, until)
+    def _block(self, category: str, until: datetime, daily: bool = True) -> DailyLimitReached:
+        limit = "daily limit" if daily else "rate limit"
+        for shared in DAILY_CATEGORIES if daily and category in DAILY_CATEGORIES else (category,):
+            current = self._blocked_until.get(shared)
+            if current is None or until > current[0]:
+                self._blocked_until[shared] = (until, limit)
+        return DailyLimitReached(category, until, limit)
 
     def _check_daily(self, category: str) -> None:
         now = self._now()
         blocked = self._blocked_until.get(category)
-        if blocked and now < blocked:
-            raise DailyLimitReached(category, blocked)
+        if blocked and now < blocked[0]:
+            raise DailyLimitReached(category, *blocked)
         self._blocked_until.pop(category, None)
         if category not in DAILY_CATEGORIES:
             return

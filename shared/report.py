@@ -32,6 +32,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 
 from shared.capture import message_blob_name
 from shared.filters import Filters
+from shared.inventory import Scope
 from shared.mapping import Directory, UserMapping, recipients
 from shared.message import read_record
 from shared.records import archive_key, parse_time
@@ -132,18 +133,16 @@ def deadline(recording: dict[str, Any], start: datetime) -> date:
 
 
 def zoom_inventory(zoom: ZoomClient, days: set[date], filters: Filters) -> tuple[int, dict[date, list[dict[str, Any]]]]:
-    """Zoom's recorded meetings on these days (UTC), from every user, active and inactive, whose meetings the
-    administrator's filters keep (the others are out of the archive's scope, not gaps)."""
+    """Zoom's recorded meetings on these days (UTC), from every host in the archive's scope (the meetings of
+    the hosts the administrator's filters leave out are not gaps)."""
     listed: dict[date, dict[str, dict[str, Any]]] = {day: {} for day in days}
-    users = [user for user in zoom.users() if not filters.host_excluded(user)]
+    scope = Scope(zoom, filters)
     # A day either side: Zoom's from/to are dates in the account's time zone, ours are UTC.
-    first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
-    for user in users:
-        for recording in zoom.recordings(user["id"], first, last):
-            start = parse_time(recording.get("start_time"))
-            if start and start.date() in listed:
-                listed[start.date()][str(recording["uuid"])] = recording
-    return len(users), {day: list(found.values()) for day, found in listed.items()}
+    for recording in scope.recordings(min(days) - timedelta(days=1), max(days) + timedelta(days=1)):
+        start = parse_time(recording.get("start_time"))
+        if start and start.date() in listed:
+            listed[start.date()][str(recording["uuid"])] = recording
+    return len(scope.hosts), {day: list(found.values()) for day, found in listed.items()}
 
 
 def reconcile(

@@ -6,14 +6,16 @@ Queue messages are base64 text, as the Functions queue trigger expects (`host.js
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from functools import cached_property
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
+from shared.blobio import BlockBlobWriter
 from shared.settings import StorageConnection
 
 MEETINGS_QUEUE = "meetings"
@@ -35,15 +37,19 @@ WORK_CONTAINERS = (STAGING_CONTAINER,)
 TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
 
 
-def store_once(container: ContainerClient, name: str, data: bytes, content_type: str) -> None:
+def store_once(container: ContainerClient, name: str, data: bytes | Iterable[bytes], content_type: str) -> None:
     """Write a blob that is never overwritten (If-None-Match: *): its name comes from its content, so an
-    existing blob of that name already holds these bytes (and write-once containers refuse overwrites)."""
-    if container.get_blob_client(name).exists():
+    existing blob of that name already holds these bytes (and write-once containers refuse overwrites).
+
+    `data` is the bytes, or chunks of them that are not read at all when the blob exists already.
+    """
+    blob = container.get_blob_client(name)
+    if blob.exists():
         return
-    try:
-        container.upload_blob(name, data, overwrite=False, content_settings=ContentSettings(content_type=content_type))
-    except ResourceExistsError:
-        pass
+    writer = BlockBlobWriter(blob, content_type, once=True)
+    for chunk in [data] if isinstance(data, bytes) else data:
+        writer.write(chunk)
+    writer.commit()  # False: a concurrent writer stored the same bytes first
 
 
 class Storage:

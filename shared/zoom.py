@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import jwt
 import requests
 
+from shared.http import backoff
 from shared.ratelimit import HEAVY, LIGHT, MEDIUM, PLANS, RESOURCE_INTENSIVE, RateLimiter, next_reset
 from shared.records import parse_time
 from shared.settings import Settings
@@ -41,6 +41,7 @@ MAX_REDIRECTS = 5
 CHUNK = 256 * 1024  # what a broken connection can lose: a resumed download starts after the last whole one
 TIMEOUT = (10, 60)
 ATTEMPTS = 6  # per API call: 429s, 5xx and lost connections, with jittered backoff in between
+BACKOFF = (0.25, 30.0)  # seconds before the first retry, and at most
 TOKEN_ATTEMPTS = 3
 DOWNLOAD_ATTEMPTS = 4  # per file: each broken connection resumes where it stopped
 PAGE_RESTARTS = 3  # a listing whose page token expired starts again this many times at most
@@ -64,16 +65,18 @@ ENDPOINTS = {
     "/report/webinars/{webinarId}": HEAVY,
 }
 MIN_PAUSE = {RESOURCE_INTENSIVE: 6.0}  # after a 429 without Retry-After; 1 s for the others
+# A 429 asking to wait longer than this makes the work wait for a later run (as for the daily quota): the
+# invocation would otherwise sleep through it, maybe past the Functions timeout.
+LONG_WAIT_SECONDS = 60.0
 
 
 class ZoomError(Exception):
     """Zoom answered with an error; `code` is Zoom's own error code when the body carried one."""
 
-    def __init__(self, status: int, code: int | None, message: str, *, retryable: bool = False):
+    def __init__(self, status: int, code: int | None, message: str):
         self.status = status
         self.code = code
         self.message = message
-        self.retryable = retryable
         super().__init__(f"Zoom API error {status}" + (f" code {code}" if code is not None else "") + f": {message}")
 
 
@@ -109,25 +112,19 @@ def retry_after(value: str, now: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def backoff(retry: int) -> float:
-    """Seconds before retry number `retry` (0 for the first): exponential, jittered so that workers spread out."""
-    return min(30.0, 0.25 * 2**retry) * random.uniform(0.5, 1.0)
-
-
 @dataclass(frozen=True)
 class Download:
     size: int
     sha256: str
-    content_type: str
 
 
 class ZoomClient:
     """One per process: it holds the token (valid for an hour) and the rate limiter across invocations."""
 
-    def __init__(self, settings: Settings, session: requests.Session, limiter: RateLimiter | None = None):
+    def __init__(self, settings: Settings, session: requests.Session):
         self.settings = settings
         self.session = session
-        self.limiter = limiter or RateLimiter(PLANS[settings.zoom_plan])
+        self.limiter = RateLimiter(PLANS[settings.zoom_plan])
         self._token = ""
         self._renew_at = 0.0
         self._lock = threading.Lock()
@@ -155,7 +152,7 @@ class ZoomClient:
             except requests.RequestException:
                 if attempt == TOKEN_ATTEMPTS - 1:
                     raise
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
                 continue
             if response.status_code == 200:
                 body = response.json()
@@ -163,7 +160,7 @@ class ZoomClient:
             if response.status_code < 500 and response.status_code != 429:
                 break
             if attempt < TOKEN_ATTEMPTS - 1:
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
         raise ZoomError(
             response.status_code,
             None,
@@ -202,7 +199,7 @@ class ZoomClient:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("no answer from Zoom for %s (%s); retrying", template, type(error).__name__)
-                time.sleep(backoff(attempt - 1))
+                time.sleep(backoff(attempt - 1, *BACKOFF))
                 continue
             if response.status_code == 200:
                 return response.json()
@@ -211,27 +208,31 @@ class ZoomClient:
                 renewed = True
                 continue
             error = _error(response)
-            if not error.retryable:
+            if response.status_code != 429 and response.status_code < 500:
                 raise error
             attempt += 1
             if response.status_code == 429:
-                self._rate_limited(category, response, attempt)
+                self._rate_limited(category, response, error, attempt)
             if attempt == ATTEMPTS:
-                raise ZoomError(
-                    error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)", retryable=True
-                )
+                raise ZoomError(error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)")
             if response.status_code >= 500:
-                time.sleep(backoff(attempt - 1))
+                time.sleep(backoff(attempt - 1, *BACKOFF))
 
-    def _rate_limited(self, category: str, response: requests.Response, attempt: int) -> None:
-        """Honour a 429: the daily quota raises `DailyLimitReached`; a per-second limit pauses the category."""
+    def _rate_limited(self, category: str, response: requests.Response, error: ZoomError, attempt: int) -> None:
+        """Honour a 429: the daily quota, or a wait over `LONG_WAIT_SECONDS`, raises `DailyLimitReached`; a
+        per-second limit pauses the category."""
         now = datetime.now(UTC)
         until = retry_after(response.headers.get("Retry-After", ""), now)
-        daily = response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit" or "daily" in _message(response)
         zoom_category = response.headers.get("X-RateLimit-Category", category)
-        if daily:
+        if response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit" or "daily" in error.message.lower():
             raise self.limiter.block(category, until if until and until > now else next_reset(now))
-        pause = (until - now).total_seconds() if until else max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1))
+        if until:
+            pause = (until - now).total_seconds()
+            if pause > LONG_WAIT_SECONDS:
+                log.info("Zoom's %s rate limit answered 429 until %s; the work waits for it", zoom_category, until)
+                raise self.limiter.block(category, until, daily=False)
+        else:
+            pause = max(MIN_PAUSE.get(category, 1.0), backoff(attempt - 1, *BACKOFF))
         log.info("Zoom's %s rate limit answered 429; pausing that category for %.1fs", zoom_category, pause)
         self.limiter.pause(category, pause)
 
@@ -364,7 +365,7 @@ class ZoomClient:
                 problem = f"download broke off after {received.size} bytes: {type(error).__name__}"
             log.info("%s; %s", problem, "resuming" if attempt < DOWNLOAD_ATTEMPTS - 1 else "giving up")
             if attempt < DOWNLOAD_ATTEMPTS - 1:
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt, *BACKOFF))
         raise DownloadError(f"{problem} ({DOWNLOAD_ATTEMPTS} attempts)")
 
     def _open(self, url: str, offset: int) -> requests.Response:
@@ -395,7 +396,6 @@ class _Received:
         self.sink = sink
         self.size = 0
         self.digest = hashlib.sha256()
-        self.content_type = ""
         self.total: int | None = None  # the whole file's size, as the server announced it
 
     def take(self, response: requests.Response) -> None:
@@ -403,10 +403,8 @@ class _Received:
         status = response.status_code
         if status not in (200, 206):
             raise DownloadError(f"download answered HTTP {status}")
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type == "text/html":
+        if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html":
             raise DownloadError("download answered an HTML page instead of the file (Zoom does this with HTTP 200)")
-        self.content_type = self.content_type or content_type
         skip = self._skip(response)
         for chunk in response.iter_content(CHUNK):
             if skip:
@@ -436,20 +434,12 @@ class _Received:
             raise DownloadError(f"download has {self.size} bytes but the server announced {self.total}")
         if expected_size is not None and self.size != expected_size:
             raise DownloadError(f"download has {self.size} bytes but Zoom lists the file with {expected_size}")
-        return Download(size=self.size, sha256=self.digest.hexdigest(), content_type=self.content_type)
+        return Download(size=self.size, sha256=self.digest.hexdigest())
 
 
 def _instance(template: str, uuid: str) -> dict[str, str]:
     """The path segment naming a meeting or webinar instance in `template`."""
     return {"webinarId" if "{webinarId}" in template else "meetingId": encode_uuid(uuid)}
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("message", "")).lower() if isinstance(body, dict) else ""
 
 
 def _error(response: requests.Response) -> ZoomError:
@@ -459,5 +449,4 @@ def _error(response: requests.Response) -> ZoomError:
         body = {}
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message", "") if isinstance(body, dict) else ""
-    retryable = response.status_code == 429 or response.status_code >= 500
-    return ZoomError(response.status_code, code if isinstance(code, int) else None, str(message), retryable=retryable)
+    return ZoomError(response.status_code, code if isinstance(code, int) else None, str(message))

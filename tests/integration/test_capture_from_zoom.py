@@ -7,7 +7,6 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
 from local.world import World
@@ -34,11 +33,6 @@ def fetch(world: World, uuid: str, **settings: str) -> Meeting:
 
 def zoom_calls(world: World) -> list[str]:
     return [r["path"] for r in world.zoom.requests() if r["path"].startswith("/v2/")]
-
-
-def meeting_row(world: World, uuid: str) -> dict:
-    tables = TableServiceClient.from_connection_string(world.azurite.connection_string)
-    return dict(tables.get_table_client("meetings").get_entity(archive_key(uuid), "meeting"))
 
 
 def test_a_meeting_instance_is_fetched_with_everything_zoom_has_about_it(fresh: World, tenant: Tenant) -> None:
@@ -117,7 +111,7 @@ def test_file_types_left_out_are_not_downloaded_and_the_row_says_so(fresh: World
 
     downloads = [r for r in fresh.zoom.requests() if r["path"].startswith("/rec/download/")]
     assert len(downloads) == 1
-    row = meeting_row(fresh, planning.uuid)
+    row = archiver.state.meeting(archive_key(planning.uuid)) or {}
     assert (row["status"], row["files"], row["files_not_archived"], row["file_types_not_archived"]) == (
         "captured",
         1,
@@ -137,7 +131,7 @@ def test_a_meeting_of_a_host_left_out_is_recorded_as_excluded_with_the_reason(fr
 
     assert archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook")).status == "excluded"
 
-    row = meeting_row(fresh, meeting.uuid)
+    row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert (row["status"], row["reason"]) == ("excluded", "the host is in a group excluded by ZOOM_EXCLUDE_GROUPS")
     assert not [r for r in fresh.zoom.requests() if r["path"].startswith("/rec/")]
 
@@ -148,13 +142,14 @@ def test_a_deferral_that_never_ends_fails_with_its_reason(fresh: World, tenant: 
     tenant.apply(fresh)
     archiver = Archiver(load_settings(fresh.app_settings()))
     assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "deferred"
-    assert meeting_row(fresh, meeting.uuid)["reason"] == "Zoom is still processing 1 of the meeting's 1 file(s)"
+    row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
+    assert row["reason"] == "Zoom is still processing 1 of the meeting's 1 file(s)"
 
     long_ago = datetime.now(UTC) - DEFERRAL_LIMIT - timedelta(hours=1)  # days pass, each run queues it again
     archiver.state.update_meeting(archive_key(meeting.uuid), deferred_since=long_ago.isoformat())
     enqueue(archiver.state, archiver.storage.queue(MEETINGS_QUEUE), meeting.uuid, "retry")
     assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "failed"
 
-    row = meeting_row(fresh, meeting.uuid)
+    row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert (row["status"], row["error_code"]) == ("failed", "still_processing")
     assert "Zoom is still processing 1 of the meeting's 1 file(s) since" in row["reason"]

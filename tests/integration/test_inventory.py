@@ -127,3 +127,61 @@ def test_a_meeting_already_archived_is_neither_queued_again_nor_relabelled(fresh
 
     assert queued(fresh) == [] and listing.already_archived == 2
     assert archive.state.meeting(archive_key(delivered.uuid))["status"] == "delivered"  # type: ignore[index]
+
+
+def test_backfill_leaves_out_what_the_filters_leave_out(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    kept = tenant.meeting(alice, "Planning", days_ago=50)
+    short = tenant.meeting(alice, "Wrong room", days_ago=50, minutes=2)
+    tenant.meeting(bob, "Bob's meeting", days_ago=50)
+    tenant.apply(fresh)
+    archive = archiver(fresh, ZOOM_EXCLUDE_USERS=bob.email, ARCHIVE_MIN_DURATION_MINUTES="5")
+    today = datetime.now(UTC).date()
+    progress = []
+
+    queued_count = archive.backfill(
+        today - timedelta(days=60), today - timedelta(days=40), lambda *step: progress.append(step)
+    )
+
+    assert queued(fresh) == [kept.uuid] and queued_count == 1
+    assert progress == [(1, 1, 1)], "only the hosts the filters keep are listed"
+    assert archive.state.meeting(archive_key(short.uuid))["status"] == "excluded"  # type: ignore[index]
+    assert archive.state.meeting(archive_key(kept.uuid))["source"] == "backfill"  # type: ignore[index]
+
+
+def test_backfill_stops_at_the_daily_limit_and_keeps_what_it_queued(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    tenant.meeting(alice, "Planning", days_ago=50)
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    fresh.zoom.fault(
+        {
+            "method": "GET",
+            "path": "/recordings$",
+            "status": 429,
+            "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "Daily-limit", "Retry-After": ""},
+            "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
+        }
+    )
+    today = datetime.now(UTC).date()
+
+    assert archive.backfill(today - timedelta(days=60), today - timedelta(days=40)) == 0
+    assert queued(fresh) == []
+
+
+def test_a_listed_meeting_waiting_for_zoom_is_queued_only_once_its_wait_is_over(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    waiting = tenant.meeting(alice, "Planning")
+    waited = tenant.meeting(alice, "Review")
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    now = datetime.now(UTC)
+    for meeting, retry_after in ((waiting, now + timedelta(hours=3)), (waited, now - timedelta(minutes=1))):
+        archive.state.update_meeting(
+            archive_key(meeting.uuid), uuid=meeting.uuid, status="waiting", retry_after=retry_after.isoformat()
+        )
+
+    archive.enumerate_meetings()
+
+    assert queued(fresh) == [waited.uuid]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 
 import azure.identity
 import pytest
+from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 from local.world import World
 from shared.records import MeetingRef
 from shared.settings import StorageConnection, load_settings
-from shared.storage import MEETINGS_QUEUE, MEETINGS_TABLE, MESSAGES_CONTAINER, Storage
+from shared.storage import MEETINGS_QUEUE, MEETINGS_TABLE, MESSAGES_CONTAINER, Storage, store_once
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +50,23 @@ def test_in_azure_storage_is_reached_as_the_apps_identity_or_an_operators_azure_
     clients = [storage.container(MESSAGES_CONTAINER), storage.queue(MEETINGS_QUEUE), storage.table(MEETINGS_TABLE)]
     assert all(client.credential is storage.blobs.credential for client in clients)
     assert made == [{"managed_identity_client_id": connection.client_id}]
+
+
+def test_a_blob_stored_once_is_never_replaced_and_its_source_then_not_read(fresh: World) -> None:
+    container = BlobServiceClient.from_connection_string(fresh.azurite.connection_string).get_container_client("once")
+    container.create_container()
+    read = []
+
+    def chunks() -> Iterator[bytes]:
+        read.append(True)
+        yield from (b"other ", b"bytes")
+
+    store_once(container, "a.mp4", b"first bytes", "video/mp4")
+    store_once(container, "a.mp4", chunks(), "video/mp4")
+
+    blob = container.get_blob_client("a.mp4")
+    assert blob.download_blob().readall() == b"first bytes"
+    assert blob.get_blob_properties().content_settings.content_type == "video/mp4"
+    assert not read, "the blob exists: its bytes are not read again"
+    store_once(container, "b.mp4", chunks(), "video/mp4")
+    assert container.get_blob_client("b.mp4").download_blob().readall() == b"other bytes"

@@ -170,6 +170,7 @@ def test_a_server_error_during_a_download_is_retried(fresh: World, tenant: Tenan
     sink = io.BytesIO()
     client(fresh).download(item["download_url"], sink, item["file_size"])
     assert sink.getvalue() == content
+    assert [r["status"] for r in fresh.zoom.requests() if r["path"].startswith("/cdn/")] == [503, 200]
 
 
 QPS_LIMIT = {
@@ -210,6 +211,9 @@ def test_server_errors_and_lost_answers_are_retried(fresh: World, tenant: Tenant
         {"method": "GET", "path": "^/v2/users$", "action": "drop"},
     )
     assert len(list(client(fresh).users())) == 1
+    answers = [(r["status"], r["fault"]) for r in fresh.zoom.requests() if r["path"] == "/v2/users"]
+    # The faults first (0: no answer), then the active and the inactive listing.
+    assert answers == [(502, True), (0, True), (0, True), (200, False), (200, False)]
 
 
 def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: World, tenant: Tenant) -> None:
@@ -239,6 +243,28 @@ def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: Wor
         assert "resumes after 2099-05-31T00:00:00Z" in str(raised.value)
     assert len([r for r in fresh.zoom.requests() if r["path"].startswith("/v2/report/")]) == 1  # then it waits
     assert zoom.meeting_recordings(webinar.uuid)["uuid"] == webinar.uuid  # Light calls go on
+
+
+def test_a_429_asking_for_a_long_wait_makes_the_work_wait_instead_of_sleeping(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Planning")
+    tenant.apply(fresh)
+    later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    retry_at = later.isoformat().replace("+00:00", "Z")
+    fault = {**QPS_LIMIT, "headers": {**QPS_LIMIT["headers"], "Retry-After": retry_at}}
+    fresh.zoom.fault({"method": "GET", "path": "^/v2/users$", **fault})
+    zoom = client(fresh)
+
+    started = time.monotonic()
+    for _ in range(2):
+        with pytest.raises(DailyLimitReached) as raised:
+            list(zoom.users())
+        assert raised.value.until == later
+        assert f"rate limit for Medium API calls is reached; the work resumes after {retry_at}" in str(raised.value)
+
+    assert time.monotonic() - started < 10, "the invocation does not sleep until Zoom's Retry-After"
+    assert [r["status"] for r in fresh.zoom.requests() if r["path"] == "/v2/users"] == [429]
+    assert zoom.meeting_recordings(meeting.uuid)["uuid"] == meeting.uuid  # Light calls go on
 
 
 def test_a_token_about_to_expire_is_renewed_before_zoom_refuses_it(
