@@ -131,8 +131,8 @@ class Archiver:
                 state=self.state,
                 settings=self.settings,
             )
-            telemetry.items_imported.add(result.imported)
-            if result.imported:
+            telemetry.items_imported.add(result.created)
+            if result.created:
                 telemetry.archived_bytes.add(len(data))
             return result
 

@@ -58,6 +58,7 @@ class Delivery:
     unmapped: int
     failed: int
     stored_apart: int = 0  # deliveries whose large files were stored and linked instead of attached
+    created: int = 0  # items this invocation made; the others were there from an earlier one
 
 
 def import_message(
@@ -104,16 +105,24 @@ class _Run:
         self.rows = state.deliveries(self.key)
         self.owner = uuid.uuid4().hex  # this invocation, as the holder of the delivery rows it claims
         self.counts: Counter[str] = Counter()
+        self.earlier: Counter[str] = Counter()  # rows an earlier invocation settled
         self.mailboxes = 0
         self.stored_apart = 0
         self.transient = 0
         self._lock = threading.Lock()
 
     def _tally(
-        self, status: str, *, mailbox: bool = False, stored_apart: bool = False, transient: bool = False
+        self,
+        status: str,
+        *,
+        mailbox: bool = False,
+        stored_apart: bool = False,
+        transient: bool = False,
+        earlier: bool = False,
     ) -> None:
         with self._lock:
             self.counts[status] += 1
+            self.earlier[status] += earlier
             self.mailboxes += mailbox
             self.stored_apart += stored_apart
             self.transient += transient
@@ -170,7 +179,7 @@ class _Run:
         previous = previous or {}
         if settled(previous):
             status = str(previous["status"])
-            self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0)
+            self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0, earlier=True)
             return status
         fields = {**self._fields(mailbox.address, people, previous), "stand_in": stand_in}
         stored_apart = transient = False
@@ -254,7 +263,13 @@ class _Run:
         if self.transient:
             raise RetryLater(f"{self.transient} mailbox(es) failed for a reason that may pass; the import is retried")
         return Delivery(
-            self.key, counts[IMPORTED], counts[DUPLICATE], counts[UNMAPPED], counts[FAILED], self.stored_apart
+            self.key,
+            counts[IMPORTED],
+            counts[DUPLICATE],
+            counts[UNMAPPED],
+            counts[FAILED],
+            self.stored_apart,
+            created=counts[IMPORTED] - self.earlier[IMPORTED],
         )
 
 

@@ -149,6 +149,7 @@ def test_a_unit_of_works_records_carry_its_dimensions_and_no_secret_or_content(
     assert not [r for r in records(logs) if r.get("event") == "stage_failed"]
     after = counters(reader)
     assert moved("stage_failures", stage="import", code="ErrorAccessDenied") == 1
+    assert (moved("items_imported"), moved("archived_bytes")) == (2, len(data)), "nothing new was imported"
 
     secrets = {
         "Zoom client secret": settings["ZOOM_CLIENT_SECRET"],
