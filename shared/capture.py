@@ -171,8 +171,9 @@ def add_late_files(
     Zoom sends `recording.completed` once files are ready (once per processed view, for some accounts) and
     `recording.transcript_completed` later, so a meeting captured on the first event can gain files. They go
     into an addition: the meeting's facts and only the new files, under a key of the meeting and those files
-    (so the same event twice adds one message), delivered like any other. The keys of the files archived are
-    on the meeting's row; a row written before they were kept is left as it is. Returns the addition's blob.
+    (so the same event twice adds one message), delivered like any other. The keys of the files archived, and
+    of the meeting's additions (for the completeness report), are on the meeting's row; a row written before
+    they were kept is left as it is. Returns the addition's blob.
     """
     row = state.meeting(key) or {}
     if row.get("archived_files") is None:
@@ -202,7 +203,8 @@ def add_late_files(
         topic=meeting.topic,
         files=len(addition.files),
     )
-    state.update_meeting(key, archived_files=_file_keys(addition.files, archived))
+    additions = sorted(set(filter(None, str(row.get("additions") or "").split(","))) | {addition.key})
+    state.update_meeting(key, archived_files=_file_keys(addition.files, archived), additions=",".join(additions))
     return blob_name
 
 

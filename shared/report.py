@@ -6,7 +6,9 @@ unprocessed), but per meeting and per mailbox. The inventory is Zoom's own: ever
 inactive, and their cloud recordings of the day. For each meeting the expected mailboxes are those of its
 mapped internal participants: the delivery rows the import wrote name them once an import has run; before
 that, the archived message is read and its participants mapped again with the `mapping` module. Every
-meeting Zoom lists that is not in every expected mailbox is a gap; unmapped participants (external, no
+meeting Zoom lists that is not in every expected mailbox is a gap, and so are files Zoom lists that the
+meeting's message and its additions (files archived after it) lack, and an addition missing from a mailbox;
+unmapped participants (external, no
 email, no Microsoft 365 user or mailbox) are listed as exceptions, which are the archive's policy, not gaps.
 
 A gap is urgent when Zoom may delete the recording within `URGENT_WITHIN`: on the recording's
@@ -35,7 +37,7 @@ from shared.filters import Filters
 from shared.inventory import Scope
 from shared.mapping import Directory, UserMapping, recipients
 from shared.message import read_record
-from shared.records import archive_key, parse_time
+from shared.records import Meeting, Person, archive_key, parse_time
 from shared.settings import Settings
 from shared.state import CAPTURED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
 from shared.zoom import ZoomClient
@@ -51,6 +53,7 @@ NOT_CAPTURED = "not_captured"  # queued or deferred, no message yet
 CAPTURE_FAILED = "capture_failed"
 NOT_IMPORTED = "not_imported"  # the mailbox has no item and no import recorded a failure (yet)
 IMPORT_FAILED = "import_failed"
+FILES_NOT_ARCHIVED = "files_not_archived"  # Zoom lists files the meeting's message (and additions) lack
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def _compare(
     today: date,
 ) -> Report:
     rows = {row["PartitionKey"]: row for row in state.meetings_between(day, day)}
+    filters = Filters.from_settings(settings)
     checks: list[MeetingCheck] = []
     gaps: list[Gap] = []
     unmapped: list[dict[str, str]] = []
@@ -231,13 +235,16 @@ def _compare(
             expected = _expected(row, deliveries, key, messages, directory, mapping, settings)
             if expected is None:
                 found.append((NOT_IMPORTED, "the archived message is missing from the messages container", ""))
-            for mailbox in expected or []:
-                delivery = deliveries.get(mailbox_row(mailbox), {})
-                mailboxes[mailbox] = str(delivery.get("status") or "missing")
-                if delivery.get("status") == FAILED:
-                    found.append((IMPORT_FAILED, f"{delivery.get('code', '')}: {delivery.get('reason', '')}", mailbox))
-                elif delivery.get("status") not in (IMPORTED, DUPLICATE):
-                    found.append((NOT_IMPORTED, "no item recorded in this mailbox", mailbox))
+            mailboxes = {
+                mailbox: str(deliveries.get(mailbox_row(mailbox), {}).get("status") or "missing")
+                for mailbox in expected or []
+            }
+            found += _mailbox_gaps(expected or [], deliveries, "")
+            for addition in _listed(row.get("additions")):
+                found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
+            if late := _late_files(recording, row, filters):
+                detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
+                found.append((FILES_NOT_ARCHIVED, detail, ""))
         gaps += [Gap(uuid, topic, mailbox, kind, detail, urgent, due.isoformat()) for kind, detail, mailbox in found]
         checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes))
     return Report(
@@ -249,6 +256,34 @@ def _compare(
         unmapped=unmapped,
         not_listed_by_zoom=sorted(str(row.get("uuid", "")) for row in rows.values()),
     )
+
+
+def _mailbox_gaps(expected: list[str], deliveries: dict[str, dict[str, Any]], what: str) -> list[tuple[str, str, str]]:
+    """The expected mailboxes this message (the meeting's, or one of its additions) is not in, and why."""
+    found = []
+    for mailbox in expected:
+        delivery = deliveries.get(mailbox_row(mailbox), {})
+        if delivery.get("status") == FAILED:
+            found.append((IMPORT_FAILED, f"{what}{delivery.get('code', '')}: {delivery.get('reason', '')}", mailbox))
+        elif delivery.get("status") not in (IMPORTED, DUPLICATE):
+            found.append((NOT_IMPORTED, f"{what}no item recorded in this mailbox", mailbox))
+    return found
+
+
+def _late_files(recording: dict[str, Any], row: dict[str, Any], filters: Filters) -> list[str]:
+    """The file types of files Zoom lists, done and archivable, that the meeting's row does not name as
+    archived (a row from before file keys were kept names none, and is not judged)."""
+    if row.get("archived_files") is None:
+        return []
+    archived = set(_listed(row["archived_files"]))
+    files = Meeting.from_zoom(recording, Person("", ""), ()).files
+    return sorted(
+        f.file_type for f in files if f.key not in archived and not f.processing and filters.archives(f.file_type)
+    )
+
+
+def _listed(text: Any) -> list[str]:
+    return [item for item in str(text or "").split(",") if item]
 
 
 def _expected(

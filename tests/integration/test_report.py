@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +13,9 @@ from shared.records import MeetingRef
 from shared.report import LISTING_HORIZON, read_reports
 from shared.settings import load_settings
 from shared.state import EXCLUDED, FAILED
-from shared.storage import REPORTS_CONTAINER
-from tests.integration.conftest import FailedRun
-from tests.tenant import Tenant
+from shared.storage import MESSAGES_CONTAINER, REPORTS_CONTAINER
+from tests.integration.conftest import ACCESS_DENIED, FailedRun
+from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +112,47 @@ def test_the_default_reconcile_rechecks_unfinished_days_zoom_still_lists_and_not
 
     expected = [today - timedelta(days=10), today - timedelta(days=2), today - timedelta(days=1)]
     assert [r.day for r in written] == [d.isoformat() for d in expected]
+
+
+def test_files_zoom_lists_after_the_meeting_was_archived_are_a_gap_until_their_addition_is_in_every_mailbox(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    vtt = b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nAlice Archer: hello\n"
+    files = [File("MP4", b"\x00" * 1000), File("TRANSCRIPT", vtt)]
+    meeting = tenant.meeting(alice, "Late transcript", attendees=[(alice, 0, 30), (bob, 0, 30)], files=files)
+    tenant.folder.mkdir(parents=True, exist_ok=True)
+    complete = tenant.zoom_seed()  # once: each call gives the files new ids
+    early = copy.deepcopy(complete)
+    recording = early["meetings"][0]["recording"]
+    recording["recording_files"] = [f for f in recording["recording_files"] if f["file_type"] != "TRANSCRIPT"]
+    fresh.zoom.seed(early, tenant.folder)
+    fresh.graph.seed(tenant.graph_seed())
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    messages = archiver.storage.container(MESSAGES_CONTAINER)
+    ref, day, today = MeetingRef(meeting.uuid), meeting.start.date(), datetime.now(UTC).date()
+    first = archiver.capture_meeting(ref).blob_name
+    archiver.import_message(messages.download_blob(first).readall())
+    fresh.zoom.seed(complete, tenant.folder)  # Zoom has finished the transcript; no event told the archive
+
+    (late,) = archiver.reconcile([day], today=today)
+    assert [(g.kind, g.mailbox) for g in late.gaps] == [("files_not_archived", "")]
+    assert "TRANSCRIPT" in late.gaps[0].detail
+
+    fresh.graph.fault(
+        {
+            "method": "POST",
+            "path": f"^/v1.0/users/{bob.graph_id}/mailFolders/[^/]+/messages$",
+            "status": 403,
+            "body": ACCESS_DENIED,
+            "times": -1,
+        }
+    )
+    archiver.replay(meeting.uuid)  # the report's remedy: the capture archives the transcript as an addition
+    (addition,) = [b.name for b in messages.list_blobs() if b.name != first]
+    archiver.import_message(messages.download_blob(addition).readall())
+
+    (refused,) = archiver.reconcile([day], today=today)
+    assert [(g.kind, g.mailbox) for g in refused.gaps] == [("import_failed", bob.email)]
+    assert refused.gaps[0].detail.startswith("its addition of later files: ErrorAccessDenied")
