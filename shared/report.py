@@ -8,8 +8,8 @@ mapped internal participants: the delivery rows the import wrote name them once 
 that, the archived message is read and its participants mapped again with the `mapping` module. Every
 meeting Zoom lists that is not in every expected mailbox is a gap, and so are files Zoom lists that the
 meeting's message and its additions (files archived after it) lack, and an addition missing from a mailbox;
-unmapped participants (external, no
-email, no Microsoft 365 user or mailbox) are listed as exceptions, which are the archive's policy, not gaps.
+unmapped participants (external, no email, no Microsoft 365 user or mailbox) are listed as exceptions, which
+are the archive's policy, not gaps.
 
 A gap is urgent when Zoom may delete the recording within `URGENT_WITHIN`: on the recording's
 `auto_delete_date` when Zoom states one (recordings then go to the trash, out of the API's reach), otherwise
