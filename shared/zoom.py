@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -27,7 +27,16 @@ import jwt
 import requests
 
 from shared.http import backoff
-from shared.ratelimit import HEAVY, LIGHT, MEDIUM, PLANS, RESOURCE_INTENSIVE, RateLimiter, next_reset
+from shared.ratelimit import (
+    DAILY_CATEGORIES,
+    HEAVY,
+    LIGHT,
+    MEDIUM,
+    PLANS,
+    RESOURCE_INTENSIVE,
+    RateLimiter,
+    next_reset,
+)
 from shared.records import parse_time
 from shared.settings import Settings
 
@@ -183,7 +192,8 @@ class ZoomClient:
         """GET one of `ENDPOINTS`, its path segments already encoded; bounded retries, rate limits honoured.
 
         A 401 renews the token once; a 429 pauses the endpoint's category (for `Retry-After` when Zoom
-        sends one); a spent daily quota raises `DailyLimitReached`; 5xx and lost connections are retried
+        sends one), and so does a success with `X-RateLimit-Remaining: 0`; a spent daily quota raises
+        `DailyLimitReached`; 5xx and lost connections are retried
         with backoff. What still fails after `ATTEMPTS` is raised.
         """
         category = ENDPOINTS[template]
@@ -202,6 +212,7 @@ class ZoomClient:
                 time.sleep(backoff(attempt - 1, *BACKOFF))
                 continue
             if response.status_code == 200:
+                self._observe(category, response.headers)
                 return response.json()
             if response.status_code == 401 and not renewed:
                 self.token(force=True)
@@ -217,6 +228,17 @@ class ZoomClient:
                 raise ZoomError(error.status, error.code, f"{error.message} (gave up after {ATTEMPTS} attempts)")
             if response.status_code >= 500:
                 time.sleep(backoff(attempt - 1, *BACKOFF))
+
+    def _observe(self, category: str, headers: Mapping[str, str]) -> None:
+        """Honour `X-RateLimit-Remaining: 0` on a success: the next request would be refused, so it is not
+        sent; the shared daily quota waits for Zoom's reset, any other category for a moment."""
+        if headers.get("X-RateLimit-Remaining") != "0":
+            return
+        log.info("Zoom's %s rate limit has no request left", headers.get("X-RateLimit-Category", category))
+        if category in DAILY_CATEGORIES:
+            self.limiter.block(category, next_reset(datetime.now(UTC)))
+        else:
+            self.limiter.pause(category, MIN_PAUSE.get(category, 1.0))
 
     def _rate_limited(self, category: str, response: requests.Response, error: ZoomError, attempt: int) -> None:
         """Honour a 429: the daily quota, or a wait over `LONG_WAIT_SECONDS`, raises `DailyLimitReached`; a

@@ -103,6 +103,7 @@ def test_meetings_held_up_by_the_daily_quota_wait_for_the_reset_without_failing(
     states = {r["uuid"]: r for r in rows(fresh, "meetings")}
     waiting = [w for w in webinars if states[w.uuid]["status"] == "waiting"]
     assert len(waiting) == 2 and {states[w.uuid]["attempts"] for w in waiting} == {1}
+    assert not [r for r in zoom.requests() if r["status"] == 429], "X-RateLimit-Remaining: 0 was honoured"
     tomorrow = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), tzinfo=UTC).timestamp() + 86400
     for webinar in waiting:
         row = states[webinar.uuid]
