@@ -7,6 +7,7 @@ each mailbox should end up with.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -284,6 +285,19 @@ class Tenant:
         self.folder.mkdir(parents=True, exist_ok=True)
         (zoom or world.zoom).seed(self.zoom_seed(), self.folder)
         world.graph.seed(self.graph_seed())
+
+    def apply_before(self, world: World, file_type: str) -> dict[str, Any]:
+        """Seed the world as Zoom is before it has finished the files of this type (a transcript, say);
+        returns the seed of when it has, to seed later (the same file ids)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        complete = self.zoom_seed()
+        early = copy.deepcopy(complete)
+        for meeting in early["meetings"]:
+            files = meeting["recording"]["recording_files"]
+            meeting["recording"]["recording_files"] = [f for f in files if f["file_type"] != file_type]
+        world.zoom.seed(early, self.folder)
+        world.graph.seed(self.graph_seed())
+        return complete
 
     def mailbox(self, person: Person, **options: Any) -> None:
         """Set the Graph emulator's options of a person's mailbox: maxMessageSizeMb, quotaExceeded, accessDenied."""

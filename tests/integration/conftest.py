@@ -16,6 +16,17 @@ ACCESS_DENIED = {
 }
 
 
+def daily_limit_spent(path: str, category: str, **headers: str) -> dict:
+    """A fault: Zoom's 429 for a spent daily quota, as its docs show it, on requests whose path matches."""
+    return {
+        "method": "GET",
+        "path": path,
+        "status": 429,
+        "headers": {"X-RateLimit-Category": category, "X-RateLimit-Type": "Daily-limit", **headers},
+        "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
+    }
+
+
 @dataclass
 class FailedRun:
     world: World

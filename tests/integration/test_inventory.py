@@ -13,6 +13,7 @@ from shared.archiver import Archiver
 from shared.records import archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
+from tests.integration.conftest import daily_limit_spent
 from tests.tenant import Tenant
 
 pytestmark = pytest.mark.integration
@@ -96,15 +97,7 @@ def test_a_daily_limit_met_while_listing_stops_it_and_keeps_the_checkpoint(fresh
     archive = archiver(fresh)
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     archive.state.save_checkpoint(yesterday)
-    fresh.zoom.fault(
-        {
-            "method": "GET",
-            "path": "/recordings$",
-            "status": 429,
-            "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "Daily-limit", "Retry-After": ""},
-            "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
-        }
-    )
+    fresh.zoom.fault(daily_limit_spent("/recordings$", "Medium", **{"Retry-After": ""}))
 
     listing = archive.enumerate_meetings()
 
@@ -155,15 +148,7 @@ def test_backfill_stops_at_the_daily_limit_and_keeps_what_it_queued(fresh: World
     tenant.meeting(alice, "Planning", days_ago=50)
     tenant.apply(fresh)
     archive = archiver(fresh)
-    fresh.zoom.fault(
-        {
-            "method": "GET",
-            "path": "/recordings$",
-            "status": 429,
-            "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "Daily-limit", "Retry-After": ""},
-            "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
-        }
-    )
+    fresh.zoom.fault(daily_limit_spent("/recordings$", "Medium", **{"Retry-After": ""}))
     today = datetime.now(UTC).date()
 
     assert archive.backfill(today - timedelta(days=60), today - timedelta(days=40)) == 0

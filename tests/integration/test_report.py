@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,13 +121,7 @@ def test_files_zoom_lists_after_the_meeting_was_archived_are_a_gap_until_their_a
     vtt = b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nAlice Archer: hello\n"
     files = [File("MP4", b"\x00" * 1000), File("TRANSCRIPT", vtt)]
     meeting = tenant.meeting(alice, "Late transcript", attendees=[(alice, 0, 30), (bob, 0, 30)], files=files)
-    tenant.folder.mkdir(parents=True, exist_ok=True)
-    complete = tenant.zoom_seed()  # once: each call gives the files new ids
-    early = copy.deepcopy(complete)
-    recording = early["meetings"][0]["recording"]
-    recording["recording_files"] = [f for f in recording["recording_files"] if f["file_type"] != "TRANSCRIPT"]
-    fresh.zoom.seed(early, tenant.folder)
-    fresh.graph.seed(tenant.graph_seed())
+    complete = tenant.apply_before(fresh, "TRANSCRIPT")
     archiver = Archiver(load_settings(fresh.app_settings()))
     messages = archiver.storage.container(MESSAGES_CONTAINER)
     ref, day, today = MeetingRef(meeting.uuid), meeting.start.date(), datetime.now(UTC).date()

@@ -8,7 +8,6 @@ with the meeting's items in the mailboxes.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -181,13 +180,7 @@ def test_a_transcript_zoom_finishes_after_the_meeting_was_archived_reaches_the_m
     vtt = shared_file("samples/zoom/cloud-transcript.vtt").read_bytes()
     files = [File("MP4", os.urandom(1000)), File("TRANSCRIPT", vtt)]
     meeting = tenant.meeting(alice, "Late transcript", attendees=[(alice, 0, 30), (bob, 5, 30)], files=files)
-    tenant.folder.mkdir(parents=True, exist_ok=True)
-    complete = tenant.zoom_seed()  # once: each call gives the files new ids
-    early = copy.deepcopy(complete)
-    recording = early["meetings"][0]["recording"]
-    recording["recording_files"] = [f for f in recording["recording_files"] if f["file_type"] != "TRANSCRIPT"]
-    fresh.zoom.seed(early, tenant.folder)
-    fresh.graph.seed(tenant.graph_seed())
+    complete = tenant.apply_before(fresh, "TRANSCRIPT")
     settings = fresh.app_settings(ARCHIVE_SCHEDULE="0 0 0 1 1 *", RECONCILE_SCHEDULE="0 0 0 1 1 *")
     graph = GraphReader(fresh)
 

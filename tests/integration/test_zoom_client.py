@@ -19,6 +19,7 @@ from shared.ratelimit import DailyLimitReached
 from shared.settings import load_settings
 from shared.zoom import ATTEMPTS, CHUNK, DOWNLOAD_ATTEMPTS, PAGE_SIZE, DownloadError, ZoomClient, ZoomError
 from tests.conftest import zoom_settings
+from tests.integration.conftest import daily_limit_spent
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -221,19 +222,11 @@ def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: Wor
     webinar = tenant.meeting(alice, "Town hall", kind=5)
     tenant.apply(fresh)
     fresh.zoom.fault(
-        {
-            "method": "GET",
-            "path": "^/v2/report/",
-            "status": 429,
-            "headers": {
-                "X-RateLimit-Category": "Heavy",
-                "X-RateLimit-Type": "Daily-limit",
-                "X-RateLimit-Limit": "60000",
-                "X-RateLimit-Remaining": "0",
-                "Retry-After": "2099-05-31T00:00:00Z",
-            },
-            "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."},
-        }
+        daily_limit_spent(
+            "^/v2/report/",
+            "Heavy",
+            **{"X-RateLimit-Limit": "60000", "X-RateLimit-Remaining": "0", "Retry-After": "2099-05-31T00:00:00Z"},
+        )
     )
     zoom = client(fresh)
     for _ in range(2):
