@@ -16,6 +16,17 @@ ACCESS_DENIED = {
 }
 
 
+def mailbox_refuses(person: Person) -> dict:
+    """A fault: Graph refuses every item created in this person's mailbox, as an Exchange RBAC scope does."""
+    return {
+        "method": "POST",
+        "path": f"^/v1.0/users/{person.graph_id}/mailFolders/[^/]+/messages$",
+        "status": 403,
+        "body": ACCESS_DENIED,
+        "times": -1,
+    }
+
+
 def daily_limit_spent(path: str, category: str, **headers: str) -> dict:
     """A fault: Zoom's 429 for a spent daily quota, as its docs show it, on requests whose path matches."""
     return {
@@ -59,15 +70,7 @@ def failed_run(fresh: World, tenant: Tenant) -> FailedRun:
             "times": -1,
         }
     )
-    fresh.graph.fault(
-        {
-            "method": "POST",
-            "path": f"^/v1.0/users/{bob.graph_id}/mailFolders/[^/]+/messages$",
-            "status": 403,
-            "body": ACCESS_DENIED,
-            "times": -1,
-        }
-    )
+    fresh.graph.fault(mailbox_refuses(bob))
     result = fresh.run_host(fresh.app_settings(AzureFunctionsJobHost__extensions__queues__visibilityTimeout="00:00:00"))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output  # the broken meeting ends in meetings-poison

@@ -13,7 +13,7 @@ from shared.report import LISTING_HORIZON, read_reports
 from shared.settings import load_settings
 from shared.state import EXCLUDED, FAILED
 from shared.storage import MESSAGES_CONTAINER, REPORTS_CONTAINER
-from tests.integration.conftest import ACCESS_DENIED, FailedRun
+from tests.integration.conftest import FailedRun, mailbox_refuses
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -133,15 +133,7 @@ def test_files_zoom_lists_after_the_meeting_was_archived_are_a_gap_until_their_a
     assert [(g.kind, g.mailbox) for g in late.gaps] == [("files_not_archived", "")]
     assert "TRANSCRIPT" in late.gaps[0].detail
 
-    fresh.graph.fault(
-        {
-            "method": "POST",
-            "path": f"^/v1.0/users/{bob.graph_id}/mailFolders/[^/]+/messages$",
-            "status": 403,
-            "body": ACCESS_DENIED,
-            "times": -1,
-        }
-    )
+    fresh.graph.fault(mailbox_refuses(bob))
     archiver.replay(meeting.uuid)  # the report's remedy: the capture archives the transcript as an addition
     (addition,) = [b.name for b in messages.list_blobs() if b.name != first]
     archiver.import_message(messages.download_blob(addition).readall())

@@ -25,7 +25,7 @@ from shared.archiver import Archiver
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MESSAGES_CONTAINER
-from tests.integration.conftest import ACCESS_DENIED, FailedRun
+from tests.integration.conftest import FailedRun, mailbox_refuses
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -97,15 +97,7 @@ def test_a_unit_of_works_records_carry_its_dimensions_and_no_secret_or_content(
         files=[File("MP4", b"\x00" * 2000), File("CHAT", chat), File("TRANSCRIPT", transcript)],
     )
     tenant.apply(fresh)
-    fresh.graph.fault(
-        {
-            "method": "POST",
-            "path": f"^/v1.0/users/{carol.graph_id}/mailFolders/[^/]+/messages$",
-            "status": 403,
-            "body": ACCESS_DENIED,
-            "times": -1,
-        }
-    )
+    fresh.graph.fault(mailbox_refuses(carol))
     settings = fresh.app_settings()
     archiver = Archiver(load_settings(settings))
     key = archive_key(meeting.uuid)
