@@ -135,3 +135,31 @@ def test_a_next_link_keeps_the_query_it_pages_through(fresh: World, tenant: Tena
     second = graph.http.get(first["@odata.nextLink"], headers=graph.headers, timeout=30).json()
     assert sorted(m["subject"] for m in first["value"] + second["value"]) == ["one", "three", "two"]
     assert "@odata.nextLink" not in second
+
+
+def test_an_upload_session_takes_ordered_ranges_on_its_pre_authenticated_url_only(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    fresh.graph.seed(tenant.graph_seed())
+    graph = Graph(fresh)
+    draft = graph.send("POST", f"{inbox(alice)}/messages", json={"subject": "with a big file"}).json()
+    data = bytes(range(256)) * (4 * MB // 256 + 1)  # over 3 MB, in two ranges
+    attachment = {"attachmentType": "file", "name": "big.bin", "size": len(data)}
+    session = graph.send(
+        "POST",
+        f"/users/{alice.graph_id}/messages/{draft['id']}/attachments/createUploadSession",
+        json={"AttachmentItem": attachment},
+    ).json()
+    url, half = session["uploadUrl"], len(data) // 2
+
+    def put(start: int, end: int, **headers: str) -> requests.Response:
+        headers = {"Content-Range": f"bytes {start}-{end - 1}/{len(data)}", **headers}
+        return graph.http.put(url, data=data[start:end], headers=headers, timeout=30)
+
+    signed = put(0, half, Authorization=graph.headers["Authorization"])
+    assert (signed.status_code, signed.json()["error"]["code"]) == (401, "InvalidAuthenticationToken")
+    assert put(half, len(data)).status_code == 416, "ranges come in order"
+    first = put(0, half)
+    assert (first.status_code, first.json()["nextExpectedRanges"]) == (200, [str(half)]), "as Outlook answers: no dash"
+    assert put(half, len(data)).status_code == 201
+    (stored,) = graph.send("GET", f"/users/{alice.graph_id}/messages/{draft['id']}/attachments").json()["value"]
+    assert base64.b64decode(stored["contentBytes"]) == data
