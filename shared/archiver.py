@@ -24,7 +24,7 @@ from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
-from shared.state import CAPTURED, QUEUED, State
+from shared.state import CAPTURED, QUEUED, State, column_list
 from shared.storage import (
     MEETINGS_QUEUE,
     MESSAGES_CONTAINER,
@@ -211,18 +211,28 @@ class Archiver:
             log.info("backfill %s to %s: %d meeting(s) queued from %d user(s)", first, last, queued, sweep.users)
             return queued
 
-    def replay(self, uuid: str) -> delivery.Delivery:
-        """CLI: run one meeting through capture and import again, now, in this process.
+    def replay(self, uuid: str) -> list[delivery.Delivery]:
+        """CLI: run one meeting through capture and import again, now, in this process; returns the
+        deliveries of its message and of each of its additions (files Zoom listed after it), in that order.
 
         An archived message is re-imported as it is, never rebuilt: the `.eml` is the archived record (and
-        write-once storage may forbid replacing it). Without one, capture runs first. Deliveries that failed,
-        even for good, and unmapped participants are tried again: an admin replays once the cause is fixed
-        (a mailbox made, a mapping row added). The importer finds items already in a mailbox by their
-        archive key, so no item is duplicated.
+        write-once storage may forbid replacing it). Without one, capture runs first; with one, capture
+        archives what Zoom has listed since as an addition. Deliveries that failed, even for good, and
+        unmapped participants are tried again: an admin replays once the cause is fixed (a mailbox made, a
+        mapping row added). The importer finds items already in a mailbox by their archive key, so no item
+        is duplicated.
         """
         captured = self.capture_meeting(MeetingRef(uuid=uuid, source="replay"))
         if captured.status != CAPTURED:
             raise RuntimeError(f"meeting {uuid} was not captured: {captured.status}")
-        self.state.reopen_deliveries(archive_key(uuid))
-        data = self.storage.container(MESSAGES_CONTAINER).download_blob(captured.blob_name).readall()
-        return self.import_message(data)
+        key = archive_key(uuid)
+        results = []
+        for message_key in (key, *column_list((self.state.meeting(key) or {}).get("additions"))):
+            self.state.reopen_deliveries(message_key)
+            data = (
+                self.storage.container(MESSAGES_CONTAINER)
+                .download_blob(capture.message_blob_name(message_key))
+                .readall()
+            )
+            results.append(self.import_message(data))
+        return results

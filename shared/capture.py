@@ -40,7 +40,7 @@ from shared.records import (
     utc_text,
 )
 from shared.settings import Settings
-from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State
+from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import store_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import ZoomClient, ZoomError
@@ -178,7 +178,7 @@ def add_late_files(
     row = state.meeting(key) or {}
     if row.get("archived_files") is None:
         return None
-    archived = set(filter(None, str(row["archived_files"]).split(",")))
+    archived = set(column_list(row["archived_files"]))
     filters = Filters.from_settings(settings)
     listed = Meeting.from_zoom(zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
     if not {f.key for f in listed if not f.file_type or filters.archives(f.file_type)} - archived:
@@ -203,7 +203,7 @@ def add_late_files(
         topic=meeting.topic,
         files=len(addition.files),
     )
-    additions = sorted(set(filter(None, str(row.get("additions") or "").split(","))) | {addition.key})
+    additions = sorted({*column_list(row.get("additions")), addition.key})
     state.update_meeting(key, archived_files=_file_keys(addition.files, archived), additions=",".join(additions))
     return blob_name
 

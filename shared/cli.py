@@ -101,12 +101,13 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
         body = status.to_text(log) if args.format == "text" else status.render(log, args.format)[0]
         out.write(body if body.endswith("\n") else body + "\n")
     elif args.command == "replay":
-        result = archiver.replay(args.uuid)
-        out.write(
-            f"meeting {args.uuid}: {result.imported} item(s) imported, {result.duplicates} already there, "
-            f"{result.unmapped} unmapped, {result.failed} failed\n"
-        )
-        return 1 if result.failed else 0
+        results = archiver.replay(args.uuid)
+        for n, result in enumerate(results):
+            out.write(
+                f"{f'meeting {args.uuid}' if n == 0 else f'  addition {n}'}: {result.imported} item(s) imported, "
+                f"{result.duplicates} already there, {result.unmapped} unmapped, {result.failed} failed\n"
+            )
+        return 1 if any(result.failed for result in results) else 0
     else:
         reports = archiver.reconcile([args.day] if args.day else None, today=today)
         for report in reports:

@@ -39,7 +39,17 @@ from shared.mapping import Directory, UserMapping, recipients
 from shared.message import read_record
 from shared.records import Meeting, Person, archive_key, parse_time
 from shared.settings import Settings
-from shared.state import CAPTURED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, UNMAPPED, State, mailbox_row
+from shared.state import (
+    CAPTURED,
+    DUPLICATE,
+    EXCLUDED,
+    FAILED,
+    IMPORTED,
+    UNMAPPED,
+    State,
+    column_list,
+    mailbox_row,
+)
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
@@ -240,7 +250,7 @@ def _compare(
                 for mailbox in expected or []
             }
             found += _mailbox_gaps(expected or [], deliveries, "")
-            for addition in _listed(row.get("additions")):
+            for addition in column_list(row.get("additions")):
                 found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
             if late := _late_files(recording, row, filters):
                 detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
@@ -275,15 +285,11 @@ def _late_files(recording: dict[str, Any], row: dict[str, Any], filters: Filters
     archived (a row from before file keys were kept names none, and is not judged)."""
     if row.get("archived_files") is None:
         return []
-    archived = set(_listed(row["archived_files"]))
+    archived = set(column_list(row["archived_files"]))
     files = Meeting.from_zoom(recording, Person("", ""), ()).files
     return sorted(
         f.file_type for f in files if f.key not in archived and not f.processing and filters.archives(f.file_type)
     )
-
-
-def _listed(text: Any) -> list[str]:
-    return [item for item in str(text or "").split(",") if item]
 
 
 def _expected(

@@ -233,6 +233,11 @@ class State:
         self._folders.delete_entity(short_hash(user_id), short_hash(name))
 
 
+def column_list(value: Any) -> list[str]:
+    """A list kept in one column of a row, comma-separated (file keys and archive keys hold no comma)."""
+    return [item for item in str(value or "").split(",") if item]
+
+
 def settled(row: dict[str, Any]) -> bool:
     """A delivery done, or failed for good: a retry leaves it alone."""
     status = row.get("status")
