@@ -305,6 +305,9 @@ class Meeting:
         participants: tuple[Participant, ...],
     ) -> Meeting:
         uuid = str(recording["uuid"])
+        start = parse_time(recording.get("start_time"))
+        if start is None:  # the message's date and the day it is counted on: never made up
+            raise ValueError(f"Zoom gave no start_time for meeting instance {uuid!r}")
         items = list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
         return cls(
             uuid=uuid,
@@ -312,7 +315,7 @@ class Meeting:
             topic=str(recording.get("topic") or ""),
             host=host,
             host_id=str(recording.get("host_id") or ""),
-            start=parse_time(recording.get("start_time")) or datetime.now(UTC),
+            start=start,
             duration_minutes=_int(recording.get("duration")),
             timezone=str(recording.get("timezone") or "UTC"),
             type=_int(recording.get("type")),

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from shared.records import (
+    Meeting,
     MeetingRef,
+    Person,
     RecordingFile,
     Summary,
     archive_key,
@@ -170,3 +172,11 @@ def test_the_ai_summary_keeps_its_sections_and_the_hosts_edit() -> None:
     assert Summary.from_zoom({**body, "edited_summary": None}).edited is None  # type: ignore[union-attr]
     assert Summary.from_zoom(None) is None
     assert Summary.from_zoom({"summary_title": "Meeting summary", "summary_details": []}) is None
+
+
+def test_a_meeting_without_a_start_time_is_refused_rather_than_dated_now() -> None:
+    recording = {"uuid": "abc==", "id": 1, "topic": "No start", "recording_files": []}
+    with pytest.raises(ValueError, match="no start_time"):
+        Meeting.from_zoom(recording, Person("", ""), ())
+    started = Meeting.from_zoom({**recording, "start_time": "2026-03-09T15:00:00Z"}, Person("", ""), ())
+    assert started.start == datetime(2026, 3, 9, 15, tzinfo=UTC)
