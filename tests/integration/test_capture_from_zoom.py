@@ -14,7 +14,7 @@ from shared.archiver import Archiver
 from shared.capture import DEFERRAL_LIMIT, fetch_meeting
 from shared.http import session
 from shared.inventory import enqueue
-from shared.message import read_message
+from shared.message.reader import read_message
 from shared.records import Meeting, MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
