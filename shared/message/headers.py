@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC
 from email import policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -38,7 +39,7 @@ def address(person: Person) -> Address | None:
     name = header_text(person.name, 100)
     try:
         return Address(display_name=name, addr_spec=header_text(person.email))
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, HeaderParseError):
         return None
 
 

@@ -7,6 +7,7 @@ import re
 
 from shared.message.compose import build_message
 from shared.message.reader import read_message
+from shared.records import Person
 from tests.unit.message.examples import START, assert_headers_ours, attendee, captured, meeting, parsed
 
 
@@ -60,3 +61,21 @@ def test_a_topic_in_any_script_keeps_its_spaces_in_the_subject() -> None:
     data = build_message(meeting(topic=topic), [], {})
     assert str(parsed(data)["Subject"]).startswith(topic + " - Zoom meeting")
     assert read_message(data).subject.startswith(topic)
+
+
+def test_an_email_that_is_no_address_leaves_its_person_out_of_the_headers_only() -> None:
+    people = (
+        attendee("Odd", "a@b@contoso.example"),
+        attendee("Tag", "<x>@contoso.example"),
+        attendee("Bob", "bob@contoso.example"),
+    )
+    data = build_message(meeting(participants=people, host=Person("Host", "<h>@contoso.example")), [], {})
+    message = read_message(data)
+    assert [p.email for p in message.to] == ["bob@contoso.example"]
+    assert message.sender.email == "zoom-host@zoom-archiver.invalid"  # the placeholder sender
+    assert [p.email for p in message.record.participants] == [
+        "a@b@contoso.example",
+        "<x>@contoso.example",
+        "bob@contoso.example",
+    ]
+    assert "a@b@contoso.example" in message.html
