@@ -15,7 +15,7 @@ GET /past_meetings/{uuid}/participants>], "polls": [<"questions" items of GET /p
 /meetings/{uuid}/meeting_summary, its summary fields>, "files": {"<file id or file_type>": "<path relative
 to the seed>"}}]}`. A recording of type 5, 6 or 9 is a webinar: it is served by the webinar endpoints
 instead of the meeting ones. A file whose content is not given is generated, deterministically, with its
-`file_size`.
+`file_size`. An optional `"latency"` (seconds each API request and download takes) overrides `--latency`.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class ZoomEmulator(Emulator):
         cdn_host: str = "",
         plan: str = "",
         daily_limit: int | None = None,
+        latency: float = 0.0,
     ):
         self.client_id = client_id
         self.client_secret = client_secret
@@ -94,11 +95,13 @@ class ZoomEmulator(Emulator):
         self.cdn_host = cdn_host
         self.plan = plan
         self.daily_limit = daily_limit
+        self.default_latency = latency
         self.signing_key = secrets.token_bytes(32)
         super().__init__(seed, base_dir)
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
         self.account_id = str(seed["account_id"])
+        self.latency = float(seed.get("latency", self.default_latency))
         self.users: list[dict[str, Any]] = list(seed.get("users", []))
         self.meetings: list[dict[str, Any]] = []
         self.files: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # ref -> (meeting entry, file item)
@@ -124,6 +127,8 @@ class ZoomEmulator(Emulator):
         if found is None:
             return self.not_found(request)
         declared, args = found
+        if self.latency and declared.handler.__name__ != "token":
+            time.sleep(self.latency)  # a real round trip to Zoom: its API and its CDN, not the token endpoint
         if not declared.category:
             return declared.handler(self, request, *args)
         if denied := self.authorized(request):
