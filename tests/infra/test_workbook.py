@@ -82,4 +82,5 @@ def test_the_daily_quota_the_workbook_shows_is_the_plans() -> None:
     expression = read(INFRA / "main.bicep").variables["zoomDailyLimit"].text
     assert expression == f"zoomPlan == 'pro' ? {PLANS['pro'].daily} : {PLANS['business'].daily}"
     assert PLANS["enterprise"].daily == PLANS["business"].daily
-    assert f"in ({', '.join(f'{c!r}'.replace("'", '"') for c in DAILY_CATEGORIES)})" in query("zoom-daily-budget.kql")
+    categories = ", ".join(f'"{category}"' for category in DAILY_CATEGORIES)
+    assert f"in ({categories})" in query("zoom-daily-budget.kql")
