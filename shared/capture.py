@@ -23,7 +23,6 @@ from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
 from shared.integrity import check_fingerprint, verified_chunks
 from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type, read_said
-from shared.ratelimit import DailyLimitReached
 from shared.records import (
     CapturedFile,
     Meeting,
@@ -43,7 +42,7 @@ from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import store_once
 from shared.transcript import TEXT_LIMIT
-from shared.zoom import ZoomClient, ZoomError
+from shared.zoom import DailyLimitReached, ZoomClient, ZoomError
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024

@@ -22,11 +22,10 @@ from typing import Any
 from azure.storage.queue import QueueClient
 
 from shared.filters import Filters
-from shared.ratelimit import DailyLimitReached
 from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
-from shared.zoom import ZoomClient
+from shared.zoom import DailyLimitReached, ZoomClient
 
 log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
