@@ -40,7 +40,9 @@ TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 INVALID_TOKEN = "InvalidAuthenticationToken"  # noqa: S105 (an error code, not a secret)
 TRANSIENT_TOKEN_ERRORS = {"temporarily_unavailable", "server_error"}  # OAuth 2.0 (RFC 6749 §5.2, §4.1.2.1)
 UPLOAD_CHUNK = 4 * 1024 * 1024  # upload session ranges are at most 4 MB
-RETRIES = RetryPolicy(MAX_ATTEMPTS, connection=MAX_ATTEMPTS, status=MAX_ATTEMPTS, backoff=BACKOFF, max_wait=MAX_WAIT)
+RETRIES = RetryPolicy(
+    attempts=MAX_ATTEMPTS, connection=MAX_ATTEMPTS, status=MAX_ATTEMPTS, backoff=BACKOFF, max_wait=MAX_WAIT
+)
 
 
 class GraphError(Exception):

@@ -5,9 +5,9 @@ puts them together (`client`). Nothing is retried forever: each call has a bound
 """
 
 from shared.zoom.client import ZoomClient
-from shared.zoom.downloads import Download, DownloadError
+from shared.zoom.downloads import DownloadError
 from shared.zoom.endpoints import ENDPOINTS, encode_uuid
 from shared.zoom.errors import ZoomError
 from shared.zoom.ratelimit import DailyLimitReached
 
-__all__ = ["ENDPOINTS", "DailyLimitReached", "Download", "DownloadError", "ZoomClient", "ZoomError", "encode_uuid"]
+__all__ = ["ENDPOINTS", "DailyLimitReached", "DownloadError", "ZoomClient", "ZoomError", "encode_uuid"]
