@@ -59,6 +59,16 @@ TYPE_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": 
 WEBINAR_TYPES = (5, 6, 9)
 
 
+# Zoom's own error codes, as its API reference gives them (../shared/reference/zoom-api.md §6); the emulator
+# names them itself rather than borrowing the client's, so that the two agree by the docs, not by construction.
+INVALID_TOKEN = 124  # 401 "Invalid access token."
+INVALID_REQUEST = 300  # 400: an expired page token, an invalid date, ...
+USER_NOT_FOUND = 1001  # 404 "User does not exist: {userId}."
+MEETING_NOT_FOUND = 3001  # 404 "Meeting does not exist: {meetingId}.", also: no participant list, no summary
+NO_RECORDING = 3301  # 404 "There is no recording for this meeting."
+MAX_PAGE_SIZE = 300  # page_size beyond this is clamped (Zoom's spec: maximum 300)
+
+
 def _error(status: int, code: int, message: str) -> Response:
     return Response.json(status, {"code": code, "message": message})
 
@@ -150,10 +160,10 @@ class ZoomEmulator(Emulator):
     def authorized(self, request: Request) -> Response | None:
         """None when the request carries a valid token in its Authorization header, else Zoom's 401/124."""
         if "access_token" in request.query:
-            return _error(401, 124, "Invalid access token.")
+            return _error(401, INVALID_TOKEN, "Invalid access token.")
         if self.bearer_valid(request) or (request.bearer and self._valid_jwt(request.bearer)):
             return None
-        return _error(401, 124, "Invalid access token.")
+        return _error(401, INVALID_TOKEN, "Invalid access token.")
 
     def _valid_jwt(self, token: str) -> bool:
         """A legacy JWT app's token: HS256 with the API secret, `iss` the API key, `exp` not passed."""
@@ -203,7 +213,7 @@ class ZoomEmulator(Emulator):
             with self.lock:
                 saved = self.page_tokens.get(token)
             if not saved or saved[0] != signature or saved[2] < time.time():
-                return _error(400, 300, "The next page token is invalid or expired.")
+                return _error(400, INVALID_REQUEST, "The next page token is invalid or expired.")
             offset = saved[1]
         page = items[offset : offset + size]
         next_token = ""
@@ -271,19 +281,19 @@ class ZoomEmulator(Emulator):
     def user(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         return Response.json(200, user)
 
     @route("GET", r"/v2/users/([^/]+)/recordings", category="Medium")
     def recordings(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         try:
             end = date.fromisoformat(request.arg("to")) if request.arg("to") else datetime.now(UTC).date()
             start = date.fromisoformat(request.arg("from")) if request.arg("from") else end
         except ValueError:
-            return _error(400, 300, "Invalid date.")
+            return _error(400, INVALID_REQUEST, "Invalid date.")
         start = max(start, _one_month_before(end))  # Zoom silently shortens a longer range
         found = [
             self._public(request, m)
@@ -293,20 +303,20 @@ class ZoomEmulator(Emulator):
         ]
         found.sort(key=lambda r: r.get("start_time", ""), reverse=True)
         extra = {"from": start.isoformat(), "to": end.isoformat()}
-        return self._page(request, found, "meetings", extra, 300)
+        return self._page(request, found, "meetings", extra, MAX_PAGE_SIZE)
 
     @route("GET", r"/v2/meetings/([^/]+)/recordings", category="Light")
     def meeting_recordings(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
         if meeting is None:
-            return _error(404, 3301, "There is no recording for this meeting.")
+            return _error(404, NO_RECORDING, "There is no recording for this meeting.")
         return Response.json(200, self._public(request, meeting))
 
     @route("GET", r"/v2/past_meetings/([^/]+)", category="Light")
     def past_meeting(self, request: Request, meeting_id: str) -> Response:
         meeting = self._instance(meeting_id, webinar=False)
         if meeting is None:
-            return _error(404, 3001, f"Meeting does not exist: {unquote(meeting_id)}.")
+            return _error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
         details = self._details(meeting)
         details["source"] = "Zoom"
         return Response.json(200, details)
@@ -315,7 +325,7 @@ class ZoomEmulator(Emulator):
     def webinar_report(self, request: Request, webinar_id: str) -> Response:
         meeting = self._instance(webinar_id, webinar=True)
         if meeting is None:
-            return _error(404, 3001, f"Meeting {unquote(webinar_id)} not found or has expired.")
+            return _error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
         return Response.json(200, {**self._details(meeting), "custom_keys": [], "tracking_fields": []})
 
     @route("GET", r"/v2/past_meetings/([^/]+)/participants", category="Medium")
@@ -346,7 +356,7 @@ class ZoomEmulator(Emulator):
     def meeting_summary(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
         if meeting is None or not meeting["summary"]:
-            return _error(404, 3001, "There is no meeting summary for this meeting.")
+            return _error(404, MEETING_NOT_FOUND, "There is no meeting summary for this meeting.")
         recording, details = meeting["recording"], self._details(meeting)
         host = self._user(str(recording.get("host_id"))) or {}
         return Response.json(
@@ -397,14 +407,16 @@ class ZoomEmulator(Emulator):
     def _participants(self, request: Request, segment: str, *, webinar: bool) -> Response:
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}.")
-        return self._page(request, meeting["participants"], "participants", {}, 300)
+            return _error(
+                404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}."
+            )
+        return self._page(request, meeting["participants"], "participants", {}, MAX_PAGE_SIZE)
 
     def _answers(self, segment: str, kind: str, *, webinar: bool) -> Response:
         """Poll results or Q&A: `{id, uuid, start_time, questions}`; no questions when there were none."""
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
+            return _error(404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
         recording = meeting["recording"]
         body = {"id": recording.get("id"), "uuid": recording["uuid"], "start_time": recording["start_time"]}
         return Response.json(200, {**body, "questions": meeting[kind]})
@@ -414,9 +426,9 @@ class ZoomEmulator(Emulator):
     @route("GET", r"/rec/download/([0-9a-f]+)")
     def download(self, request: Request, ref: str) -> Response:
         if "access_token" in request.query:
-            return _error(401, 124, "Invalid access token.")
+            return _error(401, INVALID_TOKEN, "Invalid access token.")
         if ref not in self.files:
-            return _error(404, 3301, "This recording does not exist.")
+            return _error(404, NO_RECORDING, "This recording does not exist.")
         if self.authorized(request) is not None:
             return Response(
                 200,
