@@ -145,7 +145,7 @@ var serviceName = 'archiver'
 // The operators' workbook: named here so that the app's status page can link to it before it exists.
 var workbookName = guid(subscription().id, rg.name, 'zoom-archiver-workbook')
 var workbookUrl = 'https://portal.azure.com/#@${tenant().tenantId}/resource${rg.id}/providers/Microsoft.Insights/workbooks/${workbookName}/workbook'
-// The daily quota Zoom's Heavy and Resource-intensive APIs share, per plan (shared/zoom ratelimit PLANS).
+// The daily quota Zoom's Heavy and Resource-intensive APIs share, per plan (shared/zoom/ratelimit.py PLANS).
 var zoomDailyLimit = zoomPlan == 'pro' ? 30000 : 60000
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

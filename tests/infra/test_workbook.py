@@ -11,7 +11,7 @@ import duckdb_kql
 import pytest
 
 from shared import telemetry
-from shared.ratelimit import DAILY_CATEGORIES, PLANS
+from shared.zoom.ratelimit import DAILY_CATEGORIES, PLANS
 
 from .bicep import INFRA, read
 
