@@ -11,13 +11,14 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help deps test lint run bench clean chromium
+.PHONY: help deps test lint run bench clean chromium lock
 
 help:
 	@echo "make run    archive the bundled demo tenant through the local world, then print a summary"
 	@echo "make test   run the whole test suite (unit, contract, integration against Azurite and the emulators)"
 	@echo "make bench  measure speed and memory"
 	@echo "make lint   ruff"
+	@echo "make lock   pin requirements.in into requirements.txt (what Azure installs)"
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,11 @@ lint: $(PY_STAMP)
 
 test: deps lint $(CHECKOV_STAMP) chromium
 	$(BIN)/python -m pytest
+
+# requirements.txt is generated: the exact versions of the runtime closure, which Azure's remote build and the tests
+# install alike. Edit the ranges in requirements.in, then run this.
+lock: $(PY_STAMP)
+	$(BIN)/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
 
 run: deps
 	$(BIN)/python -m local.demo

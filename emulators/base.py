@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 CONTROL_PREFIX = "/_emulator/"
@@ -113,13 +113,49 @@ class Fault:
         return self.method in ("*", method) and bool(self.path.search(path))
 
 
-Route = tuple[str, re.Pattern[str], Callable[..., Response]]
+Handler = Callable[..., Response]
+H = TypeVar("H", bound=Handler)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]  # matched against the whole raw path; its groups are the handler's arguments
+    handler: Handler
+    category: str = ""  # the rate-limit category the service counts the route in (Zoom's), or none
+
+
+def route(method: str, pattern: str, *, category: str = "") -> Callable[[H], H]:
+    """Declare, next to its handler, that it answers `method` on the paths `pattern` matches whole.
+
+    One handler may carry several routes; an `Emulator` subclass collects the routes of every method it has,
+    its mixins' included (`Emulator.routes`).
+    """
+
+    def declare(handler: H) -> H:
+        handler.__dict__.setdefault(ROUTES_ATTRIBUTE, []).append((method, pattern, category))
+        return handler
+
+    return declare
+
+
+ROUTES_ATTRIBUTE = "_emulator_routes"
 
 
 class Emulator:
-    """Base class: subclasses fill `routes` and implement `load` (the seed) for their service."""
+    """Base class: subclasses declare their handlers with `@route` and implement `load` (the seed)."""
 
     name = "emulator"
+    routes: ClassVar[tuple[Route, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.routes = tuple(
+            Route(method, re.compile(pattern), handler, category)
+            for klass in reversed(cls.__mro__)
+            for handler in vars(klass).values()
+            for method, pattern, category in getattr(handler, ROUTES_ATTRIBUTE, ())
+        )
 
     def __init__(self, seed: dict[str, Any], base_dir: Path):
         self.lock = threading.RLock()
@@ -129,7 +165,6 @@ class Emulator:
 
     # --- to be provided by each emulator ------------------------------------------------------------
 
-    routes: ClassVar[list[Route]] = []
     tokens: dict[str, float]  # access token -> when it expires (time.time()); `load` empties it
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
@@ -152,20 +187,20 @@ class Emulator:
 
     # --- dispatch -----------------------------------------------------------------------------------
 
-    def route(self, request: Request) -> tuple[Callable[..., Response], tuple[str, ...]] | None:
-        """The handler of the first route the request matches, with the path's captured arguments."""
+    def route(self, request: Request) -> tuple[Route, tuple[str, ...]] | None:
+        """The first route the request matches, with the path's captured arguments."""
         path = urlsplit(request.raw_path).path
-        for method, pattern, handler in self.routes:
-            if method == request.method and (match := pattern.fullmatch(path)):
-                return handler, match.groups()
+        for declared in self.routes:
+            if declared.method == request.method and (match := declared.pattern.fullmatch(path)):
+                return declared, match.groups()
         return None
 
     def dispatch(self, request: Request) -> Response:
         found = self.route(request)
         if found is None:
             return self.not_found(request)
-        handler, args = found
-        return handler(self, request, *args)
+        declared, args = found
+        return declared.handler(self, request, *args)
 
     def not_found(self, request: Request) -> Response:
         return Response.json(404, {"error": f"no such endpoint: {request.method} {urlsplit(request.raw_path).path}"})

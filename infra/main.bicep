@@ -70,6 +70,10 @@ param failureAlertThreshold int = 10
 @maxValue(47)
 param noRunAlertHours int = 26
 
+@description('Minutes from a recording being ready to its item in the last mailbox above which (95th percentile over an hour) the latency alert fires.')
+@minValue(1)
+param latencyAlertMinutes int = 30
+
 // The app's settings (shared/settings.py, README "Settings"): one parameter each, with the app's default.
 // Secrets are not parameters: they are Key Vault references, set in appSettings below.
 
@@ -138,6 +142,11 @@ var tags = {
 }
 // The service name in azure.yaml.
 var serviceName = 'archiver'
+// The operators' workbook: named here so that the app's status page can link to it before it exists.
+var workbookName = guid(subscription().id, rg.name, 'zoom-archiver-workbook')
+var workbookUrl = 'https://portal.azure.com/#@${tenant().tenantId}/resource${rg.id}/providers/Microsoft.Insights/workbooks/${workbookName}/workbook'
+// The daily quota Zoom's Heavy and Resource-intensive APIs share, per plan (shared/zoom/ratelimit.py PLANS).
+var zoomDailyLimit = zoomPlan == 'pro' ? 30000 : 60000
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -243,6 +252,7 @@ var appSettings = {
   RECONCILE_SCHEDULE: reconcileSchedule
   RECONCILE_DAYS: reconcileDays
   TLS_CA_FILE: tlsCaFile
+  WORKBOOK_URL: workbookUrl
 }
 
 module function 'app/function.bicep' = {
@@ -280,6 +290,20 @@ module alerts 'app/alerts.bicep' = {
     alertEmail: alertEmail
     failureThreshold: failureAlertThreshold
     noRunHours: noRunAlertHours
+    latencyMinutes: latencyAlertMinutes
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    name: workbookName
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    zoomDailyLimit: zoomDailyLimit
+    statusUrl: 'https://${function.outputs.host}/api/status'
   }
 }
 

@@ -45,7 +45,17 @@ class Archiver:
         self.settings = settings
         self.storage = Storage(settings.storage)
         self.state = State(self.storage)
+        self.filters = Filters.from_settings(settings)
         self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
+        self.capturer = capture.Capturer(
+            self.zoom,
+            self.state,
+            messages=self.storage.container(MESSAGES_CONTAINER),
+            recordings=self.storage.container(RECORDINGS_CONTAINER),
+            staging=self.storage.container(STAGING_CONTAINER),
+            settings=settings,
+            filters=self.filters,
+        )
         self.graph = GraphClient(settings, session(settings.tls_ca_file))
         self.importer = MailboxImporter(
             self.graph, self.state, settings.mailbox_folder, self.storage.container(RECORDINGS_CONTAINER)
@@ -85,7 +95,7 @@ class Archiver:
         """Timer: queue every meeting instance Zoom has a recording for and we have not archived."""
         with self._unit("enumerate"):
             listing = inventory.enumerate_meetings(
-                self.zoom, self.state, self.storage.queue(MEETINGS_QUEUE), self.settings, today
+                self.zoom, self.state, self.storage.queue(MEETINGS_QUEUE), self.settings, self.filters, today
             )
             telemetry.event(
                 log,
@@ -104,16 +114,7 @@ class Archiver:
         with self._unit(
             "capture", code=capture.error_code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key
         ):
-            result = capture.capture_meeting(
-                ref,
-                attempt,
-                zoom=self.zoom,
-                state=self.state,
-                messages=self.storage.container(MESSAGES_CONTAINER),
-                recordings=self.storage.container(RECORDINGS_CONTAINER),
-                staging=self.storage.container(STAGING_CONTAINER),
-                settings=self.settings,
-            )
+            result = self.capturer.capture_meeting(ref, attempt)
             if result.written:
                 telemetry.meetings_archived.add(1)
             return result
@@ -174,6 +175,7 @@ class Archiver:
                 directory=self.directory,
                 mapping=self.mapping,
                 settings=self.settings,
+                filters=self.filters,
                 today=today,
             )
             self.state.forget_webhooks_before(today - timedelta(days=1))
@@ -201,7 +203,7 @@ class Archiver:
                 self.zoom,
                 self.state,
                 self.storage.queue(MEETINGS_QUEUE),
-                Filters.from_settings(self.settings),
+                self.filters,
                 first,
                 last,
                 "backfill",

@@ -11,10 +11,9 @@ take one of its 4 slots in this process; across instances Graph's 429 and `Retry
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from shared.http import backoff
+from shared.retry import CONNECTION, CREDENTIAL, STATUS, AmbiguousResult, Failure, RetryPolicy
 from shared.settings import Settings
 
 WELL_KNOWN_AUTHORITIES = {
@@ -41,12 +40,16 @@ TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 INVALID_TOKEN = "InvalidAuthenticationToken"  # noqa: S105 (an error code, not a secret)
 TRANSIENT_TOKEN_ERRORS = {"temporarily_unavailable", "server_error"}  # OAuth 2.0 (RFC 6749 §5.2, §4.1.2.1)
 UPLOAD_CHUNK = 4 * 1024 * 1024  # upload session ranges are at most 4 MB
+RETRIES = RetryPolicy(
+    attempts=MAX_ATTEMPTS, connection=MAX_ATTEMPTS, status=MAX_ATTEMPTS, backoff=BACKOFF, max_wait=MAX_WAIT
+)
 
 
 class GraphError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, retry_after: str = ""):
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # the answer's Retry-After header, when it had one
         super().__init__(f"Graph error {status} {code}: {message}")
 
     @property
@@ -64,10 +67,6 @@ class TokenUnavailable(GraphError):
 
 class AuthenticationFailed(Exception):
     """Entra ID refused the app's credentials: no mailbox can be reached until an admin fixes the settings."""
-
-
-class AmbiguousResult(Exception):
-    """A write may or may not have happened (timeout or server error after the request was sent)."""
 
 
 class GraphClient:
@@ -142,7 +141,7 @@ class GraphClient:
         recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
         """Send one Graph request (within a slot of `mailbox`, when given), riding out throttling and server
-        errors a bounded number of times, honouring `Retry-After`.
+        errors by the retry policy, honouring `Retry-After`.
 
         A read is simply repeated. A write whose outcome is unknown is repeated only after `recover()` found
         no trace of it (`recover` returns the result when the write did happen); without `recover` the
@@ -150,38 +149,22 @@ class GraphClient:
         """
         url = self._url(path)
         write = method.upper() != "GET"
-        refreshed = False
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                headers = {"Authorization": f"Bearer {self.token()}", "Prefer": 'IdType="ImmutableId"'}
-                with self._slot(mailbox):
-                    response = self.session.request(
-                        method, url, json=json, params=params, headers=headers, timeout=TIMEOUT
-                    )
-            except (*TRANSPORT_ERRORS, TokenUnavailable) as error:
-                failure: Exception = error
-                wait = backoff(attempt, *BACKOFF)
-                ambiguous = write and not isinstance(error, TokenUnavailable)  # no token: nothing was sent
-            else:
-                if response.status_code < 400:
-                    return response.json() if response.content else {}
-                failure = _error(response)
-                if failure.status == 401 and failure.code == INVALID_TOKEN and not refreshed:
-                    self._forget_token()
-                    refreshed = True
-                    continue
-                if not failure.retryable:
-                    raise failure
-                wait = retry_after(response, attempt)
-                ambiguous = write and failure.status != 429  # a throttled request was not processed
-            if ambiguous and (recover is None or attempt == MAX_ATTEMPTS - 1):
-                raise AmbiguousResult(f"{method} {path}: {failure}") from failure
-            if attempt == MAX_ATTEMPTS - 1:
-                raise failure
-            time.sleep(wait)
-            if ambiguous and recover is not None and (found := recover()) is not None:
-                return found
-        raise AssertionError("unreachable")
+
+        def attempt() -> dict[str, Any]:
+            headers = {"Authorization": f"Bearer {self.token()}", "Prefer": 'IdType="ImmutableId"'}
+            with self._slot(mailbox):
+                response = self.session.request(method, url, json=json, params=params, headers=headers, timeout=TIMEOUT)
+            if response.status_code >= 400:
+                raise _error(response)
+            return response.json() if response.content else {}
+
+        return RETRIES.run(
+            attempt,
+            lambda error: _judge(error, write=write),
+            renew=self._forget_token,
+            recover=recover,
+            what=f"{method} {path}",
+        )
 
     def _url(self, path: str) -> str:
         """A path under Graph's API URL; an absolute URL (an `@odata.nextLink`) only when it is under it too,
@@ -203,50 +186,65 @@ class GraphClient:
         that is gone because its last range had already completed the attachment).
         """
         start = 0
-        failures = 0
-        budget = 2 * (len(data) // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges sent, repeats included
-        for _ in range(budget):
-            chunk = data[start : start + UPLOAD_CHUNK]
-            headers = {
-                "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
-                "Content-Type": "application/octet-stream",
-            }
-            try:
-                with self._slot(mailbox):
-                    response = self.session.put(upload_url, data=chunk, headers=headers, timeout=TIMEOUT)
-                body = response.json() if response.content else {}
-            except (*TRANSPORT_ERRORS, ValueError) as error:
-                # Only the kind of error: its text would carry the upload URL, whose query is a credential.
-                failure: Exception = AmbiguousResult(f"upload of bytes {start}-: {type(error).__name__}")
-                wait = backoff(failures, *BACKOFF)
-            else:
-                if response.status_code == 201:
-                    return
-                expected = _next_expected(body)
-                if response.status_code in (200, 416) and expected not in (None, start):
-                    start, failures = expected, 0  # 416: that range had arrived; the server says what is next
-                    continue
-                if response.status_code == 200 and expected == start:
-                    failure = AmbiguousResult(f"the upload session did not keep bytes {start}-")
-                    wait = 0.0
-                else:
-                    failure = _error(response)
-                    if not failure.retryable:
-                        raise failure
-                    wait = retry_after(response, failures)
-            failures += 1
-            if failures == MAX_ATTEMPTS:
-                raise failure
-            time.sleep(wait)
-        raise AmbiguousResult(f"the upload session did not complete after {budget} ranges")
+        ranges = 2 * (len(data) // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges the session may ask for, again too
+        for _ in range(ranges):
+            put = partial(self._put_range, upload_url, data, start, mailbox)
+            following = RETRIES.run(put, _judge_upload(start), what=f"upload of bytes {start}-")
+            if following is None:
+                return
+            start = following
+        raise AmbiguousResult(f"the upload session did not complete after {ranges} ranges")
+
+    def _put_range(self, upload_url: str, data: bytes, start: int, mailbox: str) -> int | None:
+        """Send the range from `start`; the first byte the session needs next, or None once it is complete."""
+        chunk = data[start : start + UPLOAD_CHUNK]
+        headers = {
+            "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
+            "Content-Type": "application/octet-stream",
+        }
+        with self._slot(mailbox):
+            response = self.session.put(upload_url, data=chunk, headers=headers, timeout=TIMEOUT)
+        body = response.json() if response.content else {}
+        if response.status_code == 201:
+            return None
+        expected = _next_expected(body)
+        if response.status_code in (200, 416) and expected not in (None, start):
+            return expected  # 416: that range had arrived; the server says what is next
+        if response.status_code == 200 and expected == start:
+            raise AmbiguousResult(f"the upload session did not keep bytes {start}-")
+        raise _error(response)
 
 
-def retry_after(response: requests.Response, attempt: int) -> float:
-    """Graph's Retry-After is in seconds and may be fractional (e.g. 2.128)."""
-    try:
-        return min(MAX_WAIT, max(0.0, float(response.headers["Retry-After"])))
-    except (KeyError, ValueError):
-        return backoff(attempt, *BACKOFF)
+def _judge(error: Exception, *, write: bool) -> Failure | None:
+    """What a failed request means: a write is ambiguous unless Graph said it did not process it (a 429), or
+    it was never sent (no token)."""
+    if isinstance(error, TokenUnavailable):
+        return Failure(STATUS, error)
+    if isinstance(error, TRANSPORT_ERRORS):
+        return Failure(CONNECTION, error, ambiguous=write)
+    if not isinstance(error, GraphError):
+        return None
+    if error.status == 401 and error.code == INVALID_TOKEN:
+        return Failure(CREDENTIAL, error)
+    if not error.retryable:
+        return None
+    return Failure(STATUS, error, retry_after=error.retry_after, ambiguous=write and error.status != 429)
+
+
+def _judge_upload(start: int) -> Callable[[Exception], Failure | None]:
+    """A range is simply sent again: the session says which bytes it holds, so nothing is doubled."""
+
+    def judge(error: Exception) -> Failure | None:
+        if isinstance(error, AmbiguousResult):
+            return Failure(STATUS, error)
+        if isinstance(error, (*TRANSPORT_ERRORS, ValueError)):
+            # Only the kind of error: its text would carry the upload URL, whose query is a credential.
+            return Failure(CONNECTION, AmbiguousResult(f"upload of bytes {start}-: {type(error).__name__}"))
+        if isinstance(error, GraphError) and error.retryable:
+            return Failure(STATUS, error, retry_after=error.retry_after)
+        return None
+
+    return judge
 
 
 def _next_expected(body: Any) -> int | None:
@@ -263,4 +261,9 @@ def _error(response: requests.Response) -> GraphError:
         error = response.json().get("error", {})
     except ValueError:
         error = {}
-    return GraphError(response.status_code, str(error.get("code", "")), str(error.get("message", response.reason)))
+    return GraphError(
+        response.status_code,
+        str(error.get("code", "")),
+        str(error.get("message", response.reason)),
+        response.headers.get("Retry-After", ""),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -35,9 +34,3 @@ def session(extra_ca_file: str = "") -> requests.Session:
     http.mount("http://", adapter)
     http.verify = _ca_bundle(extra_ca_file) if extra_ca_file else certifi.where()
     return http
-
-
-def backoff(retry: int, base: float, cap: float) -> float:
-    """Seconds before retry number `retry` (0 for the first): `base` doubled at each retry up to `cap`, then
-    jittered down by up to half, so that workers that failed together do not retry together."""
-    return min(cap, base * 2**retry) * random.uniform(0.5, 1.0)

@@ -22,11 +22,10 @@ from typing import Any
 from azure.storage.queue import QueueClient
 
 from shared.filters import Filters
-from shared.ratelimit import DailyLimitReached
 from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
-from shared.zoom import ZoomClient
+from shared.zoom import DailyLimitReached, ZoomClient
 
 log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
@@ -81,7 +80,12 @@ class Sweep:
 
 
 def enumerate_meetings(
-    zoom: ZoomClient, state: State, queue: QueueClient, settings: Settings, today: date | None = None
+    zoom: ZoomClient,
+    state: State,
+    queue: QueueClient,
+    settings: Settings,
+    filters: Filters,
+    today: date | None = None,
 ) -> Listing:
     today = today or datetime.now(UTC).date()
     checkpoint = state.checkpoint()
@@ -89,7 +93,7 @@ def enumerate_meetings(
         start = checkpoint - timedelta(days=settings.archive_overlap_days)
     else:
         start = today - timedelta(days=settings.archive_backfill_days)
-    sweep = queue_range(zoom, state, queue, Filters.from_settings(settings), start, today, "timer")
+    sweep = queue_range(zoom, state, queue, filters, start, today, "timer")
     if sweep.waiting_until is None:
         state.save_checkpoint(today)
     requeued = _queue_postponed(state, queue)

@@ -168,16 +168,17 @@ def reconcile(
     directory: Directory,
     mapping: UserMapping,
     settings: Settings,
+    filters: Filters,
     today: date,
 ) -> list[Report]:
     """Compare each day with Zoom's inventory and store its report; returns the reports, oldest first."""
     wanted = set(days)
     if not wanted:
         return []
-    users, inventory = zoom_inventory(zoom, wanted, Filters.from_settings(settings))
+    users, inventory = zoom_inventory(zoom, wanted, filters)
     written = []
     for day in sorted(wanted):
-        report = _compare(day, users, inventory[day], state, messages, directory, mapping, settings, today)
+        report = _compare(day, users, inventory[day], state, messages, directory, mapping, settings, filters, today)
         reports.upload_blob(
             blob_name(day),
             report.to_json().encode(),
@@ -204,10 +205,10 @@ def _compare(
     directory: Directory,
     mapping: UserMapping,
     settings: Settings,
+    filters: Filters,
     today: date,
 ) -> Report:
     rows = {row["PartitionKey"]: row for row in state.meetings_between(day, day)}
-    filters = Filters.from_settings(settings)
     checks: list[MeetingCheck] = []
     gaps: list[Gap] = []
     unmapped: list[dict[str, str]] = []

@@ -78,6 +78,10 @@ def _https_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _optional_https_url(value: str) -> str:
+    return _https_url(value) if value else ""
+
+
 def _domain_list(value: str) -> tuple[str, ...]:
     domains = tuple(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
     if not domains:
@@ -289,6 +293,12 @@ class Settings:
         "are compared again while they still have gaps.",
         default="7",
         parse=_positive_int,
+    )
+    workbook_url: str = setting(
+        "Azure portal URL of the operators' workbook, which the status page links to; set by the deployment "
+        "(empty: no link).",
+        default="",
+        parse=_optional_https_url,
     )
     tls_ca_file: str = setting(
         "Path of an extra CA certificate to trust for Zoom and Graph (the local emulators); empty in Azure.",

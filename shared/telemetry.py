@@ -33,11 +33,50 @@ DIMENSIONS = ("stage", "meeting_uuid", "archive_key", "mailbox")
 
 _current: ContextVar[Mapping[str, str] | None] = ContextVar("telemetry_dimensions", default=None)
 
+# The records the alerts and the workbook's queries (infra/workbook/*.kql) read, by their custom dimension
+# `event`, with the fields each one carries besides the unit of work's dimensions. tests/infra/test_workbook.py
+# checks that every event and field a query names is here, and a real run shows the code writes them.
+EVENTS: dict[str, tuple[str, ...]] = {
+    "archive_run_completed": ("found", "queued"),
+    "reconcile_completed": ("days", "gaps", "urgent"),
+    "stage_failed": ("code", "final", "reason"),
+    # A meeting queued for capture (by the timer, a webhook, a backfill or the sweep), with its meeting day.
+    "meeting_queued": ("day", "source"),
+    # One capture's outcome: captured (stored_files: files kept apart), deferred, waiting, excluded or failed.
+    "meeting_captured": ("status", "day", "source", "stored_files"),
+    # One (meeting, mailbox) or unmapped participant row settled: imported, duplicate, unmapped or failed.
+    "delivery_settled": ("status", "day", "row", "reason", "code", "stored_files"),
+    # An import of a meeting's message ran to its end: delivered to every mapped mailbox, or partial; a
+    # delivered one says how long it took since the archive first knew of the meeting.
+    "import_finished": ("delivery", "day", "mailboxes", "latency_seconds"),
+    # Each day a completeness report compared, with the gaps it names and how many are urgent.
+    "completeness_report": ("day", "gaps", "urgent"),
+    # Work still due (meetings not captured, mailboxes not holding their item) and the age of the oldest.
+    "backlog": ("due", "oldest_due_minutes"),
+}
+
 _meter = metrics.get_meter("zoom_archiver")
 meetings_archived = _meter.create_counter("meetings_archived", unit="1", description="Meetings captured")
 items_imported = _meter.create_counter("items_imported", unit="1", description="Items created in mailboxes")
 archived_bytes = _meter.create_counter("archived_bytes", unit="By", description="Bytes of messages imported")
 failures = _meter.create_counter("stage_failures", unit="1", description="Stage failures, by stage and code")
+zoom_requests = _meter.create_counter(
+    "zoom_requests", unit="1", description="Zoom API requests sent, by rate-limit category and outcome"
+)
+graph_throttled = _meter.create_counter("graph_throttled", unit="1", description="Graph 429 answers, by mailbox")
+# The attributes each counter is recorded with (the queries read them as custom dimensions).
+METRIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "meetings_archived": (),
+    "items_imported": (),
+    "archived_bytes": (),
+    "stage_failures": ("stage", "code"),
+    "zoom_requests": ("category", "outcome"),
+    "graph_throttled": ("mailbox",),
+    "meeting_latency": ("source",),
+}
+meeting_latency = _meter.create_histogram(
+    "meeting_latency", unit="s", description="From the archive knowing of a meeting to its last mailbox import"
+)
 
 
 def current() -> dict[str, str]:
@@ -98,14 +137,18 @@ def configure(environ: Mapping[str, str]) -> bool:
 
 
 def event(log: logging.Logger, name: str, message: str, *args: Any, level: int = logging.INFO, **fields: Any) -> None:
-    """A log record the alerts and queries find by its custom dimension `event`."""
+    """A log record the alerts and queries find by its custom dimension `event`: one of `EVENTS`, with its fields."""
+    unknown = set(fields) - set(EVENTS[name])
+    if unknown:
+        raise ValueError(f"{name} records carry no {sorted(unknown)}: declare them in telemetry.EVENTS")
     log.log(level, message, *args, extra={"event": name, **fields})
 
 
-def stage_failed(log: logging.Logger, code: str, *, final: bool) -> None:
-    """The record the failure alerts count: `event` = stage_failed with `stage`, `code` and `final`.
+def stage_failed(log: logging.Logger, code: str, *, final: bool, reason: str = "") -> None:
+    """The record the failure alerts count: `event` = stage_failed with `stage`, `code`, `final` and `reason`.
 
-    `final` says no automatic retry will follow; the stage comes from the unit of work's dimensions.
+    `final` says no automatic retry will follow; the stage comes from the unit of work's dimensions. The
+    reason is ours or the service's error message, never meeting content, cut to 300 characters.
     """
     failures.add(1, {"stage": current().get("stage", ""), "code": code})
     event(
@@ -117,4 +160,5 @@ def stage_failed(log: logging.Logger, code: str, *, final: bool) -> None:
         level=logging.ERROR,
         code=code,
         final=final,
+        reason=reason[:300],
     )

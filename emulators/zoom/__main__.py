@@ -30,6 +30,7 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--daily-limit", type=int, help="the Heavy and Resource-intensive daily quota, instead of the plan's"
     )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each API request and download takes")
 
 
 def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> ZoomEmulator:
@@ -45,6 +46,7 @@ def build(seed: dict[str, Any], base_dir: Path, args: argparse.Namespace) -> Zoo
         cdn_host=args.cdn_host,
         plan=args.plan,
         daily_limit=args.daily_limit,
+        latency=args.latency,
     )
 
 

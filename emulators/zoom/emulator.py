@@ -15,7 +15,7 @@ GET /past_meetings/{uuid}/participants>], "polls": [<"questions" items of GET /p
 /meetings/{uuid}/meeting_summary, its summary fields>, "files": {"<file id or file_type>": "<path relative
 to the seed>"}}]}`. A recording of type 5, 6 or 9 is a webinar: it is served by the webinar endpoints
 instead of the meeting ones. A file whose content is not given is generated, deterministically, with its
-`file_size`.
+`file_size`. An optional `"latency"` (seconds each API request and download takes) overrides `--latency`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 import jwt
 
-from emulators.base import Emulator, Request, Response
+from emulators.base import Emulator, Request, Response, route
 from emulators.zoom.limits import AccountLimits
 
 DEFAULT_CLIENT_ID = "demo-zoom-client"
@@ -57,6 +57,16 @@ CONTENT_TYPES = {
 }
 TYPE_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV", "SUMMARY": "JSON"}
 WEBINAR_TYPES = (5, 6, 9)
+
+
+# Zoom's own error codes, as its API reference gives them (../shared/reference/zoom-api.md §6); the emulator
+# names them itself rather than borrowing the client's, so that the two agree by the docs, not by construction.
+INVALID_TOKEN = 124  # 401 "Invalid access token."
+INVALID_REQUEST = 300  # 400: an expired page token, an invalid date, ...
+USER_NOT_FOUND = 1001  # 404 "User does not exist: {userId}."
+MEETING_NOT_FOUND = 3001  # 404 "Meeting does not exist: {meetingId}.", also: no participant list, no summary
+NO_RECORDING = 3301  # 404 "There is no recording for this meeting."
+MAX_PAGE_SIZE = 300  # page_size beyond this is clamped (Zoom's spec: maximum 300)
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -84,6 +94,7 @@ class ZoomEmulator(Emulator):
         cdn_host: str = "",
         plan: str = "",
         daily_limit: int | None = None,
+        latency: float = 0.0,
     ):
         self.client_id = client_id
         self.client_secret = client_secret
@@ -94,11 +105,13 @@ class ZoomEmulator(Emulator):
         self.cdn_host = cdn_host
         self.plan = plan
         self.daily_limit = daily_limit
+        self.default_latency = latency
         self.signing_key = secrets.token_bytes(32)
         super().__init__(seed, base_dir)
 
     def load(self, seed: dict[str, Any], base_dir: Path) -> None:
         self.account_id = str(seed["account_id"])
+        self.latency = float(seed.get("latency", self.default_latency))
         self.users: list[dict[str, Any]] = list(seed.get("users", []))
         self.meetings: list[dict[str, Any]] = []
         self.files: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # ref -> (meeting entry, file item)
@@ -123,16 +136,17 @@ class ZoomEmulator(Emulator):
         found = self.route(request)
         if found is None:
             return self.not_found(request)
-        handler, args = found
-        category = API_CATEGORIES.get(handler.__name__)
-        if category is None:
-            return handler(self, request, *args)
+        declared, args = found
+        if self.latency and declared.handler.__name__ != "token":
+            time.sleep(self.latency)  # a real round trip to Zoom: its API and its CDN, not the token endpoint
+        if not declared.category:
+            return declared.handler(self, request, *args)
         if denied := self.authorized(request):
             return denied
-        if refused := self.limits.admit(category):
+        if refused := self.limits.admit(declared.category):
             return refused
-        response = handler(self, request, *args)
-        response.headers.update(self.limits.headers(category))
+        response = declared.handler(self, request, *args)
+        response.headers.update(self.limits.headers(declared.category))
         response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=" + secrets.token_hex(8)
         return response
 
@@ -146,10 +160,10 @@ class ZoomEmulator(Emulator):
     def authorized(self, request: Request) -> Response | None:
         """None when the request carries a valid token in its Authorization header, else Zoom's 401/124."""
         if "access_token" in request.query:
-            return _error(401, 124, "Invalid access token.")
+            return _error(401, INVALID_TOKEN, "Invalid access token.")
         if self.bearer_valid(request) or (request.bearer and self._valid_jwt(request.bearer)):
             return None
-        return _error(401, 124, "Invalid access token.")
+        return _error(401, INVALID_TOKEN, "Invalid access token.")
 
     def _valid_jwt(self, token: str) -> bool:
         """A legacy JWT app's token: HS256 with the API secret, `iss` the API key, `exp` not passed."""
@@ -199,7 +213,7 @@ class ZoomEmulator(Emulator):
             with self.lock:
                 saved = self.page_tokens.get(token)
             if not saved or saved[0] != signature or saved[2] < time.time():
-                return _error(400, 300, "The next page token is invalid or expired.")
+                return _error(400, INVALID_REQUEST, "The next page token is invalid or expired.")
             offset = saved[1]
         page = items[offset : offset + size]
         next_token = ""
@@ -226,6 +240,7 @@ class ZoomEmulator(Emulator):
 
     # --- OAuth ----------------------------------------------------------------------------------
 
+    @route("POST", r"/oauth/token")
     def token(self, request: Request) -> Response:
         params = {**parse_qs(request.body.decode(errors="replace")), **request.query}
         header = request.headers.get("authorization", "")
@@ -254,6 +269,7 @@ class ZoomEmulator(Emulator):
 
     # --- API ------------------------------------------------------------------------------------
 
+    @route("GET", r"/v2/users", category="Medium")
     def users(self, request: Request) -> Response:
         status = request.arg("status", "active")
         users = [u for u in self.users if u.get("status", "active") == status]
@@ -261,21 +277,23 @@ class ZoomEmulator(Emulator):
             users = [{k: v for k, v in u.items() if k != "id"} for u in users]
         return self._page(request, users, "users", {"page_number": 1}, 2000)
 
+    @route("GET", r"/v2/users/([^/]+)", category="Light")
     def user(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         return Response.json(200, user)
 
+    @route("GET", r"/v2/users/([^/]+)/recordings", category="Medium")
     def recordings(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, 1001, f"User does not exist: {unquote(user_id)}.")
+            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         try:
             end = date.fromisoformat(request.arg("to")) if request.arg("to") else datetime.now(UTC).date()
             start = date.fromisoformat(request.arg("from")) if request.arg("from") else end
         except ValueError:
-            return _error(400, 300, "Invalid date.")
+            return _error(400, INVALID_REQUEST, "Invalid date.")
         start = max(start, _one_month_before(end))  # Zoom silently shortens a longer range
         found = [
             self._public(request, m)
@@ -285,50 +303,60 @@ class ZoomEmulator(Emulator):
         ]
         found.sort(key=lambda r: r.get("start_time", ""), reverse=True)
         extra = {"from": start.isoformat(), "to": end.isoformat()}
-        return self._page(request, found, "meetings", extra, 300)
+        return self._page(request, found, "meetings", extra, MAX_PAGE_SIZE)
 
+    @route("GET", r"/v2/meetings/([^/]+)/recordings", category="Light")
     def meeting_recordings(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
         if meeting is None:
-            return _error(404, 3301, "There is no recording for this meeting.")
+            return _error(404, NO_RECORDING, "There is no recording for this meeting.")
         return Response.json(200, self._public(request, meeting))
 
+    @route("GET", r"/v2/past_meetings/([^/]+)", category="Light")
     def past_meeting(self, request: Request, meeting_id: str) -> Response:
         meeting = self._instance(meeting_id, webinar=False)
         if meeting is None:
-            return _error(404, 3001, f"Meeting does not exist: {unquote(meeting_id)}.")
+            return _error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
         details = self._details(meeting)
         details["source"] = "Zoom"
         return Response.json(200, details)
 
+    @route("GET", r"/v2/report/webinars/([^/]+)", category="Heavy")
     def webinar_report(self, request: Request, webinar_id: str) -> Response:
         meeting = self._instance(webinar_id, webinar=True)
         if meeting is None:
-            return _error(404, 3001, f"Meeting {unquote(webinar_id)} not found or has expired.")
+            return _error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
         return Response.json(200, {**self._details(meeting), "custom_keys": [], "tracking_fields": []})
 
+    @route("GET", r"/v2/past_meetings/([^/]+)/participants", category="Medium")
     def participants(self, request: Request, meeting_id: str) -> Response:
         return self._participants(request, meeting_id, webinar=False)
 
+    @route("GET", r"/v2/past_webinars/([^/]+)/participants", category="Medium")
     def webinar_participants(self, request: Request, webinar_id: str) -> Response:
         return self._participants(request, webinar_id, webinar=True)
 
+    @route("GET", r"/v2/past_meetings/([^/]+)/polls", category="Medium")
     def polls(self, request: Request, meeting_id: str) -> Response:
         return self._answers(meeting_id, "polls", webinar=False)
 
+    @route("GET", r"/v2/past_webinars/([^/]+)/polls", category="Medium")
     def webinar_polls(self, request: Request, webinar_id: str) -> Response:
         return self._answers(webinar_id, "polls", webinar=True)
 
+    @route("GET", r"/v2/past_meetings/([^/]+)/qa", category="Medium")
     def qa(self, request: Request, meeting_id: str) -> Response:
         return self._answers(meeting_id, "qa", webinar=False)
 
+    @route("GET", r"/v2/past_webinars/([^/]+)/qa", category="Medium")
     def webinar_qa(self, request: Request, webinar_id: str) -> Response:
         return self._answers(webinar_id, "qa", webinar=True)
 
+    @route("GET", r"/v2/meetings/([^/]+)/meeting_summary", category="Light")
     def meeting_summary(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
         if meeting is None or not meeting["summary"]:
-            return _error(404, 3001, "There is no meeting summary for this meeting.")
+            return _error(404, MEETING_NOT_FOUND, "There is no meeting summary for this meeting.")
         recording, details = meeting["recording"], self._details(meeting)
         host = self._user(str(recording.get("host_id"))) or {}
         return Response.json(
@@ -379,25 +407,28 @@ class ZoomEmulator(Emulator):
     def _participants(self, request: Request, segment: str, *, webinar: bool) -> Response:
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}.")
-        return self._page(request, meeting["participants"], "participants", {}, 300)
+            return _error(
+                404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}."
+            )
+        return self._page(request, meeting["participants"], "participants", {}, MAX_PAGE_SIZE)
 
     def _answers(self, segment: str, kind: str, *, webinar: bool) -> Response:
         """Poll results or Q&A: `{id, uuid, start_time, questions}`; no questions when there were none."""
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(404, 3001, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
+            return _error(404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
         recording = meeting["recording"]
         body = {"id": recording.get("id"), "uuid": recording["uuid"], "start_time": recording["start_time"]}
         return Response.json(200, {**body, "questions": meeting[kind]})
 
     # --- downloads ------------------------------------------------------------------------------
 
+    @route("GET", r"/rec/download/([0-9a-f]+)")
     def download(self, request: Request, ref: str) -> Response:
         if "access_token" in request.query:
-            return _error(401, 124, "Invalid access token.")
+            return _error(401, INVALID_TOKEN, "Invalid access token.")
         if ref not in self.files:
-            return _error(404, 3301, "This recording does not exist.")
+            return _error(404, NO_RECORDING, "This recording does not exist.")
         if self.authorized(request) is not None:
             return Response(
                 200,
@@ -411,6 +442,7 @@ class ZoomEmulator(Emulator):
             base = re.sub(r"//[^:/]+", f"//{self.cdn_host}", base, count=1)
         return Response(302, b"", {"Location": f"{base}/cdn/{ref}?expires={expires}&signature={quote(signature)}"})
 
+    @route("GET", r"/cdn/([0-9a-f]+)")
     def cdn(self, request: Request, ref: str) -> Response:
         expires, signature = request.arg("expires"), request.arg("signature")
         expected = hmac.new(self.signing_key, f"{ref}|{expires}".encode(), "sha256").hexdigest()
@@ -513,39 +545,3 @@ def _day(value: Any) -> date:
 def _one_month_before(day: date) -> date:
     year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-ZoomEmulator.routes = [
-    ("POST", re.compile(r"/oauth/token"), ZoomEmulator.token),
-    ("GET", re.compile(r"/v2/users"), ZoomEmulator.users),
-    ("GET", re.compile(r"/v2/users/([^/]+)"), ZoomEmulator.user),
-    ("GET", re.compile(r"/v2/users/([^/]+)/recordings"), ZoomEmulator.recordings),
-    ("GET", re.compile(r"/v2/meetings/([^/]+)/recordings"), ZoomEmulator.meeting_recordings),
-    ("GET", re.compile(r"/v2/past_meetings/([^/]+)"), ZoomEmulator.past_meeting),
-    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/participants"), ZoomEmulator.participants),
-    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/polls"), ZoomEmulator.polls),
-    ("GET", re.compile(r"/v2/past_meetings/([^/]+)/qa"), ZoomEmulator.qa),
-    ("GET", re.compile(r"/v2/meetings/([^/]+)/meeting_summary"), ZoomEmulator.meeting_summary),
-    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/participants"), ZoomEmulator.webinar_participants),
-    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/polls"), ZoomEmulator.webinar_polls),
-    ("GET", re.compile(r"/v2/past_webinars/([^/]+)/qa"), ZoomEmulator.webinar_qa),
-    ("GET", re.compile(r"/v2/report/webinars/([^/]+)"), ZoomEmulator.webinar_report),
-    ("GET", re.compile(r"/rec/download/([0-9a-f]+)"), ZoomEmulator.download),
-    ("GET", re.compile(r"/cdn/([0-9a-f]+)"), ZoomEmulator.cdn),
-]
-# The "Rate Limit Label" Zoom's spec gives each API endpoint (sent as X-RateLimit-Category).
-API_CATEGORIES = {
-    "users": "Medium",
-    "user": "Light",
-    "recordings": "Medium",
-    "meeting_recordings": "Light",
-    "past_meeting": "Light",
-    "participants": "Medium",
-    "polls": "Medium",
-    "qa": "Medium",
-    "meeting_summary": "Light",
-    "webinar_participants": "Medium",
-    "webinar_polls": "Medium",
-    "webinar_qa": "Medium",
-    "webinar_report": "Heavy",
-}

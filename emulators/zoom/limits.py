@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from emulators.base import Response
 
+RATE_LIMITED = 429  # Zoom's error code in a 429's body, per-second and daily limits alike
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 DAILY_MESSAGE = (
     "You have reached the maximum daily rate limit for this API. Refer to the response header for details on "
@@ -90,4 +91,4 @@ def _too_many(category: str, kind: str, limit: int, message: str, extra: dict[st
         "X-RateLimit-Remaining": "0",
         **(extra or {}),
     }
-    return Response.json(429, {"code": 429, "message": message}, headers)
+    return Response.json(429, {"code": RATE_LIMITED, "message": message}, headers)

@@ -15,6 +15,9 @@ param failureThreshold int
 @description('Hours without a completed archive run before the no-run alert fires.')
 param noRunHours int
 
+@description('The latency alert fires when the 95th percentile over an hour passes this many minutes.')
+param latencyMinutes int
+
 // Set on every deployment: the no-run alert stays quiet for noRunHours after it, so that a fresh install
 // is not reported before its first scheduled run.
 param deployedAt string = utcNow('o')
@@ -158,6 +161,42 @@ resource noRunAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
       allOf: [
         {
           query: replace(replace(noRunQuery, '{hours}', string(noRunHours)), '{deployedAt}', deployedAt)
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: actionGroups
+    }
+  }
+}
+
+resource latencyAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-zoom-archiver-latency'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Zoom archiver: meetings slow to reach their mailboxes'
+    description: 'Over the last hour, the 95th percentile time from a recording being ready to its item in the last mailbox passed ${latencyMinutes} minutes (the workbook\'s latency tile shows the trend).'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    autoMitigate: true
+    criteria: {
+      allOf: [
+        {
+          query: replace(loadTextContent('../workbook/latency-alert.kql'), '{LatencyMinutes}', string(latencyMinutes))
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

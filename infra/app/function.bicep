@@ -128,3 +128,4 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 }
 
 output name string = site.name
+output host string = site.properties.defaultHostName

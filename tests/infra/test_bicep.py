@@ -238,7 +238,7 @@ def test_an_operator_can_be_given_what_the_admin_cli_needs_and_no_more() -> None
 def test_alerts_cover_poison_failures_and_missed_runs() -> None:
     file = read(INFRA / "app" / "alerts.bicep")
     rules = {r.symbol: r.body["properties"] for r in file.resources_of("Microsoft.Insights/scheduledQueryRules")}
-    assert set(rules) == {"poisonAlert", "failureAlert", "noRunAlert"}
+    assert set(rules) == {"poisonAlert", "failureAlert", "noRunAlert", "latencyAlert"}
     criteria = {name: rule["criteria"]["allOf"][0] for name, rule in rules.items()}
     # The events the app logs (custom dimension "event"), and the host's poison-queue warning.
     assert criteria["poisonAlert"]["query"] == Ref("poisonQuery")
@@ -251,6 +251,9 @@ def test_alerts_cover_poison_failures_and_missed_runs() -> None:
     # A log alert reads at most two days back, which bounds the no-run window.
     assert rules["noRunAlert"]["overrideQueryTimeRange"] == "P2D"
     assert read(MAIN).params["noRunAlertHours"].decorators["maxValue"] < 48
+    # The latency alert runs the workbook's own query file, with the threshold put in.
+    assert "loadTextContent('../workbook/latency-alert.kql')" in criteria["latencyAlert"]["query"].text
+    assert "latencyMinutes" in criteria["latencyAlert"]["query"].text
     for rule in rules.values():
         assert rule["scopes"] == [Ref("applicationInsightsId")]
         assert rule["actions"] == {"actionGroups": Ref("actionGroups")}

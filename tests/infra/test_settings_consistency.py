@@ -56,6 +56,10 @@ KEY_VAULT_REFERENCE = re.compile(
     r"^@Microsoft\.KeyVault\((SecretUri=.+secrets/([\w-]+)/?|VaultName=.+;SecretName=([\w-]+).*)\)$"
 )
 
+# Settings the deployment derives from its own resources rather than from a parameter: setting -> the variable
+# of main.bicep that holds the value.
+DERIVED_SETTINGS = {"WORKBOOK_URL": "workbookUrl"}
+
 SPECS = dict(setting_specs())
 APP_SETTINGS = [name for name in SPECS if name != STORAGE]
 
@@ -111,7 +115,10 @@ def test_bicep_sets_the_setting(name: str) -> None:
     assert value is not None, f"infra/main.bicep does not set {name}: add it to appSettings"
     params = read(INFRA / "main.bicep").params
     parameter = _parameter_name(name)
-    if meta["secret"]:
+    if name in DERIVED_SETTINGS:
+        assert value == Ref(DERIVED_SETTINGS[name]), f"{name} must be set from the variable {DERIVED_SETTINGS[name]}"
+        assert parameter not in params, f"{name} is derived by the deployment: it must not be a Bicep parameter"
+    elif meta["secret"]:
         # A secret is a Key Vault reference, never a value passed to the deployment.
         assert isinstance(value, str) and KEY_VAULT_REFERENCE.match(value), f"{name} must be a Key Vault reference"
         assert parameter not in params, f"{name} is a secret: it must not be a Bicep parameter"
@@ -141,9 +148,9 @@ def test_azd_environment_can_set_every_parameter() -> None:
     mapped = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
     for name in APP_SETTINGS:
         parameter = _parameter_name(name)
-        if SPECS[name]["secret"]:
+        if SPECS[name]["secret"] or name in DERIVED_SETTINGS:
             assert parameter not in mapped
-            assert f"${{{name}}}" not in json.dumps(mapped), f"the secret {name} must not pass through azd"
+            assert f"${{{name}}}" not in json.dumps(mapped), f"{name} must not pass through azd"
         else:
             assert mapped.get(parameter) == {"value": f"${{{name}}}"}, f"map {parameter} to ${{{name}}}"
     assert set(mapped) <= set(read(INFRA / "main.bicep").params)

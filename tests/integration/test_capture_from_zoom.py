@@ -11,22 +11,19 @@ from azure.storage.blob import BlobServiceClient
 
 from local.world import World
 from shared.archiver import Archiver
-from shared.capture import DEFERRAL_LIMIT, fetch_meeting
-from shared.http import session
+from shared.capture import DEFERRAL_LIMIT
 from shared.inventory import enqueue
 from shared.message.reader import read_message
 from shared.records import Meeting, MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
-from shared.zoom import ZoomClient
 from tests.tenant import POLLS, QA, SUMMARY, File, Tenant
 
 pytestmark = pytest.mark.integration
 
 
 def fetch(world: World, uuid: str, **settings: str) -> Meeting:
-    values = load_settings(world.app_settings(**settings))
-    meeting = fetch_meeting(ZoomClient(values, session(values.tls_ca_file)), uuid, values)
+    meeting = Archiver(load_settings(world.app_settings(**settings))).capturer.fetch_meeting(uuid)
     assert isinstance(meeting, Meeting), meeting
     return meeting
 

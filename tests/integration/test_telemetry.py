@@ -148,7 +148,7 @@ def test_a_unit_of_works_records_carry_its_dimensions_and_no_secret_or_content(
         "Graph client secret": settings["GRAPH_CLIENT_SECRET"],
         "webhook secret token": settings["ZOOM_WEBHOOK_SECRET_TOKEN"],
         "storage account key": AZURITE_KEY,
-        "Zoom access token": archiver.zoom.token(),
+        "Zoom access token": archiver.zoom.tokens.token(),
         "Graph access token": archiver.graph.token(),
         **download_signatures(fresh),
         "chat content": CHAT_MARKER,

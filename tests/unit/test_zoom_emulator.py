@@ -167,3 +167,12 @@ def test_a_uuid_starting_with_a_slash_or_holding_two_is_found_only_double_encode
     assert call(emulator, endpoint.format(twice), token).status == 200
     refused = call(emulator, endpoint.format(once), token)
     assert (refused.status, body(refused)) == (404, {"code": 3001, "message": f"Meeting does not exist: {uuid}."})
+
+
+def test_with_latency_every_api_request_takes_at_least_that_long() -> None:
+    """The knob the benchmarks and the kill test use to stand for a real round trip to Zoom."""
+    emulator = ZoomEmulator({**SEED, "latency": 0.2}, Path("."))
+    token = oauth_token(emulator)
+    started = time.monotonic()
+    assert call(emulator, "/v2/users?status=active", token).status == 200
+    assert time.monotonic() - started >= 0.2

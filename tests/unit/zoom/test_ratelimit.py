@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.ratelimit import HEADROOM, HEAVY, LIGHT, MEDIUM, PLANS, RESOURCE_INTENSIVE, DailyLimitReached, RateLimiter
+from shared.zoom.ratelimit import (
+    HEADROOM,
+    HEAVY,
+    LIGHT,
+    MEDIUM,
+    PLANS,
+    RESOURCE_INTENSIVE,
+    DailyLimitReached,
+    RateLimiter,
+)
 
 
 class Clock:

@@ -1,0 +1,28 @@
+"""The Zoom client the pipeline uses: the typed calls over one transport, and the downloads, sharing a token."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import requests
+
+from shared.settings import Settings
+from shared.zoom.downloads import Download, Downloads
+from shared.zoom.endpoints import Endpoints
+from shared.zoom.ratelimit import PLANS, RateLimiter
+from shared.zoom.token import Tokens
+from shared.zoom.transport import Transport
+
+
+class ZoomClient(Endpoints):
+    """One per process: it holds the token (valid for an hour) and the rate limiter across invocations."""
+
+    def __init__(self, settings: Settings, session: requests.Session):
+        self.tokens = Tokens(settings, session)
+        limiter = RateLimiter(PLANS[settings.zoom_plan])
+        super().__init__(Transport(settings.zoom_api_url, session, self.tokens, limiter))
+        self.downloads = Downloads(session, self.tokens, settings.zoom_download_hosts)
+
+    def download(self, url: str, sink: BinaryIO, expected_size: int | None) -> Download:
+        """Stream a recording file into `sink`; see `Downloads.download`."""
+        return self.downloads.download(url, sink, expected_size)
