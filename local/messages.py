@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from shared.message import EXTENSIONS, attachment_name, build_message, content_type
+from shared.message.compose import EXTENSIONS, attachment_name, build_message, content_type
 from shared.records import CapturedFile, Meeting, Participant, Person, RecordingFile, Session, is_internal
 
 

@@ -21,7 +21,7 @@ from shared.graph import GraphClient
 from shared.http import session
 from shared.mailbox import MailboxImporter
 from shared.mapping import Directory, UserMapping, read_mapping_file
-from shared.message import HEADER_ARCHIVE_KEY, HEADER_UUID
+from shared.message.headers import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
 from shared.settings import Settings
 from shared.state import CAPTURED, QUEUED, State, column_list

@@ -22,7 +22,8 @@ from azure.storage.blob import BlobClient, ContainerClient
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
 from shared.integrity import check_fingerprint, verified_chunks
-from shared.message import Composition, Said, attachment_name, base64_size, compose, content_type, read_said
+from shared.message.bodies import Said, read_said
+from shared.message.compose import Composition, attachment_name, base64_size, compose, content_type
 from shared.records import (
     CapturedFile,
     Meeting,

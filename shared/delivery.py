@@ -25,7 +25,7 @@ from shared import telemetry
 from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
-from shared.message import ArchivedMessage, read_message
+from shared.message.reader import ArchivedMessage, read_message
 from shared.settings import Settings
 from shared.state import (
     DELIVERED,

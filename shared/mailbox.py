@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import logging
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from azure.storage.blob import ContainerClient
 
 from shared.graph import AmbiguousResult, GraphClient, GraphError
 from shared.mapping import NO_MAILBOX, Mailbox
-from shared.message import ArchivedMessage, Attachment
+from shared.message.reader import ArchivedMessage, Attachment
+from shared.message.render import render_template
 from shared.records import recording_blob_name, utc_text
 from shared.state import DUPLICATE, IMPORTED, State
 from shared.storage import store_once
@@ -354,19 +354,7 @@ def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: lis
 
 def _with_links(body: str, stored: list[StoredFile]) -> str:
     """The HTML body with a section naming each file kept in storage instead of attached."""
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{e(f.name)}</td><td>{f.size}</td><td><code>{f.sha256}</code></td>"
-        f'<td><a href="{e(f.location)}">{e(f.location)}</a></td></tr>'
-        for f in stored
-    )
-    section = (
-        "<h2>Files stored in the archive instead of attached</h2>"
-        "<p>This mailbox does not accept the message with these files attached. They are kept unchanged in the "
-        "archive's storage; the SHA-256 proves a copy is the original.</p>"
-        '<table border="1" cellpadding="4"><tr><th>Name</th><th>Size (bytes)</th><th>SHA-256</th>'
-        f"<th>Location</th></tr>{rows}</table>"
-    )
+    section = render_template("stored_files.html", files=stored)
     at = body.rfind("</body>")
     return body[:at] + section + body[at:] if at >= 0 else body + section
 

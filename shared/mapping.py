@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from shared.message.record import MeetingRecord
 from shared.records import is_internal
 
 if TYPE_CHECKING:
@@ -146,18 +147,13 @@ def _row_problem(values: list[str], domains: tuple[str, ...]) -> str:
     return ""
 
 
-def attendees(record: Mapping[str, Any], recipients: str) -> list[Attendee]:
+def attendees(record: MeetingRecord, recipients: str) -> list[Attendee]:
     """Who may get a copy, from the archived record: the host first, then each participant unless only the
     host is to get one. A participant's Zoom user id is Zoom's participant `id` (empty for guests)."""
-    host = record.get("host") or {}
-    people = [_attendee(host)]
+    people = [Attendee(record.host.name, record.host.email.strip(), record.host_id)]
     if recipients != HOST_ONLY:
-        people += [_attendee(p) for p in record.get("participants") or []]
+        people += [Attendee(p.name, p.email.strip(), p.zoom_id) for p in record.participants]
     return people
-
-
-def _attendee(item: Mapping[str, Any]) -> Attendee:
-    return Attendee(str(item.get("name") or ""), str(item.get("email") or "").strip(), str(item.get("id") or ""))
 
 
 class Directory:
@@ -233,7 +229,7 @@ def plan_recipients(
 
 
 def recipients(
-    record: Mapping[str, Any], *, settings: Settings, mapping: UserMapping, directory: Directory
+    record: MeetingRecord, *, settings: Settings, mapping: UserMapping, directory: Directory
 ) -> tuple[list[Target], list[Unmapped]]:
     """Who gets a copy of the meeting of this archived record, as the settings say, and who does not."""
     return plan_recipients(

@@ -46,7 +46,8 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _int(value: Any, default: int = 0) -> int:
+def as_int(value: Any, default: int = 0) -> int:
+    """A whole-number field of JSON we did not write; `default` when it is absent or not a number."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -116,7 +117,7 @@ def group_participants(items: list[dict[str, Any]], domains: tuple[str, ...]) ->
     for rows in groups.values():
         sessions = sorted(
             (
-                Session(parse_time(r.get("join_time")), parse_time(r.get("leave_time")), _int(r.get("duration")))
+                Session(parse_time(r.get("join_time")), parse_time(r.get("leave_time")), as_int(r.get("duration")))
                 for r in rows
             ),
             key=lambda s: s.join_time or datetime.max.replace(tzinfo=UTC),
@@ -164,7 +165,7 @@ class RecordingFile:
             file_type=file_type,
             extension=str(item.get("file_extension") or "").upper(),
             recording_type=str(item.get("recording_type") or ""),
-            size=_int(size) if size not in (None, "") else None,
+            size=as_int(size) if size not in (None, "") else None,
             download_url=str(item.get("download_url") or ""),
             start=parse_time(item.get("recording_start")),
             end=parse_time(item.get("recording_end")),
@@ -176,9 +177,9 @@ class RecordingFile:
 def _question_details(body: dict[str, Any] | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(person, detail) for each `questions[].question_details[]` of a poll or Q&A body; entries that are not
     objects are skipped, as Zoom's JSON cannot be trusted to hold only objects."""
-    for person in _list((body or {}).get("questions")):
+    for person in as_list((body or {}).get("questions")):
         if isinstance(person, dict):
-            yield from ((person, d) for d in _list(person.get("question_details")) if isinstance(d, dict))
+            yield from ((person, d) for d in as_list(person.get("question_details")) if isinstance(d, dict))
 
 
 @dataclass(frozen=True)
@@ -252,22 +253,22 @@ class Summary:
             title=title,
             overview=str(body.get("summary_overview") or ""),
             details=tuple(
-                (str(d.get("label") or ""), str(d.get("summary") or "")) for d in _list(body.get("summary_details"))
+                (str(d.get("label") or ""), str(d.get("summary") or "")) for d in as_list(body.get("summary_details"))
             ),
-            next_steps=tuple(str(step) for step in _list(body.get("next_steps"))),
+            next_steps=tuple(str(step) for step in as_list(body.get("next_steps"))),
             edited=cls(
                 title=title,
                 overview=str(edited.get("summary_overview") or ""),
                 details=(("", str(edited["summary_details"])),) if edited.get("summary_details") else (),
-                next_steps=tuple(str(step) for step in _list(edited.get("next_steps"))),
+                next_steps=tuple(str(step) for step in as_list(edited.get("next_steps"))),
             )
             if edited
             else None,
         )
 
 
-def _list(value: Any) -> list[Any]:
-    """A list field of Zoom's JSON; empty when it is absent, null or not a list."""
+def as_list(value: Any) -> list[Any]:
+    """A list field of JSON we did not write; empty when it is absent, null or not a list."""
     return value if isinstance(value, list) else []
 
 
@@ -311,14 +312,14 @@ class Meeting:
         items = list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
         return cls(
             uuid=uuid,
-            meeting_id=_int(recording.get("id")),
+            meeting_id=as_int(recording.get("id")),
             topic=str(recording.get("topic") or ""),
             host=host,
             host_id=str(recording.get("host_id") or ""),
             start=start,
-            duration_minutes=_int(recording.get("duration")),
+            duration_minutes=as_int(recording.get("duration")),
             timezone=str(recording.get("timezone") or "UTC"),
-            type=_int(recording.get("type")),
+            type=as_int(recording.get("type")),
             participants=participants,
             files=tuple(RecordingFile.from_zoom(i, uuid) for i in items),
         )

@@ -36,7 +36,7 @@ from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.inventory import Scope
 from shared.mapping import Directory, UserMapping, recipients
-from shared.message import read_record
+from shared.message.reader import read_record
 from shared.records import Meeting, Person, archive_key, parse_time
 from shared.settings import Settings
 from shared.state import (

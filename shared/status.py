@@ -12,7 +12,6 @@ and CSV that parses back into the same values (but for a quote before text a spr
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
+from shared.message.render import render_template
 from shared.report import Gap, Report
 from shared.state import CAPTURED, DEFERRED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, QUEUED, UNMAPPED, WAITING, State
 
@@ -233,64 +233,10 @@ def to_text(log: StatusLog) -> str:
     return "\n".join(lines) + "\n"
 
 
-STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right}.bad{color:#a00}.urgent{background:#fdd;font-weight:bold}
-"""
-
-
-def _cells(values: Iterable[Any], tag: str = "td") -> str:
-    return "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in values)
-
-
 def to_html(log: StatusLog) -> str:
     """A page an administrator opens in a browser: every failure first, then a table per day."""
     failures = [f for day in log.days for f in day.failures]
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Zoom archive status</title>",
-        f"<style>{STYLE}</style></head><body>",
-        f"<h1>Zoom archive status, {html.escape(log.first)} to {html.escape(log.last)}</h1>",
-        f"<h2 id='failures'>Failures ({len(failures)})</h2>",
-    ]
-    if failures:
-        header = ["Day", "Meeting UUID", "Topic", "Participant", "Mailbox", "Stage", "Error code", "Reason"]
-        parts.append("<table class='failures'><tr>" + _cells([*header, "Attempts", "Last attempt"], "th") + "</tr>")
-        for f in failures:
-            parts.append("<tr class='failure'>" + _cells(asdict(f).values()) + "</tr>")
-        parts.append("</table>")
-    else:
-        parts.append("<p>None.</p>")
-    for day in log.days:
-        parts.append(f"<h2>{html.escape(day.day)}</h2><table class='day' data-day='{html.escape(day.day)}'>")
-        for name, label in COUNTS.items():
-            value = day.counts[name]
-            css = " bad" if name == "failed" and value else ""
-            parts.append(f"<tr data-count='{name}'><th>{html.escape(label)}</th><td class='n{css}'>{value}</td></tr>")
-        parts.append("</table>")
-        parts.append(_report_html(day))
-    if not log.days:
-        parts.append("<p>No meetings in this period.</p>")
-    parts.append("</body></html>")
-    return "".join(parts)
-
-
-def _report_html(day: Day) -> str:
-    if not day.report_generated_at:
-        return "<p>No completeness report for this day yet.</p>"
-    title = f"Completeness report of {html.escape(day.report_generated_at)}: "
-    if not day.gaps:
-        return f"<p>{title}every meeting Zoom lists is in every expected mailbox.</p>"
-    rows = [f"<p>{title}{len(day.gaps)} gap(s).</p><table class='gaps'><tr>"]
-    rows.append(_cells(["Meeting UUID", "Topic", "Mailbox", "Gap", "Detail", "Urgent", "Zoom deletes by"], "th"))
-    rows.append("</tr>")
-    for g in day.gaps:
-        values = [g.meeting_uuid, g.topic, g.mailbox, g.kind, g.detail, "URGENT" if g.urgent else "", g.deadline]
-        rows.append(f"<tr class='gap{' urgent' if g.urgent else ''}'>" + _cells(values) + "</tr>")
-    rows.append("</table>")
-    return "".join(rows)
+    return render_template("status.html", log=log, failures=failures, counts=COUNTS)
 
 
 # --- the HTTP function's query ------------------------------------------------------------------

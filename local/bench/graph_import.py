@@ -24,7 +24,7 @@ from local.messages import archived_message
 from local.world import ORGANIZATION_DOMAIN, ROOT, ZOOM_ACCOUNT_ID, World, start_world
 from shared.graph import GraphClient
 from shared.http import session
-from shared.message import message_id
+from shared.message.headers import message_id
 from shared.records import Person, archive_key
 from shared.settings import load_settings
 from shared.storage import MESSAGES_CONTAINER, Storage

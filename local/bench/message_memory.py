@@ -27,7 +27,7 @@ from azure.storage.blob import BlobServiceClient
 
 from local.demo import DEMO
 from local.world import ROOT, start_world
-from shared.message import compose
+from shared.message.compose import compose
 from shared.records import CapturedFile, Meeting, MeetingRef, Person, RecordingFile
 from shared.storage import MESSAGES_CONTAINER, RECORDINGS_CONTAINER, STAGING_CONTAINER
 

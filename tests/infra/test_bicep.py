@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -307,6 +308,20 @@ def test_package_leaves_out_what_the_app_does_not_need() -> None:
     ignored = (ROOT / ".funcignore").read_text().split()
     for path in ("/tests/", "/infra/", "/scripts/", ".venv/", "node_modules/", "/emulators/", "/local/", ".local/"):
         assert path in ignored
+
+
+def test_package_keeps_the_templates_the_app_renders() -> None:
+    """The message bodies, the importer's section and the status page are rendered from files beside the code:
+    no pattern of .funcignore (each one name; `/` first: at the top, `/` last: a folder) names one of them."""
+    lines = (line.strip() for line in (ROOT / ".funcignore").read_text().splitlines())
+    ignored = [line for line in lines if line and not line.startswith("#")]
+    templates = sorted((ROOT / "shared" / "message" / "templates").iterdir())
+    assert templates
+    for template in templates:
+        parts = template.relative_to(ROOT).parts
+        for pattern in ignored:
+            named = parts[:1] if pattern.startswith("/") else parts[:-1] if pattern.endswith("/") else parts
+            assert not any(fnmatch(part, pattern.strip("/")) for part in named), (pattern, template)
 
 
 def test_hook_script_passes_shellcheck() -> None:

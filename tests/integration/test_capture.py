@@ -13,7 +13,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from local.world import World
 from shared.archiver import Archiver
 from shared.integrity import IntegrityError
-from shared.message import read_message
+from shared.message.reader import read_message
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.zoom import DownloadError
@@ -50,13 +50,13 @@ def test_a_200_mb_recording_is_stored_once_and_the_message_stays_under_35_mib(fr
     data = messages.download_blob(name).readall()
     assert len(data) <= 35 * MIB
     message = read_message(data)
-    video, chat = message.record["files"]
-    assert video["size"] == 200 * MB and video["stored_as"] == f"{video['sha256']}.mp4"
-    assert chat["stored_as"] is None and {a.filename: a.data for a in message.attachments}[chat["filename"]] == CHAT
-    assert f"recordings/{video['sha256']}.mp4" in message.html
+    video, chat = message.record.files
+    assert video.size == 200 * MB and video.stored_as == f"{video.sha256}.mp4"
+    assert not chat.stored_as and {a.filename: a.data for a in message.attachments}[chat.filename] == CHAT
+    assert f"recordings/{video.sha256}.mp4" in message.html
     (stored,) = recordings.list_blobs()
-    assert stored.name == video["stored_as"] and stored.size == 200 * MB
-    assert sha256_of(recordings, stored.name) == video["sha256"]
+    assert stored.name == video.stored_as and stored.size == 200 * MB
+    assert sha256_of(recordings, stored.name) == video.sha256
     assert not list(container(fresh, "staging").list_blobs())
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert row["message_bytes"] == len(data)

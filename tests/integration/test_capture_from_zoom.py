@@ -13,7 +13,7 @@ from local.world import World
 from shared.archiver import Archiver
 from shared.capture import DEFERRAL_LIMIT
 from shared.inventory import enqueue
-from shared.message import read_message
+from shared.message.reader import read_message
 from shared.records import Meeting, MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE

@@ -18,7 +18,7 @@ from local.world import World
 from shared.archiver import Archiver
 from shared.delivery import RetryLater
 from shared.graph import AuthenticationFailed
-from shared.message import read_message
+from shared.message.reader import read_message
 from shared.settings import load_settings
 from shared.state import mailbox_row
 from tests.tenant import GraphReader, Person, Tenant, archived

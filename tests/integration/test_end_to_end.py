@@ -18,7 +18,7 @@ from azure.storage.blob import BlobServiceClient
 
 from local.world import World
 from shared.mailbox import ARCHIVE_KEY_PROPERTY
-from shared.message import RECORD_FILENAME
+from shared.message.record import RECORD_FILENAME
 from shared.records import archive_key
 from shared.state import mailbox_row
 from tests.tenant import File, GraphReader, Tenant

@@ -19,7 +19,7 @@ from shared.archiver import Archiver
 from shared.delivery import RetryLater
 from shared.mailbox import STORED_FILES_PROPERTY
 from shared.mapping import Mailbox
-from shared.message import Attachment, read_message
+from shared.message.reader import Attachment, read_message
 from shared.settings import load_settings
 from shared.state import mailbox_row
 from tests.tenant import GraphReader, Person, Tenant, archived

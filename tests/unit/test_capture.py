@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.capture import place_files
-from shared.message import compose
+from shared.message.compose import compose
 from shared.records import CapturedFile, recording_blob_name
 from shared.transcript import Transcript, Utterance
-from tests.unit.test_message import captured, meeting
+from tests.unit.message.examples import captured, meeting
 
 MIB = 1024 * 1024
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from shared.mapping import (
     plan_recipients,
     read_mapping_file,
 )
+from shared.message.record import MeetingRecord
 
 DOMAINS = ("contoso.example", "contoso-old.example")
 ALICE = Mailbox("alice@contoso.example", "id-alice")
@@ -149,13 +151,14 @@ def test_one_copy_per_mailbox_however_many_entries_lead_to_it() -> None:
 
 
 def test_the_record_gives_the_host_first_and_participants_unless_only_the_host_gets_a_copy() -> None:
-    record = {
+    written = {
         "host": {"id": "zAlice", "name": "Alice", "email": "alice@contoso.example"},
         "participants": [
             {"name": "Bob", "email": "bob@contoso.example", "internal": True, "id": "zBob"},
             {"name": "Grace", "email": "", "internal": False},
         ],
     }
+    record = MeetingRecord.from_json(json.dumps(written))
     alice = Attendee("Alice", "alice@contoso.example", "zAlice")
     assert attendees(record, "participants") == [
         alice,

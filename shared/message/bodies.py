@@ -1,0 +1,253 @@
+"""What the text and the HTML bodies show of a meeting: its facts, who was there, what was said, polls,
+questions, the AI summary and the files, as cleaned text; the templates lay it out (`render`).
+
+Both bodies show the same content: Zoom's text cleaned for a body or for a single line (`text`), times in
+the meeting's time zone, chat and transcript lines up to a limit that keeps the message small enough for one
+Graph request (the files themselves are archived whole).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from shared.message.render import render_template
+from shared.message.text import body_text, clock, duration, header_text, size
+from shared.records import CapturedFile, Meeting, Participant, PollAnswer, Summary
+from shared.transcript import Transcript, is_text_record
+from shared.transcript import read as read_transcript
+
+Opener = Callable[[CapturedFile], BinaryIO]  # the bytes of a file to attach
+Said = Mapping[str, Transcript]  # the chat and transcript files read as text, by file key
+
+MEETING_TYPES = {  # the recording's `type` (Zoom's meetings API spec)
+    1: "Instant meeting",
+    2: "Scheduled meeting",
+    3: "Recurring meeting with no fixed time",
+    4: "Meeting with a Personal Meeting ID",
+    5: "Webinar",
+    6: "Recurring webinar with no fixed time",
+    7: "Personal Audio Conference",
+    8: "Recurring meeting with a fixed time",
+    9: "Recurring webinar with a fixed time",
+    99: "Uploaded recording",
+}
+SAID_TITLES = {"CHAT": "In-meeting chat", "TRANSCRIPT": "Transcript", "CC": "Closed captions"}
+
+
+def read_said(files: Iterable[CapturedFile], open_file: Opener) -> Said:
+    """The chat and transcript files among `files` read as text, for the bodies."""
+    said = {}
+    for c in files:
+        if is_text_record(c.file.file_type):
+            with open_file(c) as stream:
+                said[c.file.key] = read_transcript(c.file.file_type, stream)
+    return said
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One participant: who (as one line, and as name and email apart), and each session's times."""
+
+    who: str
+    name: str
+    email: str
+    kind: str  # internal or external
+    total: str
+    sessions: tuple[tuple[str, str, str], ...]  # joined, left, duration
+
+
+@dataclass(frozen=True)
+class SaidSection:
+    """One chat or transcript file: rows of (time, speaker, text)."""
+
+    heading: str
+    rows: tuple[tuple[str, str, str], ...]
+    omitted: str  # says that lines were left out for the message's size (the file has them all); empty if none
+
+
+@dataclass(frozen=True)
+class PollGroup:
+    poll: str
+    question: str
+    answers: tuple[tuple[str, str, str], ...]  # who, answer, time
+
+
+@dataclass(frozen=True)
+class SummaryShown:
+    heading: str
+    title: str
+    overview: str
+    details: tuple[tuple[str, str], ...]  # label (may be empty), text
+    next_steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileLine:
+    filename: str
+    file_type: str
+    size: str
+    sha256: str
+    checked: str  # says that the file matches Zoom's fingerprint; empty when Zoom states none
+    where: str
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything the bodies show, as the templates receive it."""
+
+    topic: str
+    facts: tuple[tuple[str, str], ...]
+    participants: tuple[Attendance, ...]
+    said: tuple[SaidSection, ...]
+    polls: tuple[PollGroup, ...]
+    poll_answers: int
+    questions: tuple[tuple[str, str, str], ...]  # who, question, answer
+    summaries: tuple[SummaryShown, ...]
+    files: tuple[FileLine, ...]
+
+
+def render_bodies(
+    meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int
+) -> tuple[str, str]:
+    """The text body and the HTML body; `said_limit` is how many characters of chat and transcript they show."""
+    shown = content(meeting, files, said, zone, said_limit)
+    values = {f.name: getattr(shown, f.name) for f in fields(shown)}
+    return render_template("text_body.txt", **values), render_template("html_body.html", **values)
+
+
+def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int) -> Content:
+    return Content(
+        topic=header_text(meeting.topic) or "(no topic)",
+        facts=_facts(meeting, zone),
+        participants=tuple(_attendance(p, zone) for p in meeting.participants),
+        said=_said_sections(meeting, files, said, zone, said_limit),
+        polls=_polls(meeting.polls, zone),
+        poll_answers=len(meeting.polls),
+        questions=tuple(
+            (_who(q.name, q.email), header_text(q.question), header_text(q.answer) or "(not answered)")
+            for q in meeting.qa
+        ),
+        summaries=_summaries(meeting.summary),
+        files=tuple(_file_line(c) for c in files),
+    )
+
+
+def _facts(meeting: Meeting, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
+    end = meeting.end or meeting.start + timedelta(minutes=meeting.duration_minutes)
+    host = f"{meeting.host.name} <{meeting.host.email}>" if meeting.host.email else meeting.host.name
+    kind = MEETING_TYPES.get(meeting.type)
+    return (
+        ("Topic", header_text(meeting.topic) or "(no topic)"),
+        ("Meeting ID", str(meeting.meeting_id)),
+        ("Meeting UUID", header_text(meeting.uuid)),
+        ("Host", header_text(host or meeting.host_id)),
+        ("Start", clock(meeting.start, zone)),
+        ("End", clock(end, zone)),
+        ("Duration", f"{meeting.duration_minutes} minutes"),
+        ("Time zone", zone.key),
+        ("Type", f"{kind} (type {meeting.type})" if kind else f"type {meeting.type}"),
+    )
+
+
+def _who(name: str, email: str) -> str:
+    return header_text(f"{name} <{email}>" if email else name) or "(unknown)"
+
+
+def _attendance(participant: Participant, zone: ZoneInfo) -> Attendance:
+    return Attendance(
+        who=_who(participant.name, participant.email),
+        name=header_text(participant.name),
+        email=header_text(participant.email),
+        kind="internal" if participant.internal else "external",
+        total=duration(participant.total_seconds),
+        sessions=tuple(
+            (clock(s.join_time, zone), clock(s.leave_time, zone), duration(s.duration_seconds))
+            for s in participant.sessions
+        ),
+    )
+
+
+def _said_sections(
+    meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, limit: int
+) -> tuple[SaidSection, ...]:
+    """Each chat and transcript file in `said`, in the order of `files`, until `limit` characters are shown."""
+    sections = []
+    for captured in files:
+        transcript = said.get(captured.file.key)
+        if transcript is None:
+            continue
+        start = captured.file.start or meeting.start
+        day = start.astimezone(zone).date()
+        rows = []
+        for utterance in transcript.utterances:
+            limit -= len(utterance.text) + len(utterance.speaker)
+            if limit < 0:
+                break
+            rows.append(
+                (
+                    _said_clock(start, utterance.offset, zone, day),
+                    header_text(utterance.speaker),
+                    body_text(utterance.text),
+                )
+            )
+        title = SAID_TITLES.get(captured.file.file_type, captured.file.file_type)
+        heading = f"{title} ({captured.filename}; recording started {clock(start, zone)}, times in {zone.key})"
+        complete = transcript.complete and len(rows) == len(transcript.utterances)
+        omitted = f"Not all of it is shown here, for the message's size: {captured.filename} holds all of it."
+        sections.append(SaidSection(heading, tuple(rows), "" if complete else omitted))
+    return tuple(sections)
+
+
+def _said_clock(start: datetime, offset: timedelta | None, zone: ZoneInfo, day: date) -> str:
+    """The wall-clock time of a line: the recording's start plus the line's offset, in the meeting's zone."""
+    if offset is None:
+        return ""
+    local = (start + offset).astimezone(zone)
+    return local.strftime("%H:%M:%S") if local.date() == day else local.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _polls(answers: Sequence[PollAnswer], zone: ZoneInfo) -> tuple[PollGroup, ...]:
+    """The answers grouped by poll and question, in the order Zoom first gives each."""
+    grouped: dict[tuple[str, str], list[PollAnswer]] = {}
+    for answer in answers:
+        grouped.setdefault((answer.poll, answer.question), []).append(answer)
+    return tuple(
+        PollGroup(
+            header_text(poll),
+            header_text(question),
+            tuple((_who(a.name, a.email), header_text(a.answer), clock(a.time, zone)) for a in group),
+        )
+        for (poll, question), group in grouped.items()
+    )
+
+
+def _summaries(summary: Summary | None) -> tuple[SummaryShown, ...]:
+    """Zoom's AI summary, then the host's edited version of it when they edited it: both are the record."""
+    if not summary:
+        return ()
+    edited = [("AI summary as edited by the host", summary.edited)] if summary.edited else []
+    return tuple(
+        SummaryShown(
+            heading=heading,
+            title=header_text(s.title),
+            overview=body_text(s.overview),
+            details=tuple((header_text(label), body_text(text)) for label, text in s.details),
+            next_steps=tuple(header_text(step) for step in s.next_steps),
+        )
+        for heading, s in [("AI summary", summary), *edited]
+    )
+
+
+def _file_line(captured: CapturedFile) -> FileLine:
+    return FileLine(
+        filename=captured.filename,
+        file_type=header_text(captured.file.file_type),
+        size=size(captured.size),
+        sha256=captured.sha256,
+        checked=", matches Zoom's fingerprint" if captured.file.fingerprint else "",
+        where="attached" if captured.attached else f"stored in the archive as recordings/{captured.stored_as}",
+    )

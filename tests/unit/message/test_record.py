@@ -1,0 +1,189 @@
+"""Our record of the meeting (`zoom-meeting.json`): Zoom's values exactly as Zoom gave them, in a format every
+later version reads, including the records already archived."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.message.compose import build_message
+from shared.message.reader import read_message
+from shared.message.record import ArchivedFile, MeetingRecord
+from shared.records import Participant, Person, PollAnswer, Question, Session, Summary
+from tests.unit.message.examples import START, captured, meeting, zoom_text
+
+# A record as the archive has written it since additions were added (the archived .eml files hold these).
+WRITTEN = {
+    "uuid": "/ajXp112QmuoKj4854875==",
+    "id": 123,
+    "archive_key": "9f8657ea4fbeec522bc1049f48e87d66",
+    "topic": "Planning <b>",
+    "host": {"id": "zAlice", "name": "Alice Archer", "email": "alice@contoso.example"},
+    "start_time": "2026-03-04T09:30:00Z",
+    "end_time": "2026-03-04T10:17:00Z",
+    "duration": 45,
+    "timezone": "America/New_York",
+    "type": 2,
+    "participants": [
+        {
+            "name": "Bob",
+            "email": "bob@contoso.example",
+            "id": "zBob",
+            "internal": True,
+            "sessions": [
+                {"join_time": "2026-03-04T09:30:00Z", "leave_time": "2026-03-04T09:40:00Z", "duration": 600},
+                {"join_time": "2026-03-04T09:50:00Z", "leave_time": None, "duration": 0},
+            ],
+        },
+        {
+            "name": "iPhone",
+            "email": "",
+            "id": "",
+            "internal": False,
+            "sessions": [{"join_time": "2026-03-04T09:30:00Z", "leave_time": "2026-03-04T09:30:00Z", "duration": 60}],
+        },
+    ],
+    "polls": [
+        {
+            "poll": "p1",
+            "question": "Ship it?",
+            "name": "Bob",
+            "email": "bob@contoso.example",
+            "answer": "Yes",
+            "time": "2026-03-04T09:30:00Z",
+        }
+    ],
+    "qa": [{"name": "Guest", "email": "", "question": "Recorded?", "answer": ""}],
+    "summary": {
+        "title": "Plan",
+        "overview": "Agreed.",
+        "details": [{"label": "Budget", "summary": "Up 5%"}],
+        "next_steps": ["Send notes"],
+        "edited": {
+            "title": "Plan",
+            "overview": "Agreed more.",
+            "details": [{"label": "", "summary": "Up 7%"}],
+            "next_steps": [],
+            "edited": None,
+        },
+    },
+    "files": [
+        {
+            "key": "f1",
+            "file_type": "MP4",
+            "recording_type": "shared_screen_with_speaker_view",
+            "recording_start": "2026-03-04T09:30:00Z",
+            "recording_end": "2026-03-04T10:30:00Z",
+            "filename": "01-shared_screen_with_speaker_view.mp4",
+            "content_type": "video/mp4",
+            "size": 5,
+            "sha256": "cd" * 32,
+            "zoom_fingerprint": "ab" * 32,
+            "stored_as": "cd" * 32 + ".mp4",
+        },
+        {
+            "key": "f2",
+            "file_type": "CHAT",
+            "recording_type": "chat_file",
+            "recording_start": "2026-03-04T09:30:00Z",
+            "recording_end": None,
+            "filename": "02-chat_file.txt",
+            "content_type": "text/plain",
+            "size": 3,
+            "sha256": "ef" * 32,
+            "zoom_fingerprint": None,
+            "stored_as": None,
+        },
+    ],
+}
+
+
+def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> None:
+    record = MeetingRecord.from_json(json.dumps(WRITTEN))
+    assert record.host == Person("Alice Archer", "alice@contoso.example") and record.host_id == "zAlice"
+    assert (record.start, record.end) == (START, START + timedelta(minutes=47))
+    bob = Participant(
+        "Bob",
+        "bob@contoso.example",
+        True,
+        (Session(START, START + timedelta(minutes=10), 600), Session(START + timedelta(minutes=20), None, 0)),
+        "zBob",
+    )
+    assert record.participants[0] == bob and record.participants[1].zoom_id == ""
+    assert record.polls == (PollAnswer("p1", "Bob", "bob@contoso.example", "Ship it?", "Yes", START),)
+    assert record.qa == (Question("Guest", "", "Recorded?", ""),)
+    assert record.summary == Summary(
+        "Plan",
+        "Agreed.",
+        (("Budget", "Up 5%"),),
+        ("Send notes",),
+        Summary("Plan", "Agreed more.", (("", "Up 7%"),), ()),
+    )
+    assert record.files[0].stored_as == "cd" * 32 + ".mp4" and record.files[0].zoom_fingerprint == "ab" * 32
+    assert (record.files[1].stored_as, record.files[1].zoom_fingerprint, record.files[1].recording_end) == (
+        "",
+        "",
+        None,
+    )
+    assert json.loads(record.to_json()) == WRITTEN
+    assert record.to_json() == json.dumps(WRITTEN, indent=2).encode()  # the same bytes, field for field
+
+
+def test_a_record_missing_fields_or_holding_nulls_reads_them_as_empty() -> None:
+    record = MeetingRecord.from_json('{"host": null, "participants": [{"name": null, "email": "b@x.example"}, 7]}')
+    assert record.host == Person("", "") and record.start is None and record.summary is None
+    assert record.participants == (Participant("", "b@x.example", False, ()),)
+    assert (record.topic, record.meeting_id, record.polls, record.files) == ("", 0, (), ())
+
+
+def test_the_message_holds_the_record_of_its_meeting_and_files() -> None:
+    video, chat = b"v" * 100, b"00:00:01\tAlice:\thi\r\n"
+    files = [captured(1, "MP4", video, stored=True), captured(2, "CHAT", chat)]
+    summary = Summary("Plan", "Agreed <b>.", (("Budget", "Up 5% & more"),), ("Send notes",))
+    polls = (PollAnswer("p1", "Bob", "", "Ship it?", "Yes & more", START),)
+    built = meeting(summary=summary, polls=polls, end=START + timedelta(minutes=47))
+    record = read_message(build_message(built, files, {"key-2": chat})).record
+    assert record == MeetingRecord.of(built, files)
+    assert record.archive_key == built.key and record.polls == polls and record.summary == summary
+    assert record.files == tuple(ArchivedFile.of(c) for c in files)
+    assert [f.stored_as for f in record.files] == [files[0].stored_as, ""]
+
+
+times = st.one_of(st.none(), st.datetimes(timezones=st.just(START.tzinfo)).map(lambda t: t.replace(microsecond=0)))
+texts = zoom_text
+summaries = st.builds(
+    Summary,
+    texts,
+    texts,
+    st.lists(st.tuples(texts, texts), max_size=2).map(tuple),
+    st.lists(texts, max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    topic=texts,
+    people=st.lists(
+        st.builds(
+            Participant,
+            texts,
+            texts,
+            st.booleans(),
+            st.lists(st.builds(Session, times, times, st.integers(-(2**40), 2**40)), max_size=2).map(tuple),
+            texts,
+        ),
+        max_size=3,
+    ),
+    polls=st.lists(st.builds(PollAnswer, texts, texts, texts, texts, texts, times), max_size=2),
+    qa=st.lists(st.builds(Question, texts, texts, texts, texts), max_size=2),
+    summary=st.one_of(st.none(), summaries, st.builds(Summary, texts, texts, st.just(()), st.just(()), summaries)),
+)
+def test_any_meeting_comes_back_from_its_record_exactly(
+    topic: str, people: list[Participant], polls: list[PollAnswer], qa: list[Question], summary: Summary | None
+) -> None:
+    built = meeting(topic=topic, participants=tuple(people), polls=tuple(polls), qa=tuple(qa), summary=summary)
+    record = MeetingRecord.of(built, [captured(1, "CHAT", topic.encode("utf-8", "surrogatepass"))])
+    assert MeetingRecord.from_json(record.to_json()) == record
