@@ -24,6 +24,7 @@ from shared.records import MeetingRef
 from shared.settings import load_settings
 from shared.storage import MESSAGES_CONTAINER
 from shared.zoom import encode_uuid
+from tests.conftest import emptied
 from tests.infra.test_workbook import query, query_files
 from tests.integration.conftest import counters, mailbox_refuses, records
 from tests.tenant import File, Tenant
@@ -84,9 +85,7 @@ def telemetry_of_a_run(
     a capture that fails, a throttled mailbox, a webinar (its end time is a Heavy call); then the completeness
     report."""
     logs, reader = exported
-    fresh = world
-    for emulator in (fresh.zoom, fresh.graph):
-        emulator.clear_faults()
+    fresh = emptied(world)
     tenant = Tenant(tmp_path_factory.mktemp("workbook-tenant"))
     alice, bob, carol = tenant.person("Alice Archer"), tenant.person("Bob Baker"), tenant.person("Carol Chen")
     guest = tenant.person("Grace Guest", domain="fabrikam.example", zoom=False)
