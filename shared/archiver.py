@@ -86,7 +86,8 @@ class Archiver:
                 self._ensure_storage()
                 yield
             except Exception as error:
-                telemetry.stage_failed(log, (code(error) if code else "") or type(error).__name__, final=final)
+                code_of = (code(error) if code else "") or type(error).__name__
+                telemetry.stage_failed(log, code_of, final=final, reason=str(error))  # as the state row says it
                 raise
 
     # --- the pipeline ---------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Archiver:
                 found=listing.found,
                 queued=listing.queued,
             )
+            self._tell_backlog(listing.end)
             return listing
 
     def capture_meeting(self, ref: MeetingRef, attempt: int = 1) -> capture.Capture:
@@ -137,6 +139,21 @@ class Archiver:
                 telemetry.archived_bytes.add(len(data))
             return result
 
+    def _tell_backlog(self, today: date) -> None:
+        """The `backlog` record the workbook charts: meetings still due, and how long the oldest has waited."""
+        due = self.state.due_meetings(since=today - report.LISTING_HORIZON)
+        oldest = min(due, default=None)
+        minutes = round((datetime.now(UTC) - oldest).total_seconds() / 60, 1) if oldest else 0
+        telemetry.event(
+            log,
+            "backlog",
+            "%d meeting(s) due, the oldest known for %.0f minute(s)",
+            len(due),
+            minutes,
+            due=len(due),
+            oldest_due_minutes=minutes,
+        )
+
     # --- operations -----------------------------------------------------------------------------
 
     def receive_webhook(self, body: bytes, headers: Mapping[str, str]) -> webhook.Reply:
@@ -155,7 +172,7 @@ class Archiver:
         with self._unit("status"):
             days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
             reports = report.read_reports(self.storage.container(REPORTS_CONTAINER), days)
-            return status.status_log(self.state, reports, first, last)
+            return status.status_log(self.state, reports, first, last, self.settings.workbook_url)
 
     def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:
         """Timer and CLI: the completeness report of each day (by default: the last RECONCILE_DAYS days and
@@ -179,6 +196,17 @@ class Archiver:
                 today=today,
             )
             self.state.forget_webhooks_before(today - timedelta(days=1))
+            for day_report in written:
+                telemetry.event(
+                    log,
+                    "completeness_report",
+                    "completeness report of %s: %d gap(s)",
+                    day_report.day,
+                    len(day_report.gaps),
+                    day=day_report.day,
+                    gaps=len(day_report.gaps),
+                    urgent=sum(g.urgent for g in day_report.gaps),
+                )
             gaps = sum(len(r.gaps) for r in written)
             telemetry.event(
                 log,
@@ -190,6 +218,7 @@ class Archiver:
                 gaps=gaps,
                 urgent=sum(g.urgent for r in written for g in r.gaps),
             )
+            self._tell_backlog(today)
             return written
 
     def backfill(self, first: date, last: date, progress: Callable[[int, int, int], None] | None = None) -> int:

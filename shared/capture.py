@@ -19,6 +19,7 @@ from typing import BinaryIO
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, ContainerClient
 
+from shared import telemetry
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
 from shared.integrity import check_fingerprint, verified_chunks
@@ -129,16 +130,23 @@ class Capturer:
                 error_code="",
                 reason="",
             )
-            log.info(
+            stored = len(captured) - len(composition.attached)
+            telemetry.event(
+                log,
+                "meeting_captured",
                 "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
                 len(meeting.participants),
                 len(composition.attached),
-                len(captured) - len(composition.attached),
+                stored,
                 composition.size,
+                status=CAPTURED,
+                day=meeting.start.date().isoformat(),
+                source=ref.source,
+                stored_files=stored,
             )
             return Capture(CAPTURED, blob_name, written)
         except DailyLimitReached as limit:
-            log.warning("meeting waits for Zoom's daily quota: %s", limit)
+            self._told(WAITING, ref, key, "meeting waits for Zoom's daily quota: %s", limit, level=logging.WARNING)
             self.state.update_meeting(
                 key,
                 uuid=ref.uuid,
@@ -149,7 +157,7 @@ class Capturer:
             )
             return Capture(WAITING, blob_name)
         except Exception as error:
-            log.warning("capture failed (attempt %d): %s", attempt, error)
+            self._told(FAILED, ref, key, "capture failed (attempt %d): %s", attempt, error, level=logging.WARNING)
             self.state.update_meeting(
                 key,
                 uuid=ref.uuid,
@@ -240,20 +248,27 @@ class Capturer:
     def _not_now(self, outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int) -> Capture:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
         if outcome.status == EXCLUDED:
-            log.info("meeting not archived: %s", outcome.reason)
+            self._told(EXCLUDED, ref, key, "meeting not archived: %s", outcome.reason)
             self.state.update_meeting(key, uuid=ref.uuid, status=EXCLUDED, reason=outcome.reason, attempts=attempt)
             return Capture(EXCLUDED, blob_name)
         since = parse_time((self.state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
         if datetime.now(UTC) - since > DEFERRAL_LIMIT:
             reason = f"{outcome.reason} since {utc_text(since)}, longer than Zoom ever takes: archive it once Zoom has"
-            log.warning("capture failed: %s", reason)
+            self._told(FAILED, ref, key, "capture failed: %s", reason, level=logging.WARNING)
             self.state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason)
             return Capture(FAILED, blob_name)
-        log.info("meeting deferred: %s", outcome.reason)
+        self._told(DEFERRED, ref, key, "meeting deferred: %s", outcome.reason)
         self.state.update_meeting(
             key, uuid=ref.uuid, status=DEFERRED, reason=outcome.reason, deferred_since=utc_text(since), attempts=attempt
         )
         return Capture(DEFERRED, blob_name)
+
+    def _told(
+        self, status: str, ref: MeetingRef, key: str, message: str, *args: object, level: int = logging.INFO
+    ) -> None:
+        """The `meeting_captured` record of an outcome other than a capture, with the day the listing gave."""
+        day = str((self.state.meeting(key) or {}).get("day") or "")
+        telemetry.event(log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source)
 
     def _archive(self, meeting: Meeting, blob_name: str) -> tuple[list[CapturedFile], Composition, bool]:
         """Download the files, store those the message cannot carry, and write the message: all as streams;

@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -26,6 +27,7 @@ from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
 from shared.message.reader import ArchivedMessage, read_message
+from shared.records import parse_time
 from shared.settings import Settings
 from shared.state import (
     DELIVERED,
@@ -127,6 +129,23 @@ class _Run:
             self.stored_apart += stored_apart
             self.transient += transient
 
+    def _write(self, row: str, **fields: Any) -> None:
+        """Write a delivery row; one that now says its outcome is told as a `delivery_settled` record."""
+        self.state.update_delivery(self.key, row, **fields)
+        if "status" in fields:
+            telemetry.event(
+                log,
+                "delivery_settled",
+                "delivery %s",
+                fields["status"],
+                status=fields["status"],
+                day=self.day,
+                row=row,
+                reason=str(fields.get("reason") or ""),
+                code=str(fields.get("code") or ""),
+                stored_files=int(fields.get("stored_files") or 0),
+            )
+
     def record_unmapped(self, unmapped: Unmapped) -> None:
         """Write the participant's unmapped row, unless an earlier attempt did (replay removes it to map again)."""
         person = unmapped.person
@@ -135,8 +154,7 @@ class _Run:
         if row in self.rows:
             return
         fallback = self.default_mailbox if unmapped.reason in FALLBACK_REASONS else ""
-        self.state.update_delivery(
-            self.key,
+        self._write(
             row,
             status=UNMAPPED,
             reason=unmapped.reason,
@@ -149,8 +167,7 @@ class _Run:
         )
 
     def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
-        self.state.update_delivery(
-            self.key,
+        self._write(
             mailbox_row(self.default_mailbox),
             status=FAILED,
             code=DEFAULT_MAILBOX_NOT_FOUND,
@@ -185,8 +202,7 @@ class _Run:
         stored_apart = transient = False
         try:
             outcome = self.importer.import_message(mailbox, self.message)
-            self.state.update_delivery(
-                self.key,
+            self._write(
                 row,
                 status=outcome.status,
                 item_id=outcome.item_id,
@@ -200,9 +216,7 @@ class _Run:
         except NoMailbox as error:
             status = UNMAPPED
             fallback = self.default_mailbox
-            self.state.update_delivery(
-                self.key, row, status=status, reason=error.reason, code=error.code, fallback=fallback, **fields
-            )
+            self._write(row, status=status, reason=error.reason, code=error.code, fallback=fallback, **fields)
         except MailboxRefused as error:
             status = self._failed(row, error.code, error.reason, False, fields)
         except GraphError as error:
@@ -212,7 +226,7 @@ class _Run:
             status = self._failed(row, type(error).__name__, str(error), True, fields)
             transient = True
         except AuthenticationFailed:
-            self.state.update_delivery(self.key, row, claimed_by="")  # the app's fault, not this mailbox's
+            self._write(row, claimed_by="")  # the app's fault, not this mailbox's
             raise
         except Exception as error:  # a storage fault, an answer we did not expect: the claim must not outlive us
             status = self._failed(row, type(error).__name__, f"unexpected {_where(error)}", True, fields)
@@ -222,10 +236,8 @@ class _Run:
 
     def _failed(self, row: str, code: str, reason: str, retryable: bool, fields: dict[str, Any]) -> str:
         log.warning("mailbox import failed (%s, %s): %s", code, "will retry" if retryable else "permanent", reason)
-        telemetry.stage_failed(log, code, final=not retryable)  # counted once, when and where it happens
-        self.state.update_delivery(
-            self.key, row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields
-        )
+        telemetry.stage_failed(log, code, final=not retryable, reason=reason)  # counted once, where it happens
+        self._write(row, status=FAILED, code=code, reason=reason[:1000], retryable=retryable, **fields)
         return FAILED
 
     def _fields(self, address: str, people: list[Attendee] | tuple[Attendee, ...], previous: dict) -> dict[str, Any]:
@@ -240,9 +252,11 @@ class _Run:
 
     def finish(self) -> Delivery:
         counts = self.counts
+        delivery = PARTIAL if counts[FAILED] or self.transient else DELIVERED  # busy: not delivered yet
+        before = self.state.meeting(self.key) or {}
         self.state.update_meeting(
             self.key,
-            delivery=PARTIAL if counts[FAILED] or self.transient else DELIVERED,  # busy: not delivered yet
+            delivery=delivery,
             mailboxes=self.mailboxes,
             imported=counts[IMPORTED],
             duplicates=counts[DUPLICATE],
@@ -250,7 +264,12 @@ class _Run:
             failed=counts[FAILED],
             stored_apart=self.stored_apart,
         )
-        log.info(
+        latency = _latency(before) if delivery == DELIVERED and before.get("delivery") != DELIVERED else None
+        if latency is not None:
+            telemetry.meeting_latency.record(latency, {"source": str(before.get("source") or "")})
+        telemetry.event(
+            log,
+            "import_finished",
             "delivered to %d mailbox(es): %d imported, %d already there, %d unmapped, %d failed, %d with files "
             "stored apart",
             self.mailboxes,
@@ -259,6 +278,10 @@ class _Run:
             counts[UNMAPPED],
             counts[FAILED],
             self.stored_apart,
+            delivery=delivery,
+            day=self.day,
+            mailboxes=self.mailboxes,
+            **({"latency_seconds": round(latency, 1)} if latency is not None else {}),
         )
         if self.transient:
             raise RetryLater(f"{self.transient} mailbox(es) failed for a reason that may pass; the import is retried")
@@ -271,6 +294,12 @@ class _Run:
             self.stored_apart,
             created=counts[IMPORTED] - self.earlier[IMPORTED],
         )
+
+
+def _latency(meeting: dict[str, Any]) -> float | None:
+    """Seconds since the archive first knew of the meeting (its webhook, or the listing that found it)."""
+    known = parse_time(meeting.get("known_at"))
+    return (datetime.now(UTC) - known).total_seconds() if known else None
 
 
 def _where(error: Exception) -> str:

@@ -21,6 +21,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
+from shared import telemetry
 from shared.retry import CONNECTION, CREDENTIAL, STATUS, AmbiguousResult, Failure, RetryPolicy
 from shared.settings import Settings
 
@@ -155,7 +156,7 @@ class GraphClient:
             with self._slot(mailbox):
                 response = self.session.request(method, url, json=json, params=params, headers=headers, timeout=TIMEOUT)
             if response.status_code >= 400:
-                raise _error(response)
+                raise _refusal(response, mailbox)
             return response.json() if response.content else {}
 
         return RETRIES.run(
@@ -212,7 +213,14 @@ class GraphClient:
             return expected  # 416: that range had arrived; the server says what is next
         if response.status_code == 200 and expected == start:
             raise AmbiguousResult(f"the upload session did not keep bytes {start}-")
-        raise _error(response)
+        raise _refusal(response, mailbox)
+
+
+def _refusal(response: requests.Response, mailbox: str) -> GraphError:
+    """Graph's error answer; a 429 is counted for its mailbox (the workbook's throttling tile)."""
+    if response.status_code == 429:
+        telemetry.graph_throttled.add(1, {"mailbox": telemetry.current().get("mailbox") or mailbox})
+    return _error(response)
 
 
 def _judge(error: Exception, *, write: bool) -> Failure | None:

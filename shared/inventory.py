@@ -21,6 +21,7 @@ from typing import Any
 
 from azure.storage.queue import QueueClient
 
+from shared import telemetry
 from shared.filters import Filters
 from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import Settings
@@ -170,9 +171,19 @@ def _consider(state: State, queue: QueueClient, filters: Filters, recording: dic
         return CAPTURED
     if reason := filters.meeting_excluded(recording):
         if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
-            state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **_facts(recording))
+            facts = _facts(recording)
+            state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **facts)
+            with telemetry.dimensions(meeting_uuid=recording["uuid"], archive_key=key):
+                telemetry.event(
+                    log,
+                    "meeting_captured",
+                    "meeting not archived: %s",
+                    reason,
+                    status=EXCLUDED,
+                    day=facts.get("day", ""),
+                )
         return EXCLUDED
-    enqueue(state, queue, recording["uuid"], source, recording)
+    enqueue(state, queue, recording["uuid"], source, recording, row)
     return QUEUED
 
 
@@ -183,7 +194,7 @@ def _queue_postponed(state: State, queue: QueueClient) -> int:
         row for row in state.meetings_with_status(WAITING) if not _still_waiting(row, now)
     ]
     for row in rows:
-        enqueue(state, queue, str(row["uuid"]), "retry")
+        enqueue(state, queue, str(row["uuid"]), "retry", row=row)
     return len(rows)
 
 
@@ -202,17 +213,36 @@ def _still_waiting(row: dict, now: datetime) -> bool:
     return row.get("status") == WAITING and now < (parse_time(row.get("retry_after")) or now)
 
 
-def enqueue(state: State, queue: QueueClient, uuid: str, source: str, recording: dict | None = None) -> None:
-    """Record the meeting as queued, then queue it (in that order, so the capture's own status wins)."""
+def enqueue(
+    state: State,
+    queue: QueueClient,
+    uuid: str,
+    source: str,
+    recording: dict | None = None,
+    row: dict | None = None,
+) -> None:
+    """Record the meeting as queued, then queue it (in that order, so the capture's own status wins).
+
+    `row` is the meeting's row when the caller has read it. The first time the archive hears of a meeting is
+    kept (`known_at`): its latency to the mailboxes is measured from then.
+    """
+    key = archive_key(uuid)
+    row = state.meeting(key) if row is None else row
+    now = datetime.now(UTC).isoformat()
+    facts = _facts(recording or {})
     state.update_meeting(
-        archive_key(uuid),
+        key,
         uuid=uuid,
         status=QUEUED,
-        queued_at=datetime.now(UTC).isoformat(),
+        queued_at=now,
         source=source,
-        **_facts(recording or {}),
+        **({} if (row or {}).get("known_at") else {"known_at": now}),
+        **facts,
     )
     queue.send_message(MeetingRef(uuid=uuid, source=source).to_json())
+    with telemetry.dimensions(meeting_uuid=uuid, archive_key=key):
+        day = facts.get("day") or str((row or {}).get("day") or "")
+        telemetry.event(log, "meeting_queued", "meeting queued (%s)", source, day=day, source=source)
 
 
 def _facts(recording: dict) -> dict[str, str]:

@@ -14,7 +14,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
-from shared.records import short_hash, utc_text
+from shared.records import parse_time, short_hash, utc_text
 from shared.storage import (
     CHECKPOINTS_TABLE,
     DELIVERIES_TABLE,
@@ -116,6 +116,20 @@ class State:
             select=["day"],
         )
         return {date.fromisoformat(row["day"]) for row in rows if row.get("day")}
+
+    def due_meetings(self, since: date) -> list[datetime]:
+        """When the archive first knew of each meeting from `since` still due: queued, deferred, waiting for
+        Zoom's quota, or captured and not yet in every mapped mailbox (failed and excluded ones are not due)."""
+        rows = self._meetings.query_entities(
+            f"RowKey eq '{MEETING_ROW}' and day ge @since and status ne '{EXCLUDED}' and status ne '{FAILED}'",
+            parameters={"since": since.isoformat()},
+            select=["status", "delivery", "known_at", "queued_at", "updated_at"],
+        )
+        return sorted(
+            parse_time(row.get("known_at") or row.get("queued_at") or row.get("updated_at")) or datetime.now(UTC)
+            for row in rows
+            if row.get("status") != CAPTURED or row.get("delivery") != DELIVERED
+        )
 
     # --- deliveries -----------------------------------------------------------------------------
 

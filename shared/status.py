@@ -67,9 +67,10 @@ class StatusLog:
     first: str
     last: str
     days: list[Day]  # newest first
+    workbook_url: str = ""  # the operators' workbook in the Azure portal, when deployed (WORKBOOK_URL)
 
 
-def status_log(state: State, reports: Iterable[Report], first: date, last: date) -> StatusLog:
+def status_log(state: State, reports: Iterable[Report], first: date, last: date, workbook_url: str = "") -> StatusLog:
     """The log of the meetings held from `first` to `last`, with the completeness reports of those days."""
     meetings = {row["PartitionKey"]: row for row in state.meetings_between(first, last)}
     deliveries = state.deliveries_between(first, last)
@@ -97,7 +98,7 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date)
                 )
             )
         current -= timedelta(days=1)
-    return StatusLog(first.isoformat(), last.isoformat(), days)
+    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url)
 
 
 def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:

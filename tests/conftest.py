@@ -39,6 +39,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.fixture
 def fresh(world: World) -> World:
     """The world with empty storage, no faults and empty request logs."""
+    return emptied(world)
+
+
+def emptied(world: World) -> World:
+    """Empty the world's storage, faults and request logs (for a fixture wider than one test)."""
     connection = world.azurite.connection_string
     blobs = BlobServiceClient.from_connection_string(connection)
     for container in blobs.list_containers():

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from shared import telemetry
 from shared.retry import CONNECTION, CREDENTIAL, STATUS, Failure, RetryPolicy, retry_after
 from shared.zoom.errors import DAILY_LIMIT, ZoomError
 from shared.zoom.ratelimit import DAILY_CATEGORIES, RESOURCE_INTENSIVE, RateLimiter, next_reset
@@ -50,7 +51,12 @@ class Transport:
 
         def attempt() -> dict[str, Any]:
             self.limiter.acquire(category)
-            response = self.session.get(url, params=params, headers=self.tokens.authorization(), timeout=TIMEOUT)
+            try:
+                response = self.session.get(url, params=params, headers=self.tokens.authorization(), timeout=TIMEOUT)
+            except requests.RequestException:
+                _count(category, "error")
+                raise
+            _count(category, _OUTCOMES.get(response.status_code, "error"))
             if response.status_code != 200:
                 raise ZoomError.from_response(response)
             self._observe(category, response.headers)
@@ -103,6 +109,14 @@ class Transport:
             self.limiter.pause(category, seconds)
 
         return Failure(STATUS, error, retry_after=header, min_backoff=MIN_PAUSE.get(category, 1.0), hold=pause)
+
+
+_OUTCOMES = {200: "ok", 429: "rate_limited"}
+
+
+def _count(category: str, outcome: str) -> None:
+    """One request sent, in the counter the workbook's Zoom budget tiles read."""
+    telemetry.zoom_requests.add(1, {"category": category, "outcome": outcome})
 
 
 def _gave_up(failure: Failure, attempts: int) -> Exception:

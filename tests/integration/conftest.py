@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from opentelemetry import metrics
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from local.world import World
+from shared import telemetry
 from shared.zoom import encode_uuid
 from tests.tenant import Meeting, Person, Tenant
 
@@ -75,3 +85,56 @@ def failed_run(fresh: World, tenant: Tenant) -> FailedRun:
     output = result.stdout + result.stderr
     assert result.returncode == 1, output  # the broken meeting ends in meetings-poison
     return FailedRun(fresh, alice, bob, review, broken, fine, output)
+
+
+@pytest.fixture(scope="session")
+def metric_reader() -> InMemoryMetricReader:
+    """The app's counters, read in memory: OpenTelemetry takes one meter provider per process, set here once."""
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return reader
+
+
+@pytest.fixture(scope="module")
+def exported(metric_reader: InMemoryMetricReader) -> Iterator[tuple[InMemoryLogRecordExporter, InMemoryMetricReader]]:
+    """Telemetry of in-process stage runs, caught by OpenTelemetry's in-memory exporters instead of Application
+    Insights: every log record any library writes, with its attributes (the custom dimensions), and the counters."""
+    logs = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    handler = LoggingHandler(level=logging.DEBUG, logger_provider=provider)
+    root = logging.getLogger()
+    level, factory, urllib3 = root.level, logging.getLogRecordFactory(), logging.getLogger("urllib3").level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)  # everything any library says, not only what production keeps
+    telemetry.install()
+    yield logs, metric_reader
+    root.removeHandler(handler)
+    root.setLevel(level)
+    logging.setLogRecordFactory(factory)
+    logging.getLogger("urllib3").setLevel(urllib3)
+
+
+def records(logs: InMemoryLogRecordExporter) -> list[dict[str, Any]]:
+    """The log records exported since the last call: body, attributes and time; the exporter is emptied."""
+    found = []
+    for data in logs.get_finished_logs():
+        record = data.log_record
+        found.append(
+            {"body": str(record.body), "time": record.timestamp, **{k: v for k, v in (record.attributes or {}).items()}}
+        )
+    logs.clear()
+    return found
+
+
+def counters(reader: InMemoryMetricReader) -> dict[tuple[str, tuple[tuple[str, Any], ...]], float]:
+    """Each instrument's cumulative value per attribute set (a histogram's: the sum of what it recorded)."""
+    values: dict[tuple[str, tuple[tuple[str, Any], ...]], float] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    value = point.value if hasattr(point, "value") else point.sum
+                    values[(metric.name, tuple(sorted(point.attributes.items())))] = value
+    return values

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from opentelemetry import metrics
-from opentelemetry.instrumentation.logging.handler import LoggingHandler
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from local.world import AZURITE_KEY, World
@@ -25,53 +19,13 @@ from shared.archiver import Archiver
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MESSAGES_CONTAINER
-from tests.integration.conftest import FailedRun, mailbox_refuses
+from tests.integration.conftest import FailedRun, counters, mailbox_refuses, records
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
 
 CHAT_MARKER = "Merger codename BLUEHERON, do not share"
 TRANSCRIPT_MARKER = "the settlement figure is 41 million"
-
-
-@pytest.fixture(scope="module")
-def exported() -> Iterator[tuple[InMemoryLogRecordExporter, InMemoryMetricReader]]:
-    logs = InMemoryLogRecordExporter()
-    provider = LoggerProvider()
-    provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-    handler = LoggingHandler(level=logging.DEBUG, logger_provider=provider)
-    root = logging.getLogger()
-    level, factory, urllib3 = root.level, logging.getLogRecordFactory(), logging.getLogger("urllib3").level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)  # everything any library says, not only what production keeps
-    reader = InMemoryMetricReader()
-    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-    telemetry.install()
-    yield logs, reader
-    root.removeHandler(handler)
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    logging.getLogger("urllib3").setLevel(urllib3)
-
-
-def records(logs: InMemoryLogRecordExporter) -> list[dict[str, Any]]:
-    found = []
-    for data in logs.get_finished_logs():
-        record = data.log_record
-        found.append({"body": str(record.body), **{k: v for k, v in (record.attributes or {}).items()}})
-    logs.clear()
-    return found
-
-
-def counters(reader: InMemoryMetricReader) -> dict[tuple[str, tuple[tuple[str, Any], ...]], int]:
-    values: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data else []:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                for point in metric.data.data_points:
-                    values[(metric.name, tuple(sorted(point.attributes.items())))] = point.value
-    return values
 
 
 def download_signatures(world: World) -> dict[str, str]:

@@ -106,3 +106,16 @@ def test_csv_text_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote(topic
     failure_row = list(csv.DictReader(io.StringIO(body)))[1]
     assert failure_row["topic"] == failure_row["reason"] == "'" + topic
     assert failure_row["meeting_uuid"] == "u1" and failure_row["day"] == "2026-03-09", "other text stays as it is"
+
+
+def test_the_page_links_to_the_operators_workbook_when_deployed() -> None:
+    url = "https://portal.azure.com/#@tenant/resource/subscriptions/s/workbooks/w/workbook?a=1&b='2'"
+    deployed = StatusLog(**{**log().__dict__, "workbook_url": url})
+
+    body, _, _ = render(deployed, "html")
+    assert body.count("href=") == 1
+    assert (
+        "href='https://portal.azure.com/#@tenant/resource/subscriptions/s/workbooks/w/workbook?a=1&amp;b=&#39;2&#39;'"
+        in body
+    )
+    assert "workbook" not in render(log(), "html")[0]
