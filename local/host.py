@@ -297,7 +297,7 @@ class LocalHost:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # one line per invocation is printed instead, without the query (it may hold the key)
 
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = _HttpServer(("127.0.0.1", port), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
 
@@ -390,6 +390,13 @@ class LocalHost:
             flush=True,
         )
         return 1 if self.poisoned else 0
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """A burst of webhooks (Zoom sends one per recording as they finish) waits in the backlog, not refused."""
+
+    daemon_threads = True
+    request_queue_size = 128
 
 
 def _reply(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
