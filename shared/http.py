@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -20,6 +22,7 @@ def _ca_bundle(extra_ca_file: str) -> str:
     handle = tempfile.NamedTemporaryFile(prefix="ca-bundle-", suffix=".pem", delete=False)
     with handle:
         handle.write(bundle)
+    atexit.register(os.unlink, handle.name)  # one per process that trusts an extra CA: not left behind
     return handle.name
 
 
