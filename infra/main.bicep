@@ -109,6 +109,10 @@ param zoomApiUrl string = 'https://api.zoom.us/v2'
 param zoomOauthUrl string = 'https://zoom.us/oauth/token'
 @description('App setting ZOOM_DOWNLOAD_HOSTS.')
 param zoomDownloadHosts string = 'zoom.us,zoomgov.com'
+@description('App setting ZOOM_SOURCES: recordings, archiving and/or meetings (README "Sources").')
+param zoomSources string = 'recordings'
+@description('App setting ZOOM_MEETINGS_HEAVY_PERCENT: share of the daily Heavy quota the past-meetings listing may use.')
+param zoomMeetingsHeavyPercent string = '50'
 @description('App setting GRAPH_TENANT_ID: Microsoft Entra tenant ID of the Microsoft 365 organisation.')
 param graphTenantId string
 @description('App setting GRAPH_CLIENT_ID: Application (client) ID of the Entra app registration for Graph.')
@@ -237,6 +241,8 @@ var appSettings = {
   ZOOM_API_URL: zoomApiUrl
   ZOOM_OAUTH_URL: zoomOauthUrl
   ZOOM_DOWNLOAD_HOSTS: zoomDownloadHosts
+  ZOOM_SOURCES: zoomSources
+  ZOOM_MEETINGS_HEAVY_PERCENT: zoomMeetingsHeavyPercent
   GRAPH_TENANT_ID: graphTenantId
   GRAPH_CLIENT_ID: graphClientId
   GRAPH_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/graph-client-secret/)'

@@ -19,7 +19,24 @@ from urllib.parse import urlsplit
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder of function_app.py, as deployed
 # The `file_type` values of Zoom's recording files (the spec's enum, plus TIMELINE, which it documents).
-ZOOM_FILE_TYPES = ("MP4", "M4A", "CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY", "TB", "CHAT_MESSAGE")
+# The `file_type` values of Zoom's archive files add SUB_GROUP_MEMBER_LOG (a breakout room's member log).
+ZOOM_FILE_TYPES = (
+    "MP4",
+    "M4A",
+    "CHAT",
+    "TRANSCRIPT",
+    "CC",
+    "TIMELINE",
+    "CSV",
+    "SUMMARY",
+    "TB",
+    "CHAT_MESSAGE",
+    "SUB_GROUP_MEMBER_LOG",
+)
+# Where the archived meetings come from (README "Sources"): cloud recordings, Zoom's compliance archiving, and
+# every past meeting from Zoom's usage reports, recorded or not.
+RECORDINGS, ARCHIVING, MEETINGS = "recordings", "archiving", "meetings"
+SOURCES = (RECORDINGS, ARCHIVING, MEETINGS)
 
 
 class SettingsError(Exception):
@@ -111,6 +128,21 @@ def _file_types(value: str) -> tuple[str, ...]:
     return types
 
 
+def _sources(value: str) -> tuple[str, ...]:
+    sources = tuple(dict.fromkeys(item.strip().lower() for item in value.split(",") if item.strip()))
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown or not sources:
+        raise ValueError(f"must list one or more of {', '.join(SOURCES)}")
+    return sources
+
+
+def _percent(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 100:
+        raise ValueError("must be a whole number from 1 to 100")
+    return number
+
+
 def _folder_name(value: str) -> str:
     if not value.strip() or "/" in value or any(ord(c) < 32 for c in value):
         raise ValueError("must be a folder name without '/' or control characters")
@@ -184,8 +216,8 @@ class Settings:
     )
     archive_file_types: tuple[str, ...] = setting(
         "Comma-separated Zoom recording file types to download and archive (MP4, M4A, CHAT, TRANSCRIPT, CC, "
-        "TIMELINE, CSV, SUMMARY, TB, CHAT_MESSAGE); empty archives every type. A file of another type is "
-        "listed in the meeting's record as not archived.",
+        "TIMELINE, CSV, SUMMARY, TB, CHAT_MESSAGE, SUB_GROUP_MEMBER_LOG); empty archives every type. A file of "
+        "another type is listed in the meeting's record as not archived.",
         default="",
         parse=_file_types,
     )
@@ -235,6 +267,20 @@ class Settings:
         "Hosts (and their subdomains) that recording downloads may be redirected to; any other host is refused.",
         default="zoom.us,zoomgov.com",
         parse=_domain_list,
+    )
+    zoom_sources: tuple[str, ...] = setting(
+        "Comma-separated sources of the meetings archived: recordings (cloud recordings), archiving (Zoom's "
+        "Meeting and Webinar Archiving, which Zoom Support enables), meetings (every past meeting, recorded or "
+        "not, from Zoom's meeting reports); each needs its own Zoom scopes. A meeting several sources have is "
+        "archived once, as one item that says which file came from where.",
+        default=RECORDINGS,
+        parse=_sources,
+    )
+    zoom_meetings_heavy_percent: int = setting(
+        "Percent of the plan's daily quota of Heavy Zoom calls that listing past meetings (ZOOM_SOURCES with "
+        "meetings) may use each UTC day; a listing that reaches it stops, and the next run goes on from there.",
+        default="50",
+        parse=_percent,
     )
     graph_tenant_id: str = setting("Microsoft Entra tenant ID of the organisation's Microsoft 365.")
     graph_client_id: str = setting("Application (client) ID of the Entra app registration used for Graph.")

@@ -8,6 +8,7 @@ each mailbox should end up with.
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -32,6 +33,27 @@ RECORDING_TYPES = {
     "CHAT": "chat_file",
     "TRANSCRIPT": "audio_transcript",
 }
+# Archive files (GET /archive_files): their extension and recording_type by file_type, as the spec's enums pair
+# them; TRANSCRIPT is "a JSON file", and the spec names no recording_type for a SUB_GROUP_MEMBER_LOG.
+ARCHIVE_EXTENSIONS = {
+    "MP4": "MP4",
+    "M4A": "M4A",
+    "CHAT": "TXT",
+    "CC": "VTT",
+    "CHAT_MESSAGE": "JSON",
+    "TRANSCRIPT": "JSON",
+    "SUB_GROUP_MEMBER_LOG": "JSON",
+}
+ARCHIVE_RECORDING_TYPES = {
+    "MP4": "shared_screen_with_speaker_view",
+    "M4A": "audio_only",
+    "CHAT": "chat_file",
+    "CC": "closed_caption",
+    "CHAT_MESSAGE": "chat_message",
+    "TRANSCRIPT": "audio_transcript",
+    "SUB_GROUP_MEMBER_LOG": "",
+}
+BREAKOUT_ROOM = 100  # the archive `type` of a breakout room
 
 # Poll results, Q&A and an AI summary in Zoom's wire shapes, for a test meeting's `polls`, `qa` and `summary`.
 POLLS = [
@@ -83,6 +105,23 @@ class File:
 
 
 @dataclass
+class ArchiveFile:
+    """A file of Zoom's compliance archiving (GET /archive_files)."""
+
+    file_type: str
+    content: bytes | None  # None: the emulator generates `declared_size` bytes
+    status: str = "completed"  # or processing, failed
+    participant: Person | None = None  # an individual file: this participant's recording
+    fingerprint: str | None = None  # the SHA-256 Zoom states; None: the content's own
+    declared_size: int | None = None
+    id: str = field(default_factory=lambda: str(uuidlib.uuid4()))
+
+    @property
+    def size(self) -> int:
+        return self.declared_size if self.declared_size is not None else len(self.content or b"")
+
+
+@dataclass
 class Meeting:
     uuid: str
     meeting_id: int
@@ -98,6 +137,10 @@ class Meeting:
     summary: dict[str, Any] | None = None  # the summary fields of GET /meetings/{uuid}/meeting_summary
     recording: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
+    recorded: bool = True  # has a cloud recording (of `files`)
+    archive: list[ArchiveFile] | None = None  # what Zoom's archiving has of it, if anything
+    archive_status: str = "completed"  # or processing
+    parent: Meeting | None = None  # set for a breakout room: the meeting it belongs to
 
     @property
     def uuid_path(self) -> str:
@@ -180,6 +223,8 @@ class Tenant:
         uuid: str = "",
         meeting_id: int = 0,
         kind: int = 2,
+        recorded: bool = True,
+        archive: list[ArchiveFile] | None = None,
     ) -> Meeting:
         start = (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=10, minute=0, second=0, microsecond=0)
         meeting = Meeting(
@@ -190,11 +235,41 @@ class Tenant:
             start=start,
             minutes=minutes,
             attendees=attendees if attendees is not None else [(host, 0, minutes)],
-            files=files if files is not None else [File("MP4", os.urandom(1000))],
+            files=files if files is not None else ([File("MP4", os.urandom(1000))] if recorded else []),
             kind=kind,
+            recorded=recorded,
+            archive=archive,
         )
         self.meetings.append(meeting)
         return meeting
+
+    def breakout_room(
+        self,
+        parent: Meeting,
+        topic: str,
+        *,
+        attendees: list[tuple[Person, int, int]],
+        archive: list[ArchiveFile],
+        after: int = 5,
+        minutes: int = 15,
+    ) -> Meeting:
+        """A breakout room of `parent`, opened `after` minutes into it: an instance only archiving has."""
+        room = Meeting(
+            uuid=_zoom_uuid(),
+            meeting_id=parent.meeting_id,
+            topic=topic,
+            host=parent.host,
+            start=parent.start + timedelta(minutes=after),
+            minutes=minutes,
+            attendees=attendees,
+            files=[],
+            kind=BREAKOUT_ROOM,
+            recorded=False,
+            archive=archive,
+            parent=parent,
+        )
+        self.meetings.append(room)
+        return room
 
     def zoom_seed(self) -> dict[str, Any]:
         entries = []
@@ -265,9 +340,19 @@ class Tenant:
                 }
                 for n, (p, join, leave) in enumerate(m.attendees)
             ]
+            entry: dict[str, Any] = {}
+            if m.recorded:
+                entry["recording"] = m.recording
+            if m.archive is not None:
+                entry["archive"] = self._archive(m, index, contents)
+            if not m.recorded and m.archive is None:
+                entry["meeting"] = {
+                    **{k: m.recording[k] for k in ("uuid", "id", "host_id", "topic", "type", "start_time", "duration")},
+                    "end_time": zoom_time(end),
+                }
             entries.append(
                 {
-                    "recording": m.recording,
+                    **entry,
                     "participants": participants,
                     "polls": m.polls,
                     "qa": m.qa,
@@ -276,6 +361,60 @@ class Tenant:
                 }
             )
         return {"account_id": ZOOM_ACCOUNT_ID, "users": self.zoom_users, "meetings": entries}
+
+    def _archive(self, m: Meeting, index: int, contents: dict[str, str]) -> dict[str, Any]:
+        """The meeting's item of GET /archive_files; content files are written beside the seed."""
+        end = m.start + timedelta(minutes=m.minutes)
+        files = []
+        for number, f in enumerate(m.archive or []):
+            extension = ARCHIVE_EXTENSIONS.get(f.file_type, "JSON")
+            joined = [(j, left) for p, j, left in m.attendees if p is f.participant]
+            join, leave = joined[0] if joined else (0, m.minutes)
+            item = {
+                "id": f.id,
+                "file_type": f.file_type,
+                "file_extension": extension,
+                "file_size": f.size,
+                "download_url": "https://zoom.us/rec/archive/download/placeholder",
+                "status": f.status,
+                "recording_type": ARCHIVE_RECORDING_TYPES.get(f.file_type, ""),
+                "individual": f.participant is not None,
+                "participant_join_time": zoom_time(m.start + timedelta(minutes=join)),
+                "participant_leave_time": zoom_time(m.start + timedelta(minutes=leave)),
+                "encryption_fingerprint": f.fingerprint
+                if f.fingerprint is not None
+                else hashlib.sha256(f.content or b"").hexdigest(),
+                "storage_location": "US",
+                "auto_delete": False,
+                **({"participant_email": f.participant.email} if f.participant else {}),
+                **({"number_of_messages": 1} if extension in ("JSON", "TXT") else {}),
+            }
+            files.append(item)
+            if f.content is not None:
+                path = self.folder / f"meeting{index}-archive{number}.{extension.lower()}"
+                path.write_bytes(f.content)
+                contents[f.id] = path.name
+        return {
+            "uuid": m.uuid,
+            "id": m.meeting_id,
+            "account_name": "Contoso",
+            "host_id": m.host.zoom_id,
+            "topic": m.topic,
+            "type": m.kind,
+            "start_time": zoom_time(m.start),
+            "timezone": "Europe/London",
+            "duration": m.minutes,
+            "duration_in_second": m.minutes * 60,
+            "total_size": sum(f.size for f in m.archive or []),
+            "recording_count": len(files),
+            "meeting_type": "internal",
+            "is_breakout_room": m.parent is not None,
+            **({"parent_meeting_id": m.parent.uuid} if m.parent else {}),
+            "complete_time": zoom_time(end + timedelta(minutes=5)) if m.archive_status == "completed" else "",
+            "status": m.archive_status,
+            "group_id": "",
+            "archive_files": files,
+        }
 
     def graph_seed(self) -> dict[str, Any]:
         return {"tenant_id": TENANT_ID, "users": self.graph_users}

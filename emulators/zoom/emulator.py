@@ -16,12 +16,17 @@ GET /past_meetings/{uuid}/participants>], "polls": [<"questions" items of GET /p
 to the seed>"}}]}`. A recording of type 5, 6 or 9 is a webinar: it is served by the webinar endpoints
 instead of the meeting ones. A file whose content is not given is generated, deterministically, with its
 `file_size`. An optional `"latency"` (seconds each API request and download takes) overrides `--latency`.
+
+An instance may have, instead of a recording or besides it, an `"archive"` (<one item of GET /archive_files
+"meetings">: emulators/zoom/archiving.py; a breakout room is an instance with only that), and an instance
+with neither has its `"meeting"` (<GET /past_meetings/{uuid}>, which it also overrides for the others): all
+of them are in the users' meeting reports (emulators/zoom/reports.py). `POST /_emulator/webhook` sends
+Zoom's signed event notifications (emulators/zoom/webhooks.py).
 """
 
 from __future__ import annotations
 
 import base64
-import calendar
 import copy
 import hashlib
 import hmac
@@ -38,7 +43,19 @@ from urllib.parse import parse_qs, quote, unquote
 import jwt
 
 from emulators.base import Emulator, Request, Response, route
+from emulators.zoom.archiving import Archiving, archive_items, instance_facts, is_breakout_room
+from emulators.zoom.dates import day_of, months_before, zoom_time
+from emulators.zoom.errors import (
+    INVALID_REQUEST,
+    INVALID_TOKEN,
+    MEETING_NOT_FOUND,
+    NO_RECORDING,
+    USER_NOT_FOUND,
+    error,
+)
 from emulators.zoom.limits import AccountLimits
+from emulators.zoom.reports import Reports
+from emulators.zoom.webhooks import Webhooks
 
 DEFAULT_CLIENT_ID = "demo-zoom-client"
 DEFAULT_CLIENT_SECRET = "demo-zoom-secret"
@@ -59,25 +76,14 @@ TYPE_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": 
 WEBINAR_TYPES = (5, 6, 9)
 
 
-# Zoom's own error codes, as its API reference gives them (../shared/reference/zoom-api.md §6); the emulator
-# names them itself rather than borrowing the client's, so that the two agree by the docs, not by construction.
-INVALID_TOKEN = 124  # 401 "Invalid access token."
-INVALID_REQUEST = 300  # 400: an expired page token, an invalid date, ...
-USER_NOT_FOUND = 1001  # 404 "User does not exist: {userId}."
-MEETING_NOT_FOUND = 3001  # 404 "Meeting does not exist: {meetingId}.", also: no participant list, no summary
-NO_RECORDING = 3301  # 404 "There is no recording for this meeting."
 MAX_PAGE_SIZE = 300  # page_size beyond this is clamped (Zoom's spec: maximum 300)
-
-
-def _error(status: int, code: int, message: str) -> Response:
-    return Response.json(status, {"code": code, "message": message})
 
 
 def needs_double_encoding(uuid: str) -> bool:
     return uuid.startswith("/") or "//" in uuid
 
 
-class ZoomEmulator(Emulator):
+class ZoomEmulator(Archiving, Reports, Webhooks, Emulator):
     name = "zoom"
 
     def __init__(
@@ -117,7 +123,11 @@ class ZoomEmulator(Emulator):
         self.files: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # ref -> (meeting entry, file item)
         for entry in seed.get("meetings", []):
             meeting = {
-                "recording": copy.deepcopy(entry["recording"]),
+                # The instance's facts, in the shape of a recording (without files when it has none).
+                "recording": copy.deepcopy(entry.get("recording") or instance_facts(entry)),
+                "recorded": "recording" in entry,
+                "details": dict(entry.get("meeting") or {}),
+                "archive": copy.deepcopy(entry.get("archive")),
                 "participants": list(entry.get("participants", [])),
                 "polls": list(entry.get("polls", [])),
                 "qa": list(entry.get("qa", [])),
@@ -125,7 +135,7 @@ class ZoomEmulator(Emulator):
                 "files": {k: base_dir / v for k, v in (entry.get("files") or {}).items()},
             }
             self.meetings.append(meeting)
-            for item in _file_items(meeting["recording"]):
+            for item in _file_items(meeting["recording"]) + archive_items(meeting):
                 self.files[self._ref(meeting, item)] = (meeting, item)
         self.tokens: dict[str, float] = {}
         self.page_tokens: dict[str, tuple[str, int, float]] = {}
@@ -160,10 +170,10 @@ class ZoomEmulator(Emulator):
     def authorized(self, request: Request) -> Response | None:
         """None when the request carries a valid token in its Authorization header, else Zoom's 401/124."""
         if "access_token" in request.query:
-            return _error(401, INVALID_TOKEN, "Invalid access token.")
+            return error(401, INVALID_TOKEN, "Invalid access token.")
         if self.bearer_valid(request) or (request.bearer and self._valid_jwt(request.bearer)):
             return None
-        return _error(401, INVALID_TOKEN, "Invalid access token.")
+        return error(401, INVALID_TOKEN, "Invalid access token.")
 
     def _valid_jwt(self, token: str) -> bool:
         """A legacy JWT app's token: HS256 with the API secret, `iss` the API key, `exp` not passed."""
@@ -198,14 +208,18 @@ class ZoomEmulator(Emulator):
                 return meeting
         return None
 
-    def _page(self, request: Request, items: list[Any], key: str, extra: dict[str, Any], limit: int) -> Response:
-        signature = (
-            request.raw_path.split("?")[0]
-            + "|"
-            + "&".join(
-                f"{k}={v}" for k, v in sorted(request.query.items()) if k not in ("next_page_token", "page_size")
-            )
-        )
+    def _page(
+        self,
+        request: Request,
+        items: list[Any],
+        key: str,
+        extra: dict[str, Any],
+        limit: int,
+        effective: dict[str, str] | None = None,
+    ) -> Response:
+        """One page of `items`; its token is valid for the same request only (`effective` values are the
+        parameters as Zoom took them, when it changed them: the next page must send those)."""
+        signature = self._signature(request, {})
         size = max(1, min(limit, int(request.arg("page_size", "30") or 30)))
         offset = 0
         token = request.arg("next_page_token")
@@ -213,14 +227,15 @@ class ZoomEmulator(Emulator):
             with self.lock:
                 saved = self.page_tokens.get(token)
             if not saved or saved[0] != signature or saved[2] < time.time():
-                return _error(400, INVALID_REQUEST, "The next page token is invalid or expired.")
+                return error(400, INVALID_REQUEST, "The next page token is invalid or expired.")
             offset = saved[1]
         page = items[offset : offset + size]
         next_token = ""
         if offset + size < len(items):
             next_token = secrets.token_urlsafe(24)
+            answered = self._signature(request, effective or {})
             with self.lock:
-                self.page_tokens[next_token] = (signature, offset + size, time.time() + self.page_token_ttl)
+                self.page_tokens[next_token] = (answered, offset + size, time.time() + self.page_token_ttl)
         body = {
             **extra,
             "page_count": (len(items) + size - 1) // size,
@@ -230,6 +245,15 @@ class ZoomEmulator(Emulator):
             key: page,
         }
         return Response.json(200, body)
+
+    def _signature(self, request: Request, effective: dict[str, str]) -> str:
+        """The request a page token belongs to: its path and parameters but the page's own."""
+        query = {**request.query, **{k: [v] for k, v in effective.items()}}
+        return (
+            request.raw_path.split("?")[0]
+            + "|"
+            + "&".join(f"{k}={v}" for k, v in sorted(query.items()) if k not in ("next_page_token", "page_size"))
+        )
 
     def _public(self, request: Request, meeting: dict[str, Any]) -> dict[str, Any]:
         """The recording object as the API returns it, with download URLs that lead to this emulator."""
@@ -281,25 +305,26 @@ class ZoomEmulator(Emulator):
     def user(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
+            return error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         return Response.json(200, user)
 
     @route("GET", r"/v2/users/([^/]+)/recordings", category="Medium")
     def recordings(self, request: Request, user_id: str) -> Response:
         user = self._user(unquote(user_id))
         if user is None:
-            return _error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
+            return error(404, USER_NOT_FOUND, f"User does not exist: {unquote(user_id)}.")
         try:
             end = date.fromisoformat(request.arg("to")) if request.arg("to") else datetime.now(UTC).date()
             start = date.fromisoformat(request.arg("from")) if request.arg("from") else end
         except ValueError:
-            return _error(400, INVALID_REQUEST, "Invalid date.")
-        start = max(start, _one_month_before(end))  # Zoom silently shortens a longer range
+            return error(400, INVALID_REQUEST, "Invalid date.")
+        start = max(start, months_before(end))  # Zoom silently shortens a longer range
         found = [
             self._public(request, m)
             for m in self.meetings
-            if m["recording"].get("host_id") == user.get("id")
-            and start <= _day(m["recording"].get("start_time")) <= end
+            if m["recorded"]
+            and m["recording"].get("host_id") == user.get("id")
+            and start <= day_of(m["recording"].get("start_time")) <= end
         ]
         found.sort(key=lambda r: r.get("start_time", ""), reverse=True)
         extra = {"from": start.isoformat(), "to": end.isoformat()}
@@ -308,15 +333,15 @@ class ZoomEmulator(Emulator):
     @route("GET", r"/v2/meetings/([^/]+)/recordings", category="Light")
     def meeting_recordings(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
-        if meeting is None:
-            return _error(404, NO_RECORDING, "There is no recording for this meeting.")
+        if meeting is None or not meeting["recorded"]:
+            return error(404, NO_RECORDING, "There is no recording for this meeting.")
         return Response.json(200, self._public(request, meeting))
 
     @route("GET", r"/v2/past_meetings/([^/]+)", category="Light")
     def past_meeting(self, request: Request, meeting_id: str) -> Response:
         meeting = self._instance(meeting_id, webinar=False)
         if meeting is None:
-            return _error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
+            return error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
         details = self._details(meeting)
         details["source"] = "Zoom"
         return Response.json(200, details)
@@ -325,7 +350,7 @@ class ZoomEmulator(Emulator):
     def webinar_report(self, request: Request, webinar_id: str) -> Response:
         meeting = self._instance(webinar_id, webinar=True)
         if meeting is None:
-            return _error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
+            return error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
         return Response.json(200, {**self._details(meeting), "custom_keys": [], "tracking_fields": []})
 
     @route("GET", r"/v2/past_meetings/([^/]+)/participants", category="Medium")
@@ -356,7 +381,7 @@ class ZoomEmulator(Emulator):
     def meeting_summary(self, request: Request, meeting_id: str) -> Response:
         meeting = self._meeting(meeting_id)
         if meeting is None or not meeting["summary"]:
-            return _error(404, MEETING_NOT_FOUND, "There is no meeting summary for this meeting.")
+            return error(404, MEETING_NOT_FOUND, "There is no meeting summary for this meeting.")
         recording, details = meeting["recording"], self._details(meeting)
         host = self._user(str(recording.get("host_id"))) or {}
         return Response.json(
@@ -378,12 +403,15 @@ class ZoomEmulator(Emulator):
         )
 
     def _instance(self, segment: str, *, webinar: bool) -> dict[str, Any] | None:
-        """A meeting for the meeting endpoints, a webinar for the webinar ones: each 404s for the other."""
+        """A meeting for the meeting endpoints, a webinar for the webinar ones: each 404s for the other. A
+        breakout room is known to the archiving endpoints only (Zoom documents it nowhere else)."""
         meeting = self._meeting(segment)
-        return meeting if meeting is not None and _is_webinar(meeting) == webinar else None
+        found = meeting is not None and _is_webinar(meeting) == webinar and not is_breakout_room(meeting)
+        return meeting if found else None
 
     def _details(self, meeting: dict[str, Any]) -> dict[str, Any]:
-        """The instance's details, as GET /past_meetings/{uuid} and the webinar report give them."""
+        """The instance's details, as GET /past_meetings/{uuid} and the webinar report give them (what the
+        seed's `meeting` states, the rest derived from the instance's facts)."""
         recording = meeting["recording"]
         start = datetime.fromisoformat(str(recording["start_time"]).replace("Z", "+00:00"))
         host = self._user(str(recording.get("host_id"))) or {}
@@ -393,7 +421,7 @@ class ZoomEmulator(Emulator):
             "uuid": recording["uuid"],
             "duration": int(recording.get("duration") or 0),
             "start_time": recording["start_time"],
-            "end_time": _zoom_time(start + timedelta(minutes=int(recording.get("duration") or 0))),
+            "end_time": zoom_time(start + timedelta(minutes=int(recording.get("duration") or 0))),
             "host_id": str(recording.get("host_id") or ""),
             "dept": str(host.get("dept") or ""),
             "participants_count": len(people),
@@ -402,12 +430,13 @@ class ZoomEmulator(Emulator):
             "type": int(recording.get("type") or 2),
             "user_email": str(host.get("email") or ""),
             "user_name": str(host.get("display_name") or ""),
+            **meeting["details"],
         }
 
     def _participants(self, request: Request, segment: str, *, webinar: bool) -> Response:
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(
+            return error(
                 404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}."
             )
         return self._page(request, meeting["participants"], "participants", {}, MAX_PAGE_SIZE)
@@ -416,7 +445,7 @@ class ZoomEmulator(Emulator):
         """Poll results or Q&A: `{id, uuid, start_time, questions}`; no questions when there were none."""
         meeting = self._instance(segment, webinar=webinar)
         if meeting is None:
-            return _error(404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
+            return error(404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} ID is invalid or not end.")
         recording = meeting["recording"]
         body = {"id": recording.get("id"), "uuid": recording["uuid"], "start_time": recording["start_time"]}
         return Response.json(200, {**body, "questions": meeting[kind]})
@@ -424,11 +453,12 @@ class ZoomEmulator(Emulator):
     # --- downloads ------------------------------------------------------------------------------
 
     @route("GET", r"/rec/download/([0-9a-f]+)")
+    @route("GET", r"/rec/archive/download/([0-9a-f]+)")
     def download(self, request: Request, ref: str) -> Response:
         if "access_token" in request.query:
-            return _error(401, INVALID_TOKEN, "Invalid access token.")
+            return error(401, INVALID_TOKEN, "Invalid access token.")
         if ref not in self.files:
-            return _error(404, NO_RECORDING, "This recording does not exist.")
+            return error(404, NO_RECORDING, "This recording does not exist.")
         if self.authorized(request) is not None:
             return Response(
                 200,
@@ -490,10 +520,6 @@ def _is_webinar(meeting: dict[str, Any]) -> bool:
     return int(meeting["recording"].get("type") or 0) in WEBINAR_TYPES
 
 
-def _zoom_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _file_items(recording: dict[str, Any]) -> list[dict[str, Any]]:
     return list(recording.get("recording_files") or []) + list(recording.get("participant_audio_files") or [])
 
@@ -533,15 +559,3 @@ def generated(seed: str, size: int, start: int = 0, *, text: bool = False) -> It
         produced += len(chunk)
         block_index += 1
         skip = 0
-
-
-def _day(value: Any) -> date:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC).date()
-    except ValueError:
-        return date.min
-
-
-def _one_month_before(day: date) -> date:
-    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -5,6 +5,7 @@ parameters it declares, within their bounds."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -56,6 +57,10 @@ def test_every_request_of_a_run_is_an_operation_of_the_spec_with_declared_parame
     archiver.enumerate_meetings()
     for meeting in tenant.meetings:
         archiver.capture_meeting(MeetingRef(meeting.uuid))
+    now = datetime.now(UTC)
+    list(archiver.zoom.archived_meetings(now - timedelta(days=10), now))
+    archiver.zoom.archive(tenant.meetings[0].uuid)
+    list(archiver.zoom.meeting_reports(alice.zoom_id, now.date() - timedelta(days=40), now.date()))
 
     requests = [r for r in fresh.zoom.requests() if r["path"].startswith("/v2/")]
     templates = set()

@@ -159,3 +159,19 @@ def test_zoom_filters_plan_and_sign_in_are_parsed_and_checked() -> None:
     assert "ARCHIVE_FILE_TYPES" in message and "MP3 is not a Zoom recording file type" in message
     assert "ZOOM_PLAN must be one of: pro, business, enterprise" in message
     assert "ARCHIVE_MIN_DURATION_MINUTES" in message
+
+
+def test_sources_and_the_heavy_share_are_parsed_and_checked() -> None:
+    assert load_settings(sample()).zoom_sources == ("recordings",)
+    settings = load_settings(
+        {**sample(), "ZOOM_SOURCES": " Meetings, archiving,meetings ", "ZOOM_MEETINGS_HEAVY_PERCENT": "25"}
+    )
+    assert settings.zoom_sources == ("meetings", "archiving")
+    assert settings.zoom_meetings_heavy_percent == 25
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**sample(), "ZOOM_SOURCES": "recordings,calls", "ZOOM_MEETINGS_HEAVY_PERCENT": "0"})
+    message = str(raised.value)
+    assert "ZOOM_SOURCES must list one or more of recordings, archiving, meetings (got 'recordings,calls')" in message
+    assert "ZOOM_MEETINGS_HEAVY_PERCENT must be a whole number from 1 to 100" in message
+    with pytest.raises(SettingsError, match="ZOOM_SOURCES must list"):
+        load_settings({**sample(), "ZOOM_SOURCES": " , "})
