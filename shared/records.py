@@ -11,8 +11,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from shared.settings import ARCHIVING, RECORDINGS
 
 
 def archive_key(uuid: str) -> str:
@@ -148,11 +150,48 @@ class RecordingFile:
     end: datetime | None
     status: str
     fingerprint: str = ""  # SHA-256 Zoom states for the file, when it states one (archive files do)
+    source: str = RECORDINGS  # the Zoom API that lists it: RECORDINGS (the cloud recording) or ARCHIVING
+    room: str = ""  # the UUID of the breakout room it comes from; empty: the meeting itself
+    participant: str = ""  # an individual file's participant, as Zoom names them (their email; may be empty)
+    individual: bool = False  # one participant's recording, not the meeting's
 
     @property
     def processing(self) -> bool:
-        """Zoom lists a file that is still being processed with an empty type or a non-completed status."""
-        return not self.file_type or (self.status not in ("", "completed"))
+        """Zoom lists a file that is still being processed with an empty type or a non-completed status
+        (an archive file whose processing failed is not processing: Zoom will not finish it)."""
+        return not self.file_type or (self.status not in ("", "completed", "failed"))
+
+    @property
+    def failed(self) -> bool:
+        """Zoom's archiving failed to produce the file: it never will."""
+        return self.status == "failed"
+
+    @classmethod
+    def from_archive(cls, item: dict[str, Any], meeting_uuid: str, room: str = "") -> RecordingFile:
+        """An item of `archive_files` (GET /past_meetings/{meetingUUID}/archive_files); its join and leave times
+        are the participant's for an individual file, the archiving gateway's otherwise."""
+        file_type = str(item.get("file_type") or "")
+        individual = bool(item.get("individual"))
+        key = str(item.get("id") or "") or short_hash(
+            f"{meeting_uuid}|{room}|archive|{file_type}|{item.get('participant_join_time') or ''}"
+        )
+        size = item.get("file_size")
+        return cls(
+            key=key,
+            file_type=file_type,
+            extension=str(item.get("file_extension") or "").upper(),
+            recording_type=str(item.get("recording_type") or ""),
+            size=as_int(size) if size not in (None, "") else None,
+            download_url=str(item.get("download_url") or ""),
+            start=parse_time(item.get("participant_join_time")),
+            end=parse_time(item.get("participant_leave_time")),
+            status=str(item.get("status") or ""),
+            fingerprint=str(item.get("encryption_fingerprint") or "").lower(),
+            source=ARCHIVING,
+            room=room,
+            participant=str(item.get("participant_email") or "") if individual else "",
+            individual=individual,
+        )
 
     @classmethod
     def from_zoom(cls, item: dict[str, Any], meeting_uuid: str) -> RecordingFile:
@@ -273,6 +312,27 @@ def as_list(value: Any) -> list[Any]:
 
 
 @dataclass(frozen=True)
+class BreakoutRoom:
+    """A breakout room of the meeting, as Zoom's archiving lists it (an instance of its own, with a UUID)."""
+
+    uuid: str
+    name: str  # the room's topic in the archive
+    start: datetime | None
+    end: datetime | None
+
+    @classmethod
+    def from_archive(cls, archive: dict[str, Any]) -> BreakoutRoom:
+        start = parse_time(archive.get("start_time"))
+        seconds = as_int(archive.get("duration_in_second"), as_int(archive.get("duration")) * 60)
+        return cls(
+            uuid=str(archive.get("uuid") or ""),
+            name=str(archive.get("topic") or ""),
+            start=start,
+            end=start + timedelta(seconds=seconds) if start and seconds else None,
+        )
+
+
+@dataclass(frozen=True)
 class Meeting:
     """One meeting instance as archived: Zoom's facts, who was there, which files exist."""
 
@@ -293,6 +353,8 @@ class Meeting:
     summary: Summary | None = None
     not_archived: tuple[RecordingFile, ...] = ()  # files of a type ARCHIVE_FILE_TYPES leaves out (not downloaded)
     addition: bool = False  # only files Zoom listed after the meeting was archived, in a message of their own
+    sources: tuple[str, ...] = ()  # the Zoom sources that have the meeting (settings.SOURCES), in that order
+    rooms: tuple[BreakoutRoom, ...] = ()  # its breakout rooms with archived files, by start
 
     @property
     def key(self) -> str:

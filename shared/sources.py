@@ -1,0 +1,113 @@
+"""Where an archived meeting comes from: Zoom's cloud recording of it, its compliance archive (with the
+archives of its breakout rooms) and its details, read for one instance and put together as one record.
+
+A meeting several sources have is archived once, keyed by its UUID: its facts come from the cloud recording
+when it has one, else from its details (GET /past_meetings/{uuid}), else from its archive; its files are
+those of every source, each saying which source listed it and, for a breakout room's, which room. The
+sources enabled (`ZOOM_SOURCES`) decide which APIs are asked: a meeting queued for its recording alone that
+Zoom no longer has is an error, as before; with other sources, a source without the meeting has nothing.
+(Facts: ../shared/reference/zoom-api.md §2.4, §2.5, §2.8.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.records import BreakoutRoom, RecordingFile, as_int, as_list
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS
+from shared.zoom import ZoomClient
+
+FACTS = ("uuid", "id", "host_id", "topic", "type", "start_time")
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the enabled sources have of one instance (None or empty where a source has nothing)."""
+
+    uuid: str
+    recording: dict[str, Any] | None  # GET /meetings/{uuid}/recordings
+    archive: dict[str, Any] | None  # GET /past_meetings/{uuid}/archive_files
+    room_archives: tuple[dict[str, Any], ...] = ()  # the same, of each of its breakout rooms
+    details: dict[str, Any] | None = None  # GET /past_meetings/{uuid} (a webinar's report): the capture adds it
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.recording or self.archive or self.room_archives or self.details)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources that have the meeting, in the order of `settings.SOURCES`."""
+        has = {RECORDINGS: self.recording, ARCHIVING: self.archive or self.room_archives, MEETINGS: self.details}
+        return tuple(source for source, found in has.items() if found)
+
+    @property
+    def still_archiving(self) -> bool:
+        """Zoom's archive of the meeting or of one of its rooms is not complete: more files may come."""
+        archives = [self.archive, *self.room_archives]
+        return any(archive and archive.get("status") == "processing" for archive in archives)
+
+    def facts(self, timezone: str = "") -> dict[str, Any]:
+        """The instance's facts in the shape of a recording (for `Meeting.from_zoom` and the filters): from the
+        recording, else the details, else the archive; `timezone` when no source names one (the host's)."""
+        picked: dict[str, Any] = {"uuid": self.uuid}
+        for source in (self.recording, self.details, self.archive):
+            for name in FACTS:
+                if picked.get(name) in (None, "") and (source or {}).get(name) not in (None, ""):
+                    picked[name] = source[name]
+        archive = self.archive or {}
+        seconds = as_int(archive.get("duration_in_second"))
+        minutes = (self.recording or {}).get("duration") or (self.details or {}).get("duration")
+        picked["duration"] = as_int(minutes) if minutes not in (None, "") else math.ceil(seconds / 60)
+        zone = (self.recording or {}).get("timezone") or archive.get("timezone") or timezone
+        return {**picked, **({"timezone": zone} if zone else {}), "recording_files": []}
+
+    def files(self) -> tuple[RecordingFile, ...]:
+        """Every file of every source: the recording's (its participant audio too), the archive's, then each
+        breakout room's, in the rooms' order."""
+        recording = self.recording or {}
+        items = as_list(recording.get("recording_files")) + as_list(recording.get("participant_audio_files"))
+        files = [RecordingFile.from_zoom(item, self.uuid) for item in items if isinstance(item, dict)]
+        for archive, room in [(self.archive, ""), *((r, str(r.get("uuid") or "")) for r in self.room_archives)]:
+            for item in as_list((archive or {}).get("archive_files")):
+                if isinstance(item, dict):
+                    files.append(RecordingFile.from_archive(item, self.uuid, room))
+        return tuple(files)
+
+    def rooms(self) -> tuple[BreakoutRoom, ...]:
+        """The breakout rooms, by start; a room the archive names no differently from its meeting is numbered."""
+        rooms = sorted(
+            (BreakoutRoom.from_archive(a) for a in self.room_archives),
+            key=lambda r: (r.start is None, r.start, r.uuid),
+        )
+        topic = str(self.facts().get("topic") or "")
+        return tuple(
+            room if room.name and room.name != topic else BreakoutRoom(room.uuid, f"Room {n}", room.start, room.end)
+            for n, room in enumerate(rooms, 1)
+        )
+
+
+class Sources:
+    """The enabled sources of one archive, read through the Zoom client."""
+
+    def __init__(self, zoom: ZoomClient, enabled: tuple[str, ...]):
+        self.zoom = zoom
+        self.enabled = enabled
+
+    def find(self, uuid: str, rooms: Iterable[str] = ()) -> Found:
+        """The instance in every enabled source, and the archives of the breakout rooms named (Light calls).
+
+        With recordings the only source, a meeting Zoom has no recording of raises Zoom's 404, as it always
+        did; otherwise a source without the meeting has nothing.
+        """
+        recording = None
+        if RECORDINGS in self.enabled:
+            only = self.enabled == (RECORDINGS,)
+            recording = self.zoom.meeting_recordings(uuid) if only else self.zoom.recording(uuid)
+        archive, room_archives = None, ()
+        if ARCHIVING in self.enabled:
+            archive = self.zoom.archive(uuid)
+            room_archives = tuple(found for found in (self.zoom.archive(room) for room in rooms) if found)
+        return Found(uuid, recording, archive, room_archives)
