@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -170,23 +170,13 @@ class RecordingFile:
     def from_archive(cls, item: dict[str, Any], meeting_uuid: str, room: str = "") -> RecordingFile:
         """An item of `archive_files` (GET /past_meetings/{meetingUUID}/archive_files); its join and leave times
         are the participant's for an individual file, the archiving gateway's otherwise."""
-        file_type = str(item.get("file_type") or "")
+        times = {
+            "recording_start": item.get("participant_join_time"),
+            "recording_end": item.get("participant_leave_time"),
+        }
         individual = bool(item.get("individual"))
-        key = str(item.get("id") or "") or short_hash(
-            f"{meeting_uuid}|{room}|archive|{file_type}|{item.get('participant_join_time') or ''}"
-        )
-        size = item.get("file_size")
-        return cls(
-            key=key,
-            file_type=file_type,
-            extension=str(item.get("file_extension") or "").upper(),
-            recording_type=str(item.get("recording_type") or ""),
-            size=as_int(size) if size not in (None, "") else None,
-            download_url=str(item.get("download_url") or ""),
-            start=parse_time(item.get("participant_join_time")),
-            end=parse_time(item.get("participant_leave_time")),
-            status=str(item.get("status") or ""),
-            fingerprint=str(item.get("encryption_fingerprint") or "").lower(),
+        return replace(
+            cls.from_zoom({**item, **times}, room or meeting_uuid),
             source=ARCHIVING,
             room=room,
             participant=str(item.get("participant_email") or "") if individual else "",
