@@ -43,6 +43,9 @@ MEETING_ROW = "meeting"
 CLAIM_FOR = timedelta(minutes=15)  # longer than one mailbox import takes: a 150 MB upload at 0.5 MB/s is 5 minutes
 CHECKPOINT_PARTITION = "zoom"
 CHECKPOINT_ROW = "recordings"
+HEAVY_PARTITION = "heavy-listing"  # checkpoints table: Heavy calls listing past meetings, a row per UTC day
+HEAVY_CONFLICTS = 50
+ROOM_ROW = "room-"  # meetings table: a breakout room of the meeting, a row each beside the meeting's row
 
 
 def now() -> str:
@@ -67,20 +70,49 @@ class State:
 
     # --- listing checkpoint ---------------------------------------------------------------------
 
-    def checkpoint(self) -> date | None:
-        """The last day whose recordings a completed run listed."""
-        row = _get(self._checkpoints, CHECKPOINT_PARTITION, CHECKPOINT_ROW)
+    def checkpoint(self, listing: str = CHECKPOINT_ROW) -> date | None:
+        """The last day a completed run listed: of the recordings, or of another `listing` (a source's, a user's)."""
+        row = _get(self._checkpoints, CHECKPOINT_PARTITION, listing)
         return date.fromisoformat(row["through"]) if row else None
 
-    def save_checkpoint(self, through: date) -> None:
+    def save_checkpoint(self, through: date, listing: str = CHECKPOINT_ROW) -> None:
         self._checkpoints.upsert_entity(
             {
                 "PartitionKey": CHECKPOINT_PARTITION,
-                "RowKey": CHECKPOINT_ROW,
+                "RowKey": listing,
                 "through": through.isoformat(),
                 "updated_at": now(),
             }
         )
+
+    def heavy_calls(self, day: date) -> int:
+        """How many Heavy Zoom calls listing past meetings made on `day` (UTC)."""
+        row = _get(self._checkpoints, HEAVY_PARTITION, day.isoformat())
+        return int((row or {}).get("calls") or 0)
+
+    def take_heavy_call(self, day: date, allowed: int) -> bool:
+        """Count one more Heavy call of listing past meetings on `day`, unless `allowed` are counted already
+        (False); a conditional write, so that instances listing at once never count past it together."""
+        for _ in range(HEAVY_CONFLICTS):
+            try:
+                entity = self._checkpoints.get_entity(HEAVY_PARTITION, day.isoformat())
+            except ResourceNotFoundError:
+                entity = None
+            calls = int((entity or {}).get("calls") or 0)
+            if calls >= allowed:
+                return False
+            row = {"PartitionKey": HEAVY_PARTITION, "RowKey": day.isoformat(), "calls": calls + 1, "updated_at": now()}
+            try:
+                if entity is None:
+                    self._checkpoints.create_entity(row)
+                else:
+                    self._checkpoints.update_entity(
+                        row, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified
+                    )
+                return True
+            except (ResourceExistsError, ResourceModifiedError):
+                continue
+        raise RuntimeError(f"the count of Heavy calls of {day} changed under {HEAVY_CONFLICTS} attempts to update it")
 
     # --- meetings -------------------------------------------------------------------------------
 
@@ -130,6 +162,23 @@ class State:
             for row in rows
             if row.get("status") != CAPTURED or row.get("delivery") != DELIVERED
         )
+
+    def add_breakout_room(self, key: str, uuid: str) -> bool:
+        """Remember a breakout room of the meeting (its archive lists its files); False when it was known."""
+        try:
+            self._meetings.create_entity({"PartitionKey": key, "RowKey": ROOM_ROW + short_hash(uuid), "uuid": uuid})
+        except ResourceExistsError:
+            return False
+        return True
+
+    def breakout_rooms(self, key: str) -> list[str]:
+        """The UUIDs of the meeting's breakout rooms known so far."""
+        rows = self._meetings.query_entities(
+            "PartitionKey eq @key and RowKey ge @first and RowKey lt @after",
+            parameters={"key": key, "first": ROOM_ROW, "after": ROOM_ROW[:-1] + chr(ord(ROOM_ROW[-1]) + 1)},
+            select=["uuid"],
+        )
+        return sorted(str(row["uuid"]) for row in rows)
 
     # --- deliveries -----------------------------------------------------------------------------
 
@@ -200,8 +249,11 @@ class State:
     def totals(self) -> dict[str, dict[str, int]]:
         """How many meetings and deliveries are in each status (the run summary)."""
         result: dict[str, dict[str, int]] = {"meetings": {}, "deliveries": {}}
-        for name, table in (("meetings", self._meetings), ("deliveries", self._deliveries)):
-            for row in table.list_entities(select=["status"]):
+        for name, rows in (
+            ("meetings", self._meetings.query_entities(f"RowKey eq '{MEETING_ROW}'", select=["status"])),
+            ("deliveries", self._deliveries.list_entities(select=["status"])),
+        ):
+            for row in rows:
                 status = str(row.get("status", ""))
                 result[name][status] = result[name].get(status, 0) + 1
         return result
