@@ -56,7 +56,7 @@ class ChatMessage:
     """One entry of the archived chat."""
 
     kind: int  # msg_type: PUBLIC, PRIVATE, DELETED, REACTION, FEEDBACK, EDITED or REPLY (0 when Zoom gives none)
-    offset: timedelta | None  # since archiving started (e_archive_time), else since the meeting started (e_time)
+    offset: timedelta | None  # since the meeting started (e_time), else since archiving started (e_archive_time)
     since_archiving: bool  # which of the two the offset counts from
     message_id: str  # the message's id; for a deletion or an edit, the id of the message it changes
     sender: str
@@ -130,11 +130,11 @@ def _who(name: str, email: str) -> str:
 
 
 def _message(entry: dict[str, Any]) -> ChatMessage:
-    archive_offset = _elapsed(entry.get("e_archive_time"))
+    meeting_offset = _elapsed(entry.get("e_time"))
     return ChatMessage(
         kind=_int(entry.get("msg_type")),
-        offset=archive_offset if archive_offset is not None else _elapsed(entry.get("e_time")),
-        since_archiving=archive_offset is not None,
+        offset=meeting_offset if meeting_offset is not None else _elapsed(entry.get("e_archive_time")),
+        since_archiving=meeting_offset is None,
         message_id=_field(entry, ("msg_id",)),
         sender=_field(entry, SENDER),
         sender_email=_field(entry, SENDER_EMAIL),
@@ -262,3 +262,10 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def member_log_transcript(log: MemberLog) -> Transcript:
+    """The member log as lines for the bodies: one a record, its fields as Zoom names them."""
+    if log.problem:
+        return Transcript((Utterance(None, "", f"[{log.problem}]"),))
+    return Transcript(tuple(Utterance(None, "", "; ".join(f"{k}: {v}" for k, v in record)) for record in log.records))

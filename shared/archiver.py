@@ -19,6 +19,7 @@ from shared import capture, delivery, inventory, report, status, telemetry, webh
 from shared.filters import Filters
 from shared.graph import GraphClient
 from shared.http import session
+from shared.listings import PastMeetings
 from shared.mailbox import MailboxImporter
 from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message.headers import HEADER_ARCHIVE_KEY, HEADER_UUID
@@ -157,7 +158,7 @@ class Archiver:
     # --- operations -----------------------------------------------------------------------------
 
     def receive_webhook(self, body: bytes, headers: Mapping[str, str]) -> webhook.Reply:
-        """HTTP: a Zoom event notification; a verified recording event queues its meeting."""
+        """HTTP: a Zoom event notification; a verified recording (or archive) event queues its meeting."""
         with self._unit("webhook"):
             return webhook.receive(
                 body,
@@ -165,6 +166,7 @@ class Archiver:
                 secret=self.settings.zoom_webhook_secret_token,
                 state=self.state,
                 queue=self.storage.queue(MEETINGS_QUEUE),
+                sources=self.settings.zoom_sources,
             )
 
     def status(self, first: date, last: date) -> status.StatusLog:
@@ -222,8 +224,8 @@ class Archiver:
             return written
 
     def backfill(self, first: date, last: date, progress: Callable[[int, int, int], None] | None = None) -> int:
-        """CLI: queue the meetings recorded from `first` to `last` that are not archived nor left out by the
-        filters; the checkpoint stays. Zoom's daily quota stops it early (it says so): run it again after the reset.
+        """CLI: queue the meetings the sources list from `first` to `last` that are not archived nor left out by
+        the filters; the checkpoints stay. Zoom's daily quota stops it early (it says so): run it again after the reset.
 
         `progress(users done, users, meetings queued)` is called after each user.
         """
@@ -237,6 +239,8 @@ class Archiver:
                 last,
                 "backfill",
                 progress,
+                sources=self.settings.zoom_sources,
+                past=PastMeetings(self.zoom, self.state, self.settings),
             )
             queued = sweep.outcomes[QUEUED]
             log.info("backfill %s to %s: %d meeting(s) queued from %d user(s)", first, last, queued, sweep.users)

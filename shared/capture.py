@@ -40,11 +40,13 @@ from shared.records import (
     recording_blob_name,
     utc_text,
 )
-from shared.settings import Settings
+from shared.settings import ARCHIVING, MEETINGS, Settings
+from shared.sources import Found, Sources, archive_people, room_members
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import store_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import DailyLimitReached, ZoomClient, ZoomError
+from shared.zoom.errors import MEETING_NOT_FOUND
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -96,6 +98,7 @@ class Capturer:
         self.staging = staging
         self.settings = settings
         self.filters = filters
+        self.sources = Sources(zoom, settings.zoom_sources)
 
     def capture_meeting(self, ref: MeetingRef, attempt: int) -> Capture:
         key = archive_key(ref.uuid)
@@ -182,8 +185,8 @@ class Capturer:
         if row.get("archived_files") is None:
             return None
         archived = set(column_list(row["archived_files"]))
-        listed = Meeting.from_zoom(self.zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
-        if not {f.key for f in listed if not f.file_type or self.filters.archives(f.file_type)} - archived:
+        listed = self.sources.find(ref.uuid, self._rooms(key)).files()
+        if not {f.key for f in listed if not f.failed and self._wanted(f)} - archived:
             return None
         meeting = self.fetch_meeting(ref.uuid)
         if isinstance(meeting, NotNow):
@@ -211,39 +214,63 @@ class Capturer:
         return blob_name
 
     def fetch_meeting(self, uuid: str) -> Meeting | NotNow:
-        """Everything Zoom has about one meeting instance, as the record the message is built from.
+        """Everything Zoom has about one meeting instance, as the record the message is built from: from every
+        source enabled (its cloud recording, its archive with its breakout rooms', its details), as one record.
 
         Only the Light and Medium endpoints are used, except for a webinar's end time, which only the (Heavy)
-        webinar report has. A meeting the filters leave out, or whose files Zoom is still processing, is not
-        fetched further.
+        webinar report has (and which a webinar that only the meeting reports list is found by). A meeting the
+        filters leave out, or whose files Zoom is still processing or archiving, is not fetched further.
         """
         zoom, filters = self.zoom, self.filters
-        recording = zoom.meeting_recordings(uuid)
-        host_id = str(recording.get("host_id") or "")
+        found = self.sources.find(uuid, self._rooms(archive_key(uuid)))
+        if not (found.recording or found.archive or found.room_archives):
+            found = self._unrecorded(found)
+        facts = found.facts()
+        host_id = str(facts.get("host_id") or "")
         user = zoom.user(host_id) if host_id else None
-        if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
+        if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(facts):
             return NotNow(EXCLUDED, reason)
         host = Person(_display_name(user), str((user or {}).get("email") or ""))
-        meeting = Meeting.from_zoom(recording, host, ())
-        processing = [f for f in meeting.files if f.processing and (not f.file_type or filters.archives(f.file_type))]
-        if processing:
-            return NotNow(
-                DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(meeting.files)} file(s)"
-            )
+        meeting = Meeting.from_zoom(found.facts(timezone=str((user or {}).get("timezone") or "")), host, ())
+        files = found.files()
+        processing = [f for f in files if f.processing and (not f.file_type or filters.archives(f.file_type))]
+        if processing or found.still_archiving:
+            what = f"{len(processing)} of the meeting's {len(files)} file(s)" if processing else "the meeting's archive"
+            return NotNow(DEFERRED, f"Zoom is still processing {what}")
         webinar = meeting.type in WEBINAR_TYPES
-        details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
+        details = found.details or (zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid))
         sessions = zoom.participants(uuid, webinar=webinar)
         polls = zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None
+        domains = self.settings.organization_domains
         return replace(
             meeting,
-            participants=group_participants(sessions, self.settings.organization_domains),
-            files=tuple(f for f in meeting.files if filters.archives(f.file_type)),
-            not_archived=tuple(f for f in meeting.files if not filters.archives(f.file_type)),
+            participants=archive_people(group_participants(sessions, domains), files, domains),
+            files=tuple(f for f in files if self._wanted(f) and not f.failed),
+            not_archived=tuple(f for f in files if not self._wanted(f) or f.failed),
             end=parse_time((details or {}).get("end_time")),
             polls=poll_answers_from_zoom(polls),
             qa=questions_from_zoom(zoom.qa(uuid, webinar=webinar)),
             summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
+            sources=replace(found, details=details).sources,
+            rooms=found.rooms(),
         )
+
+    def _unrecorded(self, found: Found) -> Found:
+        """A meeting neither recorded nor archived: its details (a webinar's from its report), when past
+        meetings are a source; Zoom's 404 otherwise, or when Zoom does not know the meeting."""
+        if MEETINGS in self.settings.zoom_sources:
+            details = self.zoom.past_meeting(found.uuid) or self.zoom.webinar_report(found.uuid)
+            if details:
+                return replace(found, details=details)
+        raise ZoomError(404, MEETING_NOT_FOUND, "Zoom has no cloud recording, archive nor details of this meeting")
+
+    def _rooms(self, key: str) -> list[str]:
+        """The meeting's breakout rooms the listing and the webhook found (only archiving has rooms)."""
+        return self.state.breakout_rooms(key) if ARCHIVING in self.settings.zoom_sources else []
+
+    def _wanted(self, file: RecordingFile) -> bool:
+        """Whether the file is downloaded: its type is archived (ARCHIVE_FILE_TYPES); a type still unknown counts."""
+        return not file.file_type or self.filters.archives(file.file_type)
 
     def _not_now(self, outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int) -> Capture:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
@@ -281,6 +308,7 @@ class Capturer:
         area = Staging(self.staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
         try:
             downloaded = [self._download(index, f, area) for index, f in enumerate(meeting.files, 1)]
+            meeting = room_members(meeting, downloaded, area.open, self.settings.organization_domains)
             said = read_said(downloaded, area.open)
             captured, composition = place_files(meeting, downloaded, said, limit)
             for c in captured:

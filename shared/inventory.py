@@ -1,4 +1,10 @@
-"""Stage 1 (timer): list Zoom's meeting instances with cloud recordings and queue the ones not archived.
+"""Stage 1 (timer): list Zoom's meeting instances from every source and queue the ones not archived.
+
+The sources (`ZOOM_SOURCES`, shared/listings.py): each host's cloud recordings, the account's archive (its
+breakout rooms listed as their meeting's, and remembered on its row), and each host's past meetings from
+Zoom's meeting reports, within a daily share of the Heavy quota and from each host's own checkpoint. A
+meeting several sources list is queued once: it is one instance, one archive key. A breakout room newly
+found for a meeting already archived queues the meeting again, whose capture adds the room's files.
 
 The listing starts a few days before the checkpoint (`ARCHIVE_OVERLAP_DAYS`) because Zoom finishes
 processing recordings late; the checkpoint only moves once a whole listing succeeded, so a failed run
@@ -13,18 +19,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from azure.storage.queue import QueueClient
 
 from shared import telemetry
 from shared.filters import Filters
+from shared.listings import Listed, PastMeetings, archived
 from shared.records import MeetingRef, archive_key, parse_time
-from shared.settings import Settings
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, Settings
 from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
 from shared.zoom import DailyLimitReached, ZoomClient
 
@@ -56,7 +63,9 @@ class Scope:
 
     def __init__(self, zoom: ZoomClient, filters: Filters):
         self.zoom = zoom
+        self.filters = filters
         users = list(zoom.users())
+        self.users = {str(user["id"]): user for user in users}
         self.hosts = [user for user in users if not filters.host_excluded(user)]
         self.left_out = len(users) - len(self.hosts)
 
@@ -69,15 +78,44 @@ class Scope:
             if progress:
                 progress(done)
 
+    def listed(
+        self,
+        sources: tuple[str, ...],
+        start: date,
+        end: date,
+        past: PastMeetings | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Listed]:
+        """What the `sources` list of the days from `start` to `end` (UTC) in this scope; `past` lists the past
+        meetings (MEETINGS), `progress` follows the recordings' hosts."""
+        if RECORDINGS in sources:
+            yield from (Listed(recording, RECORDINGS) for recording in self.recordings(start, end, progress))
+        if ARCHIVING in sources:
+            first, after = (datetime.combine(day, time(), UTC) for day in (start, end + timedelta(days=1)))
+            yield from archived(self.zoom, first, min(after, datetime.now(UTC)), self.excluded)
+        if MEETINGS in sources and past is not None:
+            yield from past.between(self.hosts, start, end)
+
+    def excluded(self, facts: dict[str, Any]) -> str:
+        """Why the filters leave out the meetings of this instance's host (an archived instance's host may be
+        anyone: a meeting of another account has none); empty when they keep them."""
+        host_id = str(facts.get("host_id") or "")
+        return self.filters.host_excluded(self.users.get(host_id) or {"id": host_id})
+
 
 @dataclass(frozen=True)
 class Sweep:
-    """What queueing the recordings of a date range did."""
+    """What queueing the meetings the sources list of a date range did."""
 
     users: int
     users_left_out: int
     outcomes: Counter[str]  # QUEUED, CAPTURED (archived or on its way) or EXCLUDED, per listed meeting
     waiting_until: datetime | None  # set when Zoom's daily quota stopped the listing
+
+    def add(self, other: Sweep) -> Sweep:
+        """This sweep and another of the same scope (the past meetings' after the others')."""
+        waits = [w for w in (self.waiting_until, other.waiting_until) if w]
+        return Sweep(self.users, self.users_left_out, self.outcomes + other.outcomes, max(waits, default=None))
 
 
 def enumerate_meetings(
@@ -94,9 +132,23 @@ def enumerate_meetings(
         start = checkpoint - timedelta(days=settings.archive_overlap_days)
     else:
         start = today - timedelta(days=settings.archive_backfill_days)
-    sweep = queue_range(zoom, state, queue, filters, start, today, "timer")
+    sources = settings.zoom_sources
+    sweep = queue_range(zoom, state, queue, filters, start, today, "timer", sources=_dated(sources))
     if sweep.waiting_until is None:
         state.save_checkpoint(today)
+    if MEETINGS in sources:
+        past = PastMeetings(zoom, state, settings)
+        overlap, backfill = settings.archive_overlap_days, settings.archive_backfill_days
+        sweep = sweep.add(
+            _queue(
+                zoom,
+                state,
+                queue,
+                filters,
+                "timer",
+                lambda s, _: past.since_checkpoints(s.hosts, today, overlap, backfill),
+            )
+        )
     requeued = _queue_postponed(state, queue)
     outcomes = sweep.outcomes
     listing = Listing(
@@ -136,16 +188,45 @@ def queue_range(
     end: date,
     source: str,
     progress: Callable[[int, int, int], None] | None = None,
+    *,
+    sources: tuple[str, ...] = (RECORDINGS,),
+    past: PastMeetings | None = None,
 ) -> Sweep:
-    """Queue the meetings of the hosts in scope recorded from `start` to `end` that are not archived nor left out.
+    """Queue the meetings of the hosts in scope that the `sources` list from `start` to `end` and that are not
+    archived nor left out (`past` lists the past meetings, within its Heavy share, when MEETINGS is a source).
 
-    `progress(users done, users, meetings queued)` is called after each user. Zoom's daily quota stops the
-    listing: what was queued stays queued, and `waiting_until` says when the quota resets.
+    `progress(users done, users, meetings queued)` is called after each user whose recordings were listed.
+    Zoom's daily quota (or the past meetings' share of it) stops the listing: what was queued stays queued,
+    and `waiting_until` says when the quota resets.
     """
+
+    def listing(scope: Scope, host_done: Callable[[int], None]) -> Iterable[Listed]:
+        return scope.listed(sources, start, end, past, host_done)
+
+    return _queue(zoom, state, queue, filters, source, listing, progress)
+
+
+def _dated(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The sources the timer lists from its checkpoint: the past meetings have each host's own."""
+    return tuple(source for source in sources if source != MEETINGS)
+
+
+def _queue(
+    zoom: ZoomClient,
+    state: State,
+    queue: QueueClient,
+    filters: Filters,
+    source: str,
+    listing: Callable[[Scope, Callable[[int], None]], Iterable[Listed]],
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Sweep:
+    """Queue what `listing(scope, host_done)` lists; an instance listed again in the same sweep (by another
+    source) is considered again only for the breakout rooms it brings."""
     users = users_left_out = 0
     waiting_until = None
     with ThreadPoolExecutor(max_workers=STORAGE_WORKERS) as pool:
         decisions: list[Future[str]] = []
+        seen: set[str] = set()
 
         def host_done(done: int) -> None:
             if progress:
@@ -154,8 +235,11 @@ def queue_range(
         try:
             scope = Scope(zoom, filters)
             users, users_left_out = len(scope.hosts), scope.left_out
-            for recording in scope.recordings(start, end, host_done):
-                decisions.append(pool.submit(_consider, state, queue, filters, recording, source))
+            for listed in listing(scope, host_done):
+                uuid = str(listed.facts["uuid"])
+                if uuid not in seen or listed.rooms:
+                    seen.add(uuid)
+                    decisions.append(pool.submit(_consider, state, queue, filters, listed, source))
         except DailyLimitReached as limit:
             waiting_until = limit.until
             log.warning("listing stopped: %s; list these days again once it has reset", limit)
@@ -163,13 +247,17 @@ def queue_range(
     return Sweep(users, users_left_out, outcomes, waiting_until)
 
 
-def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict, source: str) -> str:
-    """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
+def _consider(state: State, queue: QueueClient, filters: Filters, listed: Listed, source: str) -> str:
+    """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was. Its
+    breakout rooms are remembered first; one the meeting's row did not know queues it again, even archived
+    (its capture adds the room's files), unless it waits for Zoom's quota."""
+    recording = listed.facts
     key = archive_key(recording["uuid"])
+    new_rooms = [room for room in listed.rooms if state.add_breakout_room(key, room)]
     row = state.meeting(key) or {}
-    if _settled(row):
+    if _settled(row) and not (new_rooms and not _still_waiting(row, datetime.now(UTC))):
         return CAPTURED
-    if reason := filters.meeting_excluded(recording):
+    if not listed.partial and (reason := filters.meeting_excluded(recording)):
         if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
             facts = _facts(recording)
             state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **facts)

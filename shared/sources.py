@@ -12,11 +12,23 @@ Zoom no longer has is an error, as before; with other sources, a source without 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
-from shared.records import BreakoutRoom, RecordingFile, as_int, as_list
+from shared.archived_json import MEMBER_LOG, read_member_log
+from shared.records import (
+    BreakoutRoom,
+    CapturedFile,
+    Meeting,
+    Participant,
+    RecordingFile,
+    Session,
+    as_int,
+    as_list,
+    is_internal,
+)
 from shared.settings import ARCHIVING, MEETINGS, RECORDINGS
 from shared.zoom import ZoomClient
 
@@ -111,3 +123,48 @@ class Sources:
             archive = self.zoom.archive(uuid)
             room_archives = tuple(found for found in (self.zoom.archive(room) for room in rooms) if found)
         return Found(uuid, recording, archive, room_archives)
+
+
+def archive_people(
+    participants: tuple[Participant, ...], files: Iterable[RecordingFile], domains: tuple[str, ...]
+) -> tuple[Participant, ...]:
+    """The participants, and the people whose individual archive recordings the meeting (or one of its breakout
+    rooms) has but Zoom's participant list does not name, each with the recording's join and leave times."""
+    known = {p.email.strip().lower() for p in participants if p.email}
+    added: dict[str, Participant] = {}
+    for file in files:
+        email = file.participant.strip()
+        if not email or email.lower() in known:
+            continue
+        seconds = int((file.end - file.start).total_seconds()) if file.start and file.end else 0
+        session = Session(file.start, file.end, seconds)
+        before = added.get(email.lower())
+        sessions = (*before.sessions, session) if before else (session,)
+        added[email.lower()] = Participant("", email, is_internal(email, domains), tuple(sorted(sessions, key=_when)))
+    return (*participants, *added.values())
+
+
+def room_members(
+    meeting: Meeting,
+    logs: Iterable[CapturedFile],
+    open_file: Callable[[CapturedFile], BinaryIO],
+    domains: tuple[str, ...],
+) -> Meeting:
+    """The meeting with the people its breakout rooms' member logs name and its participants do not: each room's
+    members get the meeting's item. They are listed without sessions: the logs' times are the rooms'."""
+    known = {p.email.strip().lower() for p in meeting.participants if p.email}
+    added = []
+    for captured in logs:
+        if captured.file.file_type != MEMBER_LOG:
+            continue
+        with open_file(captured) as stream:
+            log = read_member_log(stream)
+        for email in log.emails:
+            if email.lower() not in known:
+                known.add(email.lower())
+                added.append(Participant("", email, is_internal(email, domains), ()))
+    return replace(meeting, participants=(*meeting.participants, *added)) if added else meeting
+
+
+def _when(session: Session) -> datetime:
+    return session.join_time or datetime.max.replace(tzinfo=UTC)

@@ -9,6 +9,10 @@ cannot inject content, and the event's `download_token` and `download_url` are n
 duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
 Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
 The daily timer remains the safety net for a notification that never arrives.
+
+With Zoom's archiving among the sources, `recording.archive_files_completed` queues its meeting the same way;
+when it is about a breakout room (`is_breakout_room`, `parent_meeting_id`), the room is remembered as its
+meeting's and the meeting is queued: the room's files go into the meeting's item.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from azure.storage.queue import QueueClient
 
 from shared import inventory, telemetry
 from shared.records import archive_key
+from shared.settings import ARCHIVING, RECORDINGS
 from shared.state import State
 
 log = logging.getLogger(__name__)
 
 VALIDATION = "endpoint.url_validation"
 RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
+ARCHIVE_EVENT = "recording.archive_files_completed"
 TOLERANCE = timedelta(minutes=5)
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
@@ -64,6 +70,7 @@ def receive(
     state: State,
     queue: QueueClient,
     now: datetime | None = None,
+    sources: tuple[str, ...] = (RECORDINGS,),
 ) -> Reply:
     """Answer one notification request; `headers` are matched without regard to case."""
     lower = {name.lower(): value for name, value in headers.items()}
@@ -90,13 +97,17 @@ def receive(
         encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
         log.info("webhook endpoint validated")
         return Reply(200, {"plainToken": plain, "encryptedToken": encrypted})
-    if name not in RECORDING_EVENTS:
+    if name not in RECORDING_EVENTS and not (name == ARCHIVE_EVENT and ARCHIVING in sources):
         log.info("webhook event %s ignored", name[:100])
         return Reply(200, {"ignored": name})
     meeting = payload.get("object") if isinstance(payload, dict) else None
     uuid = meeting.get("uuid") if isinstance(meeting, dict) else None
     if not isinstance(uuid, str) or not uuid:
         return _refuse(400, f"{name} without a meeting uuid")
+    parent = meeting.get("parent_meeting_id") if name == ARCHIVE_EVENT else None
+    if meeting.get("is_breakout_room") and isinstance(parent, str) and parent:
+        state.add_breakout_room(archive_key(parent), uuid)
+        uuid, meeting = parent, {"uuid": parent, "start_time": meeting.get("start_time")}
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
         inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
         log.info("webhook %s: meeting queued", name)

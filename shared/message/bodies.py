@@ -14,9 +14,18 @@ from datetime import date, datetime, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from shared.archived_json import (
+    CHAT_MESSAGE,
+    MEMBER_LOG,
+    chat_transcript,
+    member_log_transcript,
+    read_chat,
+    read_member_log,
+)
 from shared.message.render import render_template
 from shared.message.text import body_text, clock, duration, header_text, size
-from shared.records import CapturedFile, Meeting, Participant, PollAnswer, Summary
+from shared.records import BreakoutRoom, CapturedFile, Meeting, Participant, PollAnswer, RecordingFile, Summary
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS
 from shared.transcript import Transcript, is_text_record
 from shared.transcript import read as read_transcript
 
@@ -35,17 +44,40 @@ MEETING_TYPES = {  # the recording's `type` (Zoom's meetings API spec)
     9: "Recurring webinar with a fixed time",
     99: "Uploaded recording",
 }
-SAID_TITLES = {"CHAT": "In-meeting chat", "TRANSCRIPT": "Transcript", "CC": "Closed captions"}
+SAID_TITLES = {
+    "CHAT": "In-meeting chat",
+    "TRANSCRIPT": "Transcript",
+    "CC": "Closed captions",
+    CHAT_MESSAGE: "In-meeting chat as Zoom archived it (private messages, edits and deletions included)",
+    MEMBER_LOG: "Member log",
+}
+SOURCE_NAMES = {  # the sources a meeting's record says it came from (settings.SOURCES), as a reader reads them
+    RECORDINGS: "Zoom cloud recording",
+    ARCHIVING: "Zoom archiving",
+    MEETINGS: "Zoom meeting details and participants",
+}
 
 
 def read_said(files: Iterable[CapturedFile], open_file: Opener) -> Said:
-    """The chat and transcript files among `files` read as text, for the bodies."""
+    """The chat, transcript and member log files among `files` read as text, for the bodies."""
     said = {}
     for c in files:
-        if is_text_record(c.file.file_type):
+        if reader := _said_reader(c.file):
             with open_file(c) as stream:
-                said[c.file.key] = read_transcript(c.file.file_type, stream)
+                said[c.file.key] = reader(stream)
     return said
+
+
+def _said_reader(file: RecordingFile) -> Callable[[BinaryIO], Transcript] | None:
+    """How the bodies read a file as text; None for one they do not show (media, and Zoom's archived
+    TRANSCRIPT, which is JSON of a schema Zoom does not publish: it is archived, not shown)."""
+    if file.file_type == CHAT_MESSAGE:
+        return lambda stream: chat_transcript(read_chat(stream))
+    if file.file_type == MEMBER_LOG:
+        return lambda stream: member_log_transcript(read_member_log(stream))
+    if is_text_record(file.file_type) and file.extension != "JSON":
+        return lambda stream: read_transcript(file.file_type, stream)
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +125,7 @@ class FileLine:
     sha256: str
     checked: str  # says that the file matches Zoom's fingerprint; empty when Zoom states none
     where: str
+    origin: str  # which source listed it, which breakout room and whose individual recording it is
 
 
 @dataclass(frozen=True)
@@ -132,7 +165,7 @@ def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: Z
             for q in meeting.qa
         ),
         summaries=_summaries(meeting.summary),
-        files=tuple(_file_line(c) for c in files),
+        files=tuple(_file_line(c, meeting.rooms) for c in files),
     )
 
 
@@ -150,7 +183,19 @@ def _facts(meeting: Meeting, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
         ("Duration", f"{meeting.duration_minutes} minutes"),
         ("Time zone", zone.key),
         ("Type", f"{kind} (type {meeting.type})" if kind else f"type {meeting.type}"),
+        *_sources(meeting, zone),
     )
+
+
+def _sources(meeting: Meeting, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
+    """Which of Zoom's sources the record comes from, and the breakout rooms Zoom archived."""
+    facts = []
+    if meeting.sources:
+        facts.append(("Sources", "; ".join(SOURCE_NAMES.get(s, s) for s in meeting.sources)))
+    if meeting.rooms:
+        rooms = [f"{header_text(r.name)} ({clock(r.start, zone)} to {clock(r.end, zone)})" for r in meeting.rooms]
+        facts.append(("Breakout rooms", "; ".join(rooms)))
+    return tuple(facts)
 
 
 def _who(name: str, email: str) -> str:
@@ -180,7 +225,8 @@ def _said_sections(
         transcript = said.get(captured.file.key)
         if transcript is None:
             continue
-        start = captured.file.start or meeting.start
+        archived_chat = captured.file.file_type == CHAT_MESSAGE  # its times count from the meeting's start
+        start = meeting.start if archived_chat else captured.file.start or meeting.start
         day = start.astimezone(zone).date()
         rows = []
         for utterance in transcript.utterances:
@@ -195,6 +241,8 @@ def _said_sections(
                 )
             )
         title = SAID_TITLES.get(captured.file.file_type, captured.file.file_type)
+        if captured.file.room:
+            title = f"Breakout room {_room_name(captured.file.room, meeting.rooms)}: {title}"
         heading = f"{title} ({captured.filename}; recording started {clock(start, zone)}, times in {zone.key})"
         complete = transcript.complete and len(rows) == len(transcript.utterances)
         omitted = f"Not all of it is shown here, for the message's size: {captured.filename} holds all of it."
@@ -242,8 +290,23 @@ def _summaries(summary: Summary | None) -> tuple[SummaryShown, ...]:
     )
 
 
-def _file_line(captured: CapturedFile) -> FileLine:
+def _room_name(uuid: str, rooms: Sequence[BreakoutRoom]) -> str:
+    return next((header_text(r.name) for r in rooms if r.uuid == uuid), header_text(uuid))
+
+
+def _origin(file: RecordingFile, rooms: Sequence[BreakoutRoom]) -> str:
+    """Where a file came from: its source, its breakout room, whose individual recording it is."""
+    parts = [SOURCE_NAMES.get(file.source, file.source)]
+    if file.room:
+        parts.append(f"breakout room {_room_name(file.room, rooms)}")
+    if file.individual:
+        parts.append(f"individual recording of {header_text(file.participant) or 'a participant'}")
+    return ", ".join(parts)
+
+
+def _file_line(captured: CapturedFile, rooms: Sequence[BreakoutRoom] = ()) -> FileLine:
     return FileLine(
+        origin=_origin(captured.file, rooms),
         filename=captured.filename,
         file_type=header_text(captured.file.file_type),
         size=size(captured.size),

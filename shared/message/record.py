@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.records import (
+    BreakoutRoom,
     CapturedFile,
     Meeting,
     Participant,
@@ -46,11 +47,17 @@ class ArchivedFile:
     sha256: str
     zoom_fingerprint: str  # empty when Zoom states none
     stored_as: str  # blob name in the recordings container; empty when attached to the message
+    source: str = ""  # the Zoom source that listed it (settings.SOURCES); empty in a record that predates sources
+    room: str = ""  # the UUID of the breakout room it comes from; empty: the meeting itself
+    participant: str = ""  # an individual recording's participant (their email, as Zoom names them)
 
     @classmethod
     def of(cls, captured: CapturedFile) -> ArchivedFile:
         file = captured.file
         return cls(
+            source=file.source,
+            room=file.room,
+            participant=file.participant,
             key=file.key,
             file_type=file.file_type,
             recording_type=file.recording_type,
@@ -83,10 +90,14 @@ class MeetingRecord:
     qa: tuple[Question, ...]
     summary: Summary | None
     files: tuple[ArchivedFile, ...]
+    sources: tuple[str, ...] = ()  # the Zoom sources that had the meeting; empty in a record that predates them
+    rooms: tuple[BreakoutRoom, ...] = ()
 
     @classmethod
     def of(cls, meeting: Meeting, files: Sequence[CapturedFile]) -> MeetingRecord:
         return cls(
+            sources=meeting.sources,
+            rooms=meeting.rooms,
             uuid=meeting.uuid,
             meeting_id=meeting.meeting_id,
             archive_key=meeting.key,
@@ -121,6 +132,11 @@ class MeetingRecord:
             "duration": self.duration_minutes,
             "timezone": self.timezone,
             "type": self.type,
+            "sources": list(self.sources),
+            "breakout_rooms": [
+                {"uuid": r.uuid, "name": r.name, "start_time": _time(r.start), "end_time": _time(r.end)}
+                for r in self.rooms
+            ],
             "participants": [
                 {
                     "name": p.name,
@@ -164,6 +180,9 @@ class MeetingRecord:
                     "sha256": f.sha256,
                     "zoom_fingerprint": f.zoom_fingerprint or None,
                     "stored_as": f.stored_as or None,
+                    "source": f.source or None,
+                    "breakout_room": f.room or None,
+                    "participant": f.participant or None,
                 }
                 for f in self.files
             ],
@@ -206,6 +225,16 @@ class MeetingRecord:
             ),
             summary=_summary(data.get("summary")),
             files=tuple(_file(f) for f in _objects(data.get("files"))),
+            sources=tuple(_str(source) for source in as_list(data.get("sources"))),
+            rooms=tuple(
+                BreakoutRoom(
+                    _str(r.get("uuid")),
+                    _str(r.get("name")),
+                    parse_time(r.get("start_time")),
+                    parse_time(r.get("end_time")),
+                )
+                for r in _objects(data.get("breakout_rooms"))
+            ),
         )
 
 
@@ -263,6 +292,9 @@ def _file(item: dict[str, Any]) -> ArchivedFile:
         sha256=_str(item.get("sha256")),
         zoom_fingerprint=_str(item.get("zoom_fingerprint")),
         stored_as=_str(item.get("stored_as")),
+        source=_str(item.get("source")),
+        room=_str(item.get("breakout_room")),
+        participant=_str(item.get("participant")),
     )
 
 

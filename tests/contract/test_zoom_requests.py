@@ -5,7 +5,6 @@ parameters it declares, within their bounds."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -17,7 +16,7 @@ from shared.records import MeetingRef
 from shared.settings import load_settings
 from shared.zoom import ENDPOINTS
 from tests.contract.zoom_spec import ZoomSpec
-from tests.tenant import Tenant
+from tests.tenant import ArchiveFile, Tenant
 
 
 def concrete(template: str) -> str:
@@ -49,18 +48,24 @@ def test_every_request_of_a_run_is_an_operation_of_the_spec_with_declared_parame
     spec: ZoomSpec, fresh: World, tenant: Tenant
 ) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker", status="inactive")
-    tenant.meeting(alice, "Planning", uuid="/ajXp112QmuoKj4854875==", attendees=[(alice, 0, 30), (bob, 5, 25)])
+    planning = tenant.meeting(
+        alice,
+        "Planning",
+        uuid="/ajXp112QmuoKj4854875==",
+        attendees=[(alice, 0, 30), (bob, 5, 25)],
+        archive=[ArchiveFile("MP4", b"v"), ArchiveFile("M4A", b"a", participant=bob)],
+    )
+    tenant.breakout_room(planning, "Room 1", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"r")])
     tenant.meeting(bob, "Town hall", kind=9)
     tenant.meeting(alice, "Long ago", days_ago=45)
+    tenant.meeting(alice, "Unrecorded", recorded=False, attendees=[(alice, 0, 30), (bob, 5, 25)])
     tenant.apply(fresh)
-    archiver = Archiver(load_settings(fresh.app_settings(ARCHIVE_BACKFILL_DAYS="60")))
+    sources = {"ZOOM_SOURCES": "recordings,archiving,meetings"}
+    archiver = Archiver(load_settings(fresh.app_settings(ARCHIVE_BACKFILL_DAYS="60", **sources)))
     archiver.enumerate_meetings()
     for meeting in tenant.meetings:
-        archiver.capture_meeting(MeetingRef(meeting.uuid))
-    now = datetime.now(UTC)
-    list(archiver.zoom.archived_meetings(now - timedelta(days=10), now))
-    archiver.zoom.archive(tenant.meetings[0].uuid)
-    list(archiver.zoom.meeting_reports(alice.zoom_id, now.date() - timedelta(days=40), now.date()))
+        if meeting.parent is None:  # a breakout room is captured with its meeting
+            archiver.capture_meeting(MeetingRef(meeting.uuid))
 
     requests = [r for r in fresh.zoom.requests() if r["path"].startswith("/v2/")]
     templates = set()

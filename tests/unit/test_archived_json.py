@@ -87,10 +87,12 @@ def test_a_file_encoded_in_base64_whole_is_read_too() -> None:
     assert chat(base64.b64encode(json.dumps(CHAT).encode())).messages == chat(json.dumps(CHAT).encode()).messages
 
 
-def test_the_time_since_archiving_started_is_preferred_when_zoom_gives_it() -> None:
-    (message,) = chat(
-        json.dumps({"messages": [{**CHAT["messages"][0], "e_archive_time": "00:00:50"}]}).encode()
-    ).messages
+def test_the_time_since_archiving_started_stands_in_only_for_a_missing_time_since_the_meeting_started() -> None:
+    both = {**CHAT["messages"][0], "e_archive_time": "00:00:50"}
+    (message,) = chat(json.dumps({"messages": [both]}).encode()).messages
+    assert message.offset == timedelta(minutes=1, seconds=2) and not message.since_archiving
+    only = {k: v for k, v in both.items() if k != "e_time"}
+    (message,) = chat(json.dumps({"messages": [only]}).encode()).messages
     assert message.offset == timedelta(seconds=50) and message.since_archiving
 
 

@@ -108,6 +108,9 @@ def test_the_participant_table_has_every_session_and_the_total() -> None:
     ] in page.rows
 
 
+CLOUD = "Zoom cloud recording"
+
+
 def test_the_manifest_lists_every_file_and_where_it_went() -> None:
     video, chat = b"v" * 5000, b"00:00:01\tAlice:\thi\r\n"
     files = [
@@ -119,12 +122,13 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
     video_sha, chat_sha = hashlib.sha256(video).hexdigest(), hashlib.sha256(chat).hexdigest()
     stored = f"stored in the archive as recordings/{video_sha}.mp4"
     assert (
-        f"Files (2)\n- 01-mp4.mp4: MP4, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, {stored}\n"
-        f"- 02-chat.txt: CHAT, 20 bytes, SHA-256 {chat_sha}, attached\n"
+        f"Files (2)\n- 01-mp4.mp4: MP4 from {CLOUD}, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, "
+        f"{stored}\n"
+        f"- 02-chat.txt: CHAT from {CLOUD}, 20 bytes, SHA-256 {chat_sha}, attached\n"
     ) in text
     page = Page(html)
-    assert ["01-mp4.mp4", "MP4", "4.9 KB", f"{video_sha}, matches Zoom's fingerprint", stored] in page.rows
-    assert ["02-chat.txt", "CHAT", "20 bytes", chat_sha, "attached"] in page.rows
+    assert ["01-mp4.mp4", "MP4", CLOUD, "4.9 KB", f"{video_sha}, matches Zoom's fingerprint", stored] in page.rows
+    assert ["02-chat.txt", "CHAT", CLOUD, "20 bytes", chat_sha, "attached"] in page.rows
     attachments = {a.filename: a.data for a in read_message(data).attachments}
     assert attachments["02-chat.txt"] == chat  # CRLF and tabs untouched
     assert "01-mp4.mp4" not in attachments

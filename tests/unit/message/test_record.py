@@ -15,7 +15,7 @@ from shared.message.record import ArchivedFile, MeetingRecord
 from shared.records import Participant, Person, PollAnswer, Question, Session, Summary
 from tests.unit.message.examples import START, captured, meeting, zoom_text
 
-# A record as the archive has written it since additions were added (the archived .eml files hold these).
+# A record as the archive has written it since sources were added (the archived .eml files hold these).
 WRITTEN = {
     "uuid": "/ajXp112QmuoKj4854875==",
     "id": 123,
@@ -27,6 +27,10 @@ WRITTEN = {
     "duration": 45,
     "timezone": "America/New_York",
     "type": 2,
+    "sources": ["recordings", "archiving", "meetings"],
+    "breakout_rooms": [
+        {"uuid": "room1==", "name": "Pricing", "start_time": "2026-03-04T09:40:00Z", "end_time": "2026-03-04T09:55:00Z"}
+    ],
     "participants": [
         {
             "name": "Bob",
@@ -83,6 +87,9 @@ WRITTEN = {
             "sha256": "cd" * 32,
             "zoom_fingerprint": "ab" * 32,
             "stored_as": "cd" * 32 + ".mp4",
+            "source": "recordings",
+            "breakout_room": None,
+            "participant": None,
         },
         {
             "key": "f2",
@@ -96,6 +103,9 @@ WRITTEN = {
             "sha256": "ef" * 32,
             "zoom_fingerprint": None,
             "stored_as": None,
+            "source": "archiving",
+            "breakout_room": "room1==",
+            "participant": "bob@contoso.example",
         },
     ],
 }
@@ -127,6 +137,13 @@ def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> No
         "",
         "",
         None,
+    )
+    assert record.sources == ("recordings", "archiving", "meetings")
+    assert [(r.uuid, r.name, r.end - r.start) for r in record.rooms] == [("room1==", "Pricing", timedelta(minutes=15))]
+    assert (record.files[1].source, record.files[1].room, record.files[1].participant) == (
+        "archiving",
+        "room1==",
+        "bob@contoso.example",
     )
     assert json.loads(record.to_json()) == WRITTEN
     assert record.to_json() == json.dumps(WRITTEN, indent=2).encode()  # the same bytes, field for field
@@ -187,3 +204,13 @@ def test_any_meeting_comes_back_from_its_record_exactly(
     built = meeting(topic=topic, participants=tuple(people), polls=tuple(polls), qa=tuple(qa), summary=summary)
     record = MeetingRecord.of(built, [captured(1, "CHAT", topic.encode("utf-8", "surrogatepass"))])
     assert MeetingRecord.from_json(record.to_json()) == record
+
+
+def test_a_record_written_before_sources_reads_with_none() -> None:
+    before = {k: v for k, v in WRITTEN.items() if k not in ("sources", "breakout_rooms")}
+    before["files"] = [
+        {k: v for k, v in f.items() if k not in ("source", "breakout_room", "participant")} for f in WRITTEN["files"]
+    ]
+    record = MeetingRecord.from_json(json.dumps(before))
+    assert (record.sources, record.rooms) == ((), ())
+    assert [(f.source, f.room, f.participant) for f in record.files] == [("", "", ""), ("", "", "")]
