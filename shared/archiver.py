@@ -24,7 +24,7 @@ from shared.mailbox import MailboxImporter
 from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message.headers import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.records import MeetingRef, archive_key
-from shared.settings import Settings
+from shared.settings import MEETINGS, Settings
 from shared.state import CAPTURED, QUEUED, State, column_list
 from shared.storage import (
     MEETINGS_QUEUE,
@@ -174,7 +174,9 @@ class Archiver:
         with self._unit("status"):
             days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
             reports = report.read_reports(self.storage.container(REPORTS_CONTAINER), days)
-            return status.status_log(self.state, reports, first, last, self.settings.workbook_url)
+            allowed = PastMeetings(self.zoom, self.state, self.settings).allowed
+            heavy = allowed if MEETINGS in self.settings.zoom_sources else 0
+            return status.status_log(self.state, reports, first, last, self.settings.workbook_url, heavy)
 
     def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:
         """Timer and CLI: the completeness report of each day (by default: the last RECONCILE_DAYS days and

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.records import as_int, short_hash
+from shared.records import RecordingFile, as_int, as_list, short_hash
 from shared.settings import ARCHIVING, MEETINGS, Settings
 from shared.state import State
 from shared.zoom import DailyLimitReached, ZoomClient
@@ -39,6 +39,7 @@ class Listed:
     source: str  # ARCHIVING or MEETINGS
     rooms: tuple[str, ...] = ()  # the UUIDs of its breakout rooms listed with it (archiving)
     partial: bool = False  # listed for its breakout rooms only: its facts are the rooms' until it is captured
+    files: tuple[RecordingFile, ...] = ()  # its archive files and its rooms' (archiving; a recording has its own)
 
 
 class HeavyShareSpent(DailyLimitReached):
@@ -63,18 +64,29 @@ def archived(
         window_end = min(end, window_start + ARCHIVE_WINDOW)
         meetings: dict[str, Listed] = {}
         rooms: dict[str, list[str]] = {}
+        files: dict[str, list[RecordingFile]] = {}
         for item in zoom.archived_meetings(window_start, window_end):
             uuid, parent = str(item.get("uuid") or ""), str(item.get("parent_meeting_id") or "")
             if item.get("is_breakout_room") and parent:
                 rooms.setdefault(parent, []).append(uuid)
                 placeholder = {"uuid": parent, "start_time": item.get("start_time"), "host_id": item.get("host_id")}
                 meetings.setdefault(parent, Listed(placeholder, ARCHIVING, partial=True))
+                files.setdefault(parent, []).extend(_files(item, parent, uuid))
             elif uuid:
                 meetings[uuid] = Listed(_archive_facts(item), ARCHIVING)
+                files.setdefault(uuid, [])[:0] = _files(item, uuid)
         for uuid, listed in meetings.items():
             if not excluded(listed.facts):
-                yield Listed(listed.facts, ARCHIVING, tuple(rooms.get(uuid, ())), listed.partial)
+                yield Listed(listed.facts, ARCHIVING, tuple(rooms.get(uuid, ())), listed.partial, tuple(files[uuid]))
         window_start = window_end
+
+
+def _files(item: dict[str, Any], meeting_uuid: str, room: str = "") -> list[RecordingFile]:
+    return [
+        RecordingFile.from_archive(file, meeting_uuid, room)
+        for file in as_list(item.get("archive_files"))
+        if isinstance(file, dict)
+    ]
 
 
 def _archive_facts(item: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,12 @@ read: it needs another Zoom scope, and the listing horizon is never later than w
 
 Each report is a JSON blob `reports/<day>.json`; a day is compared again on later runs while it has gaps,
 and a write-once container keeps every version (README, "Write-once storage").
+
+Zoom's inventory is that of every source the archive reads (`ZOOM_SOURCES`): the recordings, the archive
+(a breakout room counted as its meeting's, its files among the meeting's) and the past meetings of the
+meeting reports, whose Heavy calls come out of the same daily share as the listing's; each meeting says which
+sources list it, and the report counts them. When the share is spent, the report says its inventory of past
+meetings is incomplete rather than call the day complete.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -35,10 +41,11 @@ from azure.storage.blob import ContainerClient, ContentSettings
 from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.inventory import Scope
+from shared.listings import PastMeetings
 from shared.mapping import Directory, UserMapping, recipients
 from shared.message.reader import read_record
-from shared.records import Meeting, Person, archive_key, parse_time
-from shared.settings import Settings
+from shared.records import Meeting, Person, RecordingFile, archive_key, parse_time
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, Settings
 from shared.state import (
     CAPTURED,
     DUPLICATE,
@@ -50,7 +57,7 @@ from shared.state import (
     column_list,
     mailbox_row,
 )
-from shared.zoom import ZoomClient
+from shared.zoom import DailyLimitReached, ZoomClient
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,17 @@ CAPTURE_FAILED = "capture_failed"
 NOT_IMPORTED = "not_imported"  # the mailbox has no item and no import recorded a failure (yet)
 IMPORT_FAILED = "import_failed"
 FILES_NOT_ARCHIVED = "files_not_archived"  # Zoom lists files the meeting's message (and additions) lack
+UNRECORDED = "unrecorded"  # the count of meetings neither recorded nor archived (only the past meetings list them)
+
+
+@dataclass
+class Inventoried:
+    """One meeting of Zoom's inventory of a day: its facts (a recording's, when it has one), the sources that
+    list it, and the files they list."""
+
+    facts: dict[str, Any]
+    sources: list[str]
+    files: list[RecordingFile]
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,7 @@ class MeetingCheck:
     start_time: str
     status: str  # the meeting row's status, or "" when the archive has no record of it
     mailboxes: dict[str, str]  # mailbox -> delivery status, for every expected mailbox
+    sources: list[str] = field(default_factory=list)  # the sources that list it (empty in an older report)
 
 
 @dataclass(frozen=True)
@@ -99,13 +118,24 @@ class Report:
     gaps: list[Gap]
     unmapped: list[dict[str, str]] = field(default_factory=list)  # participant, email, reason, meeting_uuid
     not_listed_by_zoom: list[str] = field(default_factory=list)  # meeting UUIDs archived but absent from Zoom
+    incomplete: str = ""  # why Zoom's inventory of the day may lack meetings (a source it could not list)
 
     @property
     def complete(self) -> bool:
-        return not self.gaps
+        return not self.gaps and not self.incomplete
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Meetings per source that lists them, and those that only the past meetings list: neither recorded
+        nor archived (a report from before sources counts none)."""
+        found = {
+            source: sum(source in m.sources for m in self.meetings) for source in (RECORDINGS, ARCHIVING, MEETINGS)
+        }
+        found[UNRECORDED] = sum(m.sources == [MEETINGS] for m in self.meetings)
+        return found
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "complete": self.complete}, indent=1)
+        return json.dumps({**asdict(self), "complete": self.complete, "counts": self.counts}, indent=1)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Report:
@@ -118,6 +148,7 @@ class Report:
             gaps=[Gap(**g) for g in data["gaps"]],
             unmapped=data.get("unmapped", []),
             not_listed_by_zoom=data.get("not_listed_by_zoom", []),
+            incomplete=data.get("incomplete", ""),
         )
 
 
@@ -145,17 +176,37 @@ def deadline(recording: dict[str, Any], start: datetime) -> date:
         return (start + LISTING_HORIZON).date()
 
 
-def zoom_inventory(zoom: ZoomClient, days: set[date], filters: Filters) -> tuple[int, dict[date, list[dict[str, Any]]]]:
-    """Zoom's recorded meetings on these days (UTC), from every host in the archive's scope (the meetings of
-    the hosts the administrator's filters leave out are not gaps)."""
-    listed: dict[date, dict[str, dict[str, Any]]] = {day: {} for day in days}
+def zoom_inventory(
+    zoom: ZoomClient,
+    days: set[date],
+    filters: Filters,
+    sources: tuple[str, ...] = (RECORDINGS,),
+    past: PastMeetings | None = None,
+) -> tuple[int, dict[date, list[Inventoried]], str]:
+    """Zoom's meetings on these days (UTC) in every source, from every host in the archive's scope (the
+    meetings of the hosts the administrator's filters leave out are not gaps), and why the inventory may be
+    incomplete (empty when it is not)."""
+    listed: dict[date, dict[str, Inventoried]] = {day: {} for day in days}
     scope = Scope(zoom, filters)
-    # A day either side: Zoom's from/to are dates in the account's time zone, ours are UTC.
-    for recording in scope.recordings(min(days) - timedelta(days=1), max(days) + timedelta(days=1)):
-        start = parse_time(recording.get("start_time"))
-        if start and start.date() in listed:
-            listed[start.date()][str(recording["uuid"])] = recording
-    return len(scope.hosts), {day: list(found.values()) for day, found in listed.items()}
+    incomplete = ""
+    try:
+        # A day either side: Zoom's from/to are dates in the account's time zone, ours are UTC.
+        for item in scope.listed(sources, min(days) - timedelta(days=1), max(days) + timedelta(days=1), past):
+            start = parse_time(item.facts.get("start_time"))
+            if not (start and start.date() in listed):
+                continue
+            files = list(item.files) if item.source == ARCHIVING else []
+            if item.source == RECORDINGS:
+                files = list(Meeting.from_zoom(item.facts, Person("", ""), ()).files)
+            known = listed[start.date()].setdefault(str(item.facts["uuid"]), Inventoried(item.facts, [], []))
+            if item.source == RECORDINGS or (not known.sources and not item.partial):
+                known.facts = item.facts
+            known.sources = sorted({*known.sources, item.source}, key=(RECORDINGS, ARCHIVING, MEETINGS).index)
+            known.files += [f for f in files if f.key not in {k.key for k in known.files}]
+    except DailyLimitReached as limit:
+        incomplete = f"Zoom's inventory of these days could not be listed whole: {limit}"
+        log.warning("completeness report: %s", incomplete)
+    return len(scope.hosts), {day: list(found.values()) for day, found in listed.items()}, incomplete
 
 
 def reconcile(
@@ -175,10 +226,12 @@ def reconcile(
     wanted = set(days)
     if not wanted:
         return []
-    users, inventory = zoom_inventory(zoom, wanted, filters)
+    past = PastMeetings(zoom, state, settings)
+    users, inventory, incomplete = zoom_inventory(zoom, wanted, filters, settings.zoom_sources, past)
     written = []
     for day in sorted(wanted):
         report = _compare(day, users, inventory[day], state, messages, directory, mapping, settings, filters, today)
+        report = replace(report, incomplete=incomplete)
         reports.upload_blob(
             blob_name(day),
             report.to_json().encode(),
@@ -199,7 +252,7 @@ def reconcile(
 def _compare(
     day: date,
     users: int,
-    listed: list[dict[str, Any]],
+    listed: list[Inventoried],
     state: State,
     messages: ContainerClient,
     directory: Directory,
@@ -212,7 +265,8 @@ def _compare(
     checks: list[MeetingCheck] = []
     gaps: list[Gap] = []
     unmapped: list[dict[str, str]] = []
-    for recording in sorted(listed, key=lambda r: str(r.get("start_time", ""))):
+    for item in sorted(listed, key=lambda r: str(r.facts.get("start_time", ""))):
+        recording = item.facts
         uuid = str(recording["uuid"])
         topic = str(recording.get("topic") or "")
         key = archive_key(uuid)
@@ -253,11 +307,11 @@ def _compare(
             found += _mailbox_gaps(expected or [], deliveries, "")
             for addition in column_list(row.get("additions")):
                 found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
-            if late := _late_files(recording, row, filters):
+            if late := _late_files(item.files, row, filters):
                 detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
                 found.append((FILES_NOT_ARCHIVED, detail, ""))
         gaps += [Gap(uuid, topic, mailbox, kind, detail, urgent, due.isoformat()) for kind, detail, mailbox in found]
-        checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes))
+        checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes, item.sources))
     return Report(
         day=day.isoformat(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -281,15 +335,17 @@ def _mailbox_gaps(expected: list[str], deliveries: dict[str, dict[str, Any]], wh
     return found
 
 
-def _late_files(recording: dict[str, Any], row: dict[str, Any], filters: Filters) -> list[str]:
+def _late_files(files: list[RecordingFile], row: dict[str, Any], filters: Filters) -> list[str]:
     """The file types of files Zoom lists, done and archivable, that the meeting's row does not name as
-    archived (a row from before file keys were kept names none, and is not judged)."""
+    archived (a row from before file keys were kept names none, and is not judged; a file Zoom's archiving
+    failed to make is not a gap: Zoom never will)."""
     if row.get("archived_files") is None:
         return []
     archived = set(column_list(row["archived_files"]))
-    files = Meeting.from_zoom(recording, Person("", ""), ()).files
     return sorted(
-        f.file_type for f in files if f.key not in archived and not f.processing and filters.archives(f.file_type)
+        f.file_type
+        for f in files
+        if f.key not in archived and not f.processing and not f.failed and filters.archives(f.file_type)
     )
 
 

@@ -7,6 +7,8 @@ deferred and still pending meetings, and one line per failure. Unlike Purview's 
 tables are, and each day shows the gaps its completeness report named. Three renderings of one
 `StatusLog`: an HTML page for a browser (no script, no external asset, every Zoom string escaped), JSON,
 and CSV that parses back into the same values (but for a quote before text a spreadsheet would run).
+With past meetings among the sources, each day also shows the Heavy Zoom calls their listing made against
+its daily share (`ZOOM_MEETINGS_HEAVY_PERCENT`), and each report counts the meetings by source.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.message.render import render_template
-from shared.report import Gap, Report
+from shared.report import UNRECORDED, Gap, Report
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS
 from shared.state import CAPTURED, DEFERRED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, QUEUED, UNMAPPED, WAITING, State
 
 # The counts, in the order they are shown, with what they mean.
@@ -60,6 +63,9 @@ class Day:
     failures: list[Failure]
     report_generated_at: str  # empty when no completeness report covers the day yet
     gaps: list[Gap]
+    heavy_calls: int = 0  # Heavy Zoom calls the past meetings' listing made that day (UTC)
+    report_sources: str = ""  # the report's meetings by source, as a line
+    report_incomplete: str = ""  # why the report's inventory of Zoom may lack meetings
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,19 @@ class StatusLog:
     last: str
     days: list[Day]  # newest first
     workbook_url: str = ""  # the operators' workbook in the Azure portal, when deployed (WORKBOOK_URL)
+    heavy_allowed: int = 0  # the past meetings' daily share of Heavy calls; 0 when they are not a source
 
 
-def status_log(state: State, reports: Iterable[Report], first: date, last: date, workbook_url: str = "") -> StatusLog:
-    """The log of the meetings held from `first` to `last`, with the completeness reports of those days."""
+def status_log(
+    state: State,
+    reports: Iterable[Report],
+    first: date,
+    last: date,
+    workbook_url: str = "",
+    heavy_allowed: int = 0,
+) -> StatusLog:
+    """The log of the meetings held from `first` to `last`, with the completeness reports of those days, and,
+    when past meetings are listed (`heavy_allowed`, their daily share), each day's Heavy calls."""
     meetings = {row["PartitionKey"]: row for row in state.meetings_between(first, last)}
     deliveries = state.deliveries_between(first, last)
     by_day: dict[str, list[dict[str, Any]]] = {}
@@ -87,7 +102,8 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date,
         day = current.isoformat()
         rows, delivered = by_day.get(day, []), delivered_by_day.get(day, [])
         report = reports_by_day.get(day)
-        if rows or delivered or report:
+        heavy = state.heavy_calls(current) if heavy_allowed else 0
+        if rows or delivered or report or heavy:
             days.append(
                 Day(
                     day=day,
@@ -95,10 +111,13 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date,
                     failures=_failures(day, rows, delivered, meetings, state),
                     report_generated_at=report.generated_at if report else "",
                     gaps=list(report.gaps) if report else [],
+                    heavy_calls=heavy,
+                    report_sources=sources_line(report.counts) if report else "",
+                    report_incomplete=report.incomplete if report else "",
                 )
             )
         current -= timedelta(days=1)
-    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url)
+    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url, heavy_allowed)
 
 
 def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:
@@ -183,7 +202,19 @@ def to_json(log: StatusLog) -> dict[str, Any]:
 FAILURE_FIELDS = [f.name for f in fields(Failure) if f.name != "day"]
 GAP_FIELDS = [f.name for f in fields(Gap)]
 CSV_COLUMNS = list(
-    dict.fromkeys(["record", "day", *COUNTS, "report_generated_at", *FAILURE_FIELDS, *GAP_FIELDS]).keys()
+    dict.fromkeys(
+        [
+            "record",
+            "day",
+            *COUNTS,
+            "heavy_calls",
+            "report_generated_at",
+            "report_sources",
+            "report_incomplete",
+            *FAILURE_FIELDS,
+            *GAP_FIELDS,
+        ]
+    ).keys()
 )
 
 
@@ -208,7 +239,17 @@ def to_csv(log: StatusLog) -> str:
         writer.writerow({name: csv_cell(value) for name, value in values.items()})
 
     for day in log.days:
-        row({"record": "day", "day": day.day, **day.counts, "report_generated_at": day.report_generated_at})
+        row(
+            {
+                "record": "day",
+                "day": day.day,
+                **day.counts,
+                "heavy_calls": day.heavy_calls,
+                "report_generated_at": day.report_generated_at,
+                "report_sources": day.report_sources,
+                "report_incomplete": day.report_incomplete,
+            }
+        )
         for failure in day.failures:
             row({"record": "failure", **asdict(failure)})
         for gap in day.gaps:
@@ -226,8 +267,11 @@ def to_text(log: StatusLog) -> str:
         for f in day.failures:
             where = f" mailbox {f.mailbox}" if f.mailbox else ""
             lines.append(f"  FAILED {f.stage} {f.meeting_uuid} {f.topic!r}{where}: {f.code} {f.reason} ({f.attempts}x)")
+        if log.heavy_allowed:
+            lines.append(f"  {heavy_line(day.heavy_calls, log.heavy_allowed)}")
         if day.report_generated_at:
             lines.append(f"  completeness report {day.report_generated_at}: {len(day.gaps)} gap(s)")
+            lines += [f"  {line}" for line in (day.report_sources, day.report_incomplete) if line]
             lines += [f"  GAP {gap.line()}" for gap in day.gaps]
     if not log.days:
         lines.append("no meetings in this period")
@@ -237,7 +281,27 @@ def to_text(log: StatusLog) -> str:
 def to_html(log: StatusLog) -> str:
     """A page an administrator opens in a browser: every failure first, then a table per day."""
     failures = [f for day in log.days for f in day.failures]
-    return render_template("status.html", log=log, failures=failures, counts=COUNTS)
+    return render_template("status.html", log=log, failures=failures, counts=COUNTS, heavy_line=heavy_line)
+
+
+def heavy_line(calls: int, allowed: int) -> str:
+    """A day's Heavy calls listing past meetings, against their daily share."""
+    return (
+        f"Heavy Zoom calls listing past meetings: {calls} of the {allowed} a day allows (ZOOM_MEETINGS_HEAVY_PERCENT)"
+    )
+
+
+def sources_line(counts: dict[str, int]) -> str:
+    """A completeness report's meetings by source; empty for a report from before sources."""
+    if not any(counts.values()):
+        return ""
+    parts = [
+        f"{counts.get(RECORDINGS, 0)} with a cloud recording",
+        f"{counts.get(ARCHIVING, 0)} in Zoom's archive",
+        f"{counts.get(MEETINGS, 0)} in Zoom's meeting reports",
+        f"{counts.get(UNRECORDED, 0)} neither recorded nor archived",
+    ]
+    return "Meetings Zoom lists: " + ", ".join(parts)
 
 
 # --- the HTTP function's query ------------------------------------------------------------------

@@ -8,16 +8,22 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
 
 from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
+from shared import status
+from shared.archiver import Archiver
 from shared.message.record import RECORD_FILENAME, MeetingRecord
-from shared.settings import ARCHIVING, MEETINGS, RECORDINGS
+from shared.report import UNRECORDED, Report
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, load_settings
 from tests.tenant import ArchiveFile, File, GraphReader, Person, Tenant
+from tests.unit.message.examples import Page
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +114,15 @@ def test_every_meeting_from_every_source_lands_once_saying_where_it_came_from(fr
     state = {r["uuid"]: r for r in _meetings(fresh)}
     assert state[pending.uuid]["status"] == "deferred" and state[standup.uuid]["files"] == 0
     assert state[board.uuid]["files_not_archived"] == 1  # the transcript Zoom's archiving failed to make
+    reports = BlobServiceClient.from_connection_string(fresh.azurite.connection_string).get_container_client("reports")
+    day = Report.from_json(reports.download_blob(f"{board.start.date()}.json").readall())
+    checks = {m.meeting_uuid: m for m in day.meetings}
+    assert checks[board.uuid].sources == [RECORDINGS, ARCHIVING, MEETINGS] and room.uuid not in checks
+    assert checks[pending.uuid].sources == [ARCHIVING]
+    assert day.counts == {RECORDINGS: 1, ARCHIVING: 2, MEETINGS: 1, UNRECORDED: 0}
+    assert [g.kind for g in day.gaps] == ["not_captured"]  # only the meeting Zoom still archives
+    standups = Report.from_json(reports.download_blob(f"{standup.start.date()}.json").readall())
+    assert standups.counts[UNRECORDED] == 1 and standups.complete
 
 
 def test_a_breakout_room_archived_after_its_meeting_adds_its_files_through_its_webhook(
@@ -150,3 +165,26 @@ def test_a_breakout_room_archived_after_its_meeting_adds_its_files_through_its_w
 def _meetings(world: World) -> list[dict[str, Any]]:
     table = TableServiceClient.from_connection_string(world.azurite.connection_string).get_table_client("meetings")
     return [dict(row) for row in table.query_entities("RowKey eq 'meeting'")]
+
+
+def test_a_report_whose_past_meetings_could_not_be_listed_within_the_share_says_so(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    standup = tenant.meeting(alice, "Standup", recorded=False, attendees=[(alice, 0, 15), (bob, 1, 15)])
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=ALL_SOURCES, ZOOM_MEETINGS_HEAVY_PERCENT="1")))
+    archiver.storage.ensure_created()
+    today = datetime.now(UTC).date()
+    for _ in range(300):  # 1% of the pro plan's 30,000: today's share, spent by earlier listings
+        archiver.state.take_heavy_call(today, 300)
+
+    (report,) = archiver.reconcile(days=[standup.start.date()], today=today)
+
+    assert not report.complete and report.gaps == []
+    assert "used its 300 Heavy Zoom calls of today" in report.incomplete
+    assert not [r for r in fresh.zoom.requests() if r["path"].endswith("/meetings")]  # no call past the share
+    log = archiver.status(standup.start.date(), today)
+    text, page = status.to_text(log), Page(status.to_html(log))
+    assert "Heavy Zoom calls listing past meetings: 300 of the 300 a day allows" in text
+    assert any("could not be listed whole" in p and "300 Heavy Zoom calls" in p for p in page.paragraphs)

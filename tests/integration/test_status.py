@@ -155,6 +155,9 @@ def test_the_csv_download_parses_and_matches_the_json(failed_run: FailedRun, tmp
                     "failures": [],
                     "report_generated_at": row["report_generated_at"],
                     "gaps": [],
+                    "heavy_calls": int(row["heavy_calls"]),
+                    "report_sources": row["report_sources"],
+                    "report_incomplete": row["report_incomplete"],
                 }
             )
         elif row["record"] == "failure":

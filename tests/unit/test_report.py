@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from shared.report import Gap, MeetingCheck, Report, deadline
@@ -35,3 +36,30 @@ def test_a_report_survives_its_blob() -> None:
     assert Report.from_json(report.to_json()) == report
     assert not report.complete
     assert report.gaps[0].line() == "URGENT import_failed u1 mailbox a@contoso.example: ErrorAccessDenied: no"
+
+
+def test_a_report_counts_its_meetings_by_source_and_an_incomplete_inventory_is_not_complete() -> None:
+    report = Report(
+        day="2026-03-01",
+        generated_at="2026-03-02T06:00:00+00:00",
+        zoom_users=3,
+        meetings=[
+            MeetingCheck("u1", "Board", START.isoformat(), "captured", {}, ["recordings", "archiving", "meetings"]),
+            MeetingCheck("u2", "Standup", START.isoformat(), "captured", {}, ["meetings"]),
+            MeetingCheck("u3", "Archived", START.isoformat(), "captured", {}, ["archiving"]),
+        ],
+        gaps=[],
+        incomplete="the past meetings could not be listed",
+    )
+    assert report.counts == {"recordings": 1, "archiving": 2, "meetings": 2, "unrecorded": 1}
+    assert not report.complete and Report.from_json(report.to_json()) == report
+    older = json.loads(report.to_json())
+    for check in older["meetings"]:
+        del check["sources"]
+    del older["incomplete"]
+    assert Report.from_json(json.dumps(older)).counts == {
+        "recordings": 0,
+        "archiving": 0,
+        "meetings": 0,
+        "unrecorded": 0,
+    }
