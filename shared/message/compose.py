@@ -21,11 +21,11 @@ from email.message import EmailMessage
 from typing import BinaryIO
 
 from shared.integrity import verified_chunks
-from shared.message.bodies import Opener, Said, read_said, render_bodies
+from shared.message.bodies import Opener, Said, content, read_said, render_bodies
 from shared.message.headers import header_block
 from shared.message.record import RECORD_FILENAME, MeetingRecord
 from shared.message.text import meeting_zone
-from shared.records import CapturedFile, Meeting, RecordingFile
+from shared.records import CapturedFile, Meeting, RecordingFile, StoredIn
 from shared.transcript import TEXT_LIMIT
 
 CONTENT_TYPES = {
@@ -94,16 +94,22 @@ class Composition:
 
 
 def compose(
-    meeting: Meeting, files: Sequence[CapturedFile], said: Said, *, said_limit: int = TEXT_LIMIT
+    meeting: Meeting,
+    files: Sequence[CapturedFile],
+    said: Said,
+    *,
+    said_limit: int = TEXT_LIMIT,
+    stored_in: StoredIn | None = None,
 ) -> Composition:
     """The message for one meeting: headers, a text and an HTML body, the attached files and our JSON record.
 
     `said` holds the chat and transcript files read as text, by file key; the bodies show at most
     `said_limit` characters of it (the files themselves are archived whole). The default keeps the HTML body
-    small enough for the importer to send to Graph in one request; it is about 10 hours of speech.
+    small enough for the importer to send to Graph in one request; it is about 10 hours of speech. The bodies
+    name the files not attached by `stored_in`, the container they are kept in.
     """
     zone = meeting_zone(meeting.timezone)
-    text, html_body = render_bodies(meeting, files, said, zone, said_limit)
+    text, html_body = render_bodies(content(meeting, files, said, zone, said_limit, stored_in))
     # Boundaries and placeholders derived from the bodies: the same meeting gives the same bytes, and Zoom
     # text cannot contain a string it would have to predict from a hash of itself.
     seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]

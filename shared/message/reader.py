@@ -51,6 +51,7 @@ class ArchivedMessage:
     html: str
     attachments: tuple[Attachment, ...]  # our JSON record among them
     record: MeetingRecord
+    in_reply_to: str = ""  # an addition's: the Message-ID of its meeting's message
 
 
 def read_message(data: bytes) -> ArchivedMessage:
@@ -75,6 +76,7 @@ def read_message(data: bytes) -> ArchivedMessage:
         html=html_body,
         attachments=tuple(attachments),
         record=record,
+        in_reply_to=str(msg["In-Reply-To"] or "").strip(),
     )
 
 
