@@ -349,10 +349,10 @@ class StoredIn:
 
     account: str
     container: str
-    url: str  # the container's URL
+    url: str  # the container's URL, as a client of it has it (a SAS it may hold is never written out)
 
     def blob_url(self, name: str) -> str:
-        return f"{self.url.rstrip('/')}/{name}"
+        return f"{self.url.split('?', 1)[0].rstrip('/')}/{name}"
 
 
 def recording_blob_name(sha256: str, filename: str) -> str:
