@@ -206,7 +206,10 @@ def _blob(world: World) -> bytes:
         "messages"
     )
     (blob,) = list(messages.list_blobs())
-    return messages.download_blob(blob.name).readall()
+    assert blob.content_settings.content_type == "message/rfc822"
+    data = messages.download_blob(blob.name).readall()
+    assert data.isascii(), "message/rfc822 holds 7-bit text: any other script is encoded"
+    return data
 
 
 def _extension(file: File) -> str:

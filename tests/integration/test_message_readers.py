@@ -33,7 +33,7 @@ from local.world import ROOT
 from shared.message.bodies import read_said
 from shared.message.compose import compose
 from shared.message.reader import ArchivedMessage, read_message
-from shared.records import Participant, Person, StoredIn
+from shared.records import Person, StoredIn
 from tests.chromium import chromium_dom
 from tests.dovecot import Dovecot, parse_fetch
 from tests.unit.message.examples import attendee, captured, meeting
@@ -75,102 +75,103 @@ def _vtt(*cues: str) -> bytes:
     return f"WEBVTT\n\n{body}".encode()
 
 
-def _message(topic: str, host: str, people: tuple[Participant, ...], files: list, contents: dict, **fields) -> bytes:
+def _sample(
+    name: str,
+    topic: str,
+    host: str,
+    people: list[tuple[str, str]],
+    files: list[tuple[str, bytes]],
+    words: tuple[str, ...],
+    **fields: object,
+) -> Sample:
+    """A meeting's message: `people` are (name, email), internal but for fabrikam's; `files` are (Zoom file
+    type, content), a recording stored apart, the rest attached."""
+    attendees = tuple(attendee(n, e, internal=not e.endswith("@fabrikam.example")) for n, e in people)
+    placed = [captured(n, kind, data, stored=kind == "MP4") for n, (kind, data) in enumerate(files, 1)]
+    contents = {c.file.key: data for c, (_, data) in zip(placed, files, strict=True)}
+    item = meeting(topic=topic, name=host, participants=attendees, files=tuple(c.file for c in placed), **fields)
+    said = read_said(placed, lambda c: io.BytesIO(contents[c.file.key]))
     out = io.BytesIO()
-    texts = read_said([c for c in files if c.file.key in contents], lambda c: io.BytesIO(contents[c.file.key]))
-    item = meeting(topic=topic, name=host, participants=people, files=tuple(c.file for c in files), **fields)
-    compose(item, files, texts, stored_in=STORED_IN).write(out, lambda c: io.BytesIO(contents[c.file.key]))
-    return out.getvalue()
+    compose(item, placed, said, stored_in=STORED_IN).write(out, lambda c: io.BytesIO(contents[c.file.key]))
+    return Sample(name, out.getvalue(), words)
 
 
 def corpus() -> list[Sample]:
-    samples = []
+    latin = [
+        ("José Müller", "jose@contoso.example"),
+        ("François d'Arc", "francois@contoso.example"),
+        ('O\'Brien, "Jr" \\ <boss@evil.example>', "obrien@contoso.example"),
+        ("Gäste Gast", "gast@fabrikam.example"),
+    ]
     chat = _chat(
         ("00:01:02", "José Müller", "Les prévisions budgétaires sont prêtes"),
         ("00:02:03", "Zoë Ångström", "Die Größenordnung stimmt, danke"),
     )
-    people = (
-        attendee("José Müller", "jose@contoso.example"),
-        attendee("François d'Arc", "francois@contoso.example"),
-        attendee('O\'Brien, "Jr" \\ <boss@evil.example>', "obrien@contoso.example"),
-        attendee("Gäste Gast", "gast@fabrikam.example", internal=False),
-    )
-    files = [captured(1, "CHAT", chat)]
-    samples.append(
-        Sample(
-            "latin",
-            _message("Réunion budgétaire — T3 «prévisions»", "Zoë Ångström", people, files, {"key-1": chat}),
-            ("budgétaires", "Größenordnung"),
-        )
-    )
-    late = _vtt("Zoë Ångström: Nachtrag zur Größenordnung")
-    files = [captured(2, "TRANSCRIPT", late)]
-    samples.append(
-        Sample(
-            "addition",
-            _message(
-                "Réunion budgétaire — T3 «prévisions»", "Zoë Ångström", people, files, {"key-2": late}, addition=True
-            ),
-            ("Nachtrag",),
-        )
-    )
-    chat = _chat(
+    topic = "Réunion budgétaire — T3 «prévisions»"
+    cjk = [(f"山田 太郎{n} 会議室の担当者", f"yamada{n}@contoso.example") for n in range(40)]
+    cjk += [("李 小龙", "li@contoso.example"), ("김민수", "minsu@contoso.example")]
+    cjk_chat = _chat(
         ("00:00:05", "山田 太郎", "議事録は明日までに共有します"),
         ("00:00:09", "李 小龙", "预算已经批准了"),
         ("00:00:12", "김민수", "회의록 확인했습니다"),
     )
-    vtt = _vtt("山田 太郎: 四半期の売上目標について話しましょう", "李 小龙: 好的，没问题")
-    people = (
-        *(attendee(f"山田 太郎{n} 会議室の担当者", f"yamada{n}@contoso.example") for n in range(40)),
-        attendee("李 小龙", "li@contoso.example"),
-        attendee("김민수", "minsu@contoso.example"),
-    )
-    files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt)]
-    samples.append(
-        Sample(
-            "cjk",
-            _message("四半期の計画会議 2026 — 予算", "山田 太郎", people, files, {"key-1": chat, "key-2": vtt}),
-            ("議事録", "预算", "회의록", "売上目標"),
-        )
-    )
-    chat = _chat(
+    rtl = [
+        ("محمد علي", "mohammed@contoso.example"),
+        ("Дмитрий Иванов", "dmitry@contoso.example"),
+        ("דנה כהן", "dana@contoso.example"),
+        ("Ali \u202egnp.exe\u202c \u2066Khan\u2069", "ali@contoso.example"),
+    ]
+    rtl_chat = _chat(
         ("00:03:00", "محمد علي", "تمت الموافقة على الميزانية"),
         ("00:03:30", "Дмитрий Иванов", "Бюджет утверждён, спасибо"),
         ("00:04:00", "דנה כהן", "שלום לכולם"),
     )
-    people = (
-        attendee("محمد علي", "mohammed@contoso.example"),
-        attendee("Дмитрий Иванов", "dmitry@contoso.example"),
-        attendee("דנה כהן", "dana@contoso.example"),
-        attendee("Ali \u202egnp.exe\u202c \u2066Khan\u2069", "ali@contoso.example"),
-    )
-    files = [captured(1, "CHAT", chat)]
-    samples.append(
-        Sample(
-            "rtl-cyrillic",
-            _message("Планёрка отдела — اجتماع الفريق", "Дмитрий Иванов", people, files, {"key-1": chat}),
-            ("الميزانية", "утверждён", "שלום"),
-        )
-    )
+    hostile = [
+        ("Zoë 👩\u200d💻 Ångström", "zoe@contoso.example"),
+        ("=?utf-8?q?Fake_CEO?=", "ceo@contoso.example"),
+        ("Eve\r\nBcc: eve@evil.example", "eve@contoso.example"),
+    ]
     unbroken = "Unterbrechungsfreie" * 30
-    chat = _chat(("00:00:01", "Zoë 👩‍💻", f"Seht euch das an: {unbroken} 🎉 Ünïcödé"))
-    video = bytes(range(256)) * 40
-    people = (
-        attendee("Zoë 👩‍💻 Ångström", "zoe@contoso.example"),
-        attendee("=?utf-8?q?Fake_CEO?=", "ceo@contoso.example"),
-        attendee("Eve\r\nBcc: eve@evil.example", "eve@contoso.example"),
-    )
-    files = [captured(1, "MP4", video, stored=True), captured(2, "CHAT", chat)]
-    samples.append(
-        Sample(
+    hostile_chat = _chat(("00:00:01", "Zoë", f"Seht euch das an: {unbroken} 🎉 Ünïcödé"))
+    return [
+        _sample("latin", topic, "Zoë Ångström", latin, [("CHAT", chat)], ("budgétaires", "Größenordnung")),
+        _sample(
+            "addition",
+            topic,
+            "Zoë Ångström",
+            latin,
+            [("TRANSCRIPT", _vtt("Zoë Ångström: Nachtrag zur Größenordnung"))],
+            ("Nachtrag",),
+            addition=True,
+        ),
+        _sample(
+            "cjk",
+            "四半期の計画会議 2026 — 予算",
+            "山田 太郎",
+            cjk,
+            [
+                ("CHAT", cjk_chat),
+                ("TRANSCRIPT", _vtt("山田 太郎: 四半期の売上目標について話しましょう", "李 小龙: 好的")),
+            ],
+            ("議事録", "预算", "회의록", "売上目標"),
+        ),
+        _sample(
+            "rtl-cyrillic",
+            "Планёрка отдела — اجتماع الفريق",
+            "Дмитрий Иванов",
+            rtl,
+            [("CHAT", rtl_chat)],
+            ("الميزانية", "утверждён", "שלום"),
+        ),
+        _sample(
             "hostile-long",
-            _message(
-                "=?utf-8?q?Urgent?= Zahlungsfreigabe\r\nBcc: x@evil.example", "Zoë 👩‍💻", people, files, {"key-2": chat}
-            ),
+            "=?utf-8?q?Urgent?= Zahlungsfreigabe\r\nBcc: x@evil.example",
+            "Zoë 👩\u200d💻",
+            hostile,
+            [("MP4", bytes(range(256)) * 40), ("CHAT", hostile_chat)],
             ("Ünïcödé", unbroken[:40]),
-        )
-    )
-    return samples
+        ),
+    ]
 
 
 @pytest.fixture(scope="module")
