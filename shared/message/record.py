@@ -23,6 +23,7 @@ from shared.records import (
     Question,
     Session,
     Summary,
+    archive_key,
     as_int,
     as_list,
     parse_time,
@@ -92,6 +93,7 @@ class MeetingRecord:
     files: tuple[ArchivedFile, ...]
     sources: tuple[str, ...] = ()  # the Zoom sources that had the meeting; empty in a record that predates them
     rooms: tuple[BreakoutRoom, ...] = ()
+    addition_to: str = ""  # an addition's: the archive key of its meeting's own message (its Message-ID's left part)
 
     @classmethod
     def of(cls, meeting: Meeting, files: Sequence[CapturedFile]) -> MeetingRecord:
@@ -114,6 +116,7 @@ class MeetingRecord:
             qa=meeting.qa,
             summary=meeting.summary,
             files=tuple(ArchivedFile.of(c) for c in files),
+            addition_to=archive_key(meeting.uuid) if meeting.addition else "",
         )
 
     def to_json(self) -> bytes:
@@ -125,6 +128,7 @@ class MeetingRecord:
             "uuid": self.uuid,
             "id": self.meeting_id,
             "archive_key": self.archive_key,
+            "addition_to": self.addition_to or None,
             "topic": self.topic,
             "host": {"id": self.host_id, "name": self.host.name, "email": self.host.email},
             "start_time": _time(self.start),
@@ -235,6 +239,7 @@ class MeetingRecord:
                 )
                 for r in _objects(data.get("breakout_rooms"))
             ),
+            addition_to=_str(data.get("addition_to")),
         )
 
 

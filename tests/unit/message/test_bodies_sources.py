@@ -80,7 +80,7 @@ def test_each_file_says_where_it_came_from() -> None:
     assert "01-mp4.mp4: MP4 from Zoom cloud recording," in text
     assert "02-m4a.m4a: M4A from Zoom archiving, individual recording of bob@contoso.example," in text
     assert "03-m4a.m4a: M4A from Zoom archiving, breakout room Pricing," in text
-    assert "Zoom archiving, breakout room Pricing" in [row[2] for row in Page(html).rows if len(row) == 6]
+    assert any(row[0].startswith("From Zoom archiving, breakout room Pricing. SHA-256") for row in Page(html).rows)
 
 
 def test_the_archived_chat_reads_like_the_chat_file_with_private_messages_and_deletions_marked() -> None:
