@@ -20,8 +20,10 @@ from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
 from shared import status
 from shared.archiver import Archiver
 from shared.message.record import RECORD_FILENAME, MeetingRecord
+from shared.records import MeetingRef
 from shared.report import UNRECORDED, Report
 from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, load_settings
+from shared.zoom import encode_uuid
 from tests.tenant import ArchiveFile, File, GraphReader, Person, Tenant
 from tests.unit.message.examples import Page
 
@@ -188,3 +190,31 @@ def test_a_report_whose_past_meetings_could_not_be_listed_within_the_share_says_
     text, page = status.to_text(log), Page(status.to_html(log))
     assert "Heavy Zoom calls listing past meetings: 300 of the 300 a day allows" in text
     assert any("could not be listed whole" in p and "300 Heavy Zoom calls" in p for p in page.paragraphs)
+
+
+def test_the_zoom_calls_of_one_meeting_s_capture_by_source(fresh: World, tenant: Tenant) -> None:
+    """The calls a capture makes (README, Sources): the recordings-only capture's Light and Medium calls, one
+    more Light call per other source enabled, and one per breakout room; none Heavy."""
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    people = [(alice, 0, 30), (bob, 0, 30)]
+    recorded = tenant.meeting(alice, "Recorded", attendees=people)
+    archived = tenant.meeting(alice, "Archived", attendees=people, recorded=False, archive=[ArchiveFile("MP4", b"v")])
+    tenant.breakout_room(archived, "Room", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"a")])
+    unrecorded = tenant.meeting(alice, "Unrecorded", attendees=people, recorded=False)
+    tenant.apply(fresh)
+
+    def calls(sources: str, meeting_uuid: str) -> list[str]:
+        archiver = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=sources)))
+        archiver.storage.ensure_created()
+        archiver.enumerate_meetings()  # the listing finds the breakout rooms
+        archiver.zoom.user(alice.zoom_id)  # hosts are kept an hour: not a per-meeting call
+        fresh.zoom.clear_requests()
+        archiver.capture_meeting(MeetingRef(meeting_uuid, "test"))
+        return sorted(r["path"].split("/")[-1] for r in fresh.zoom.requests() if r["path"].startswith("/v2/"))
+
+    light_and_medium = ["meeting_summary", "participants", "polls", "qa"]
+    assert calls("recordings", recorded.uuid) == sorted([*light_and_medium, "recordings", encode_uuid(recorded.uuid)])
+    everything = calls(ALL_SOURCES, archived.uuid)
+    assert everything.count("archive_files") == 2  # the meeting's archive and its room's
+    assert len(everything) == 1 + 2 + 1 + len(light_and_medium)  # recording (404), archives, details, the rest
+    assert len(calls(ALL_SOURCES, unrecorded.uuid)) == 3 + len(light_and_medium)  # 404, 404, details, the rest
