@@ -224,6 +224,10 @@ class Capturer:
         """
         zoom, filters = self.zoom, self.filters
         found = self.sources.find(uuid, self._rooms(archive_key(uuid)))
+        parent = str((found.archive or {}).get("parent_meeting_id") or "")
+        if (found.archive or {}).get("is_breakout_room") and parent:
+            self.state.add_breakout_room(archive_key(parent), uuid)
+            return NotNow(EXCLUDED, f"a breakout room, archived with its meeting {parent} (replay that one)")
         if not (found.recording or found.archive or found.room_archives):
             found = self._unrecorded(found)
         facts = found.facts()

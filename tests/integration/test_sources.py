@@ -20,7 +20,7 @@ from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
 from shared import status
 from shared.archiver import Archiver
 from shared.message.record import RECORD_FILENAME, MeetingRecord
-from shared.records import MeetingRef
+from shared.records import MeetingRef, archive_key
 from shared.report import UNRECORDED, Report
 from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, load_settings
 from shared.zoom import encode_uuid
@@ -218,3 +218,18 @@ def test_the_zoom_calls_of_one_meeting_s_capture_by_source(fresh: World, tenant:
     assert everything.count("archive_files") == 2  # the meeting's archive and its room's
     assert len(everything) == 1 + 2 + 1 + len(light_and_medium)  # recording (404), archives, details, the rest
     assert len(calls(ALL_SOURCES, unrecorded.uuid)) == 3 + len(light_and_medium)  # 404, 404, details, the rest
+
+
+def test_a_breakout_room_queued_by_itself_is_not_archived_apart_from_its_meeting(fresh: World, tenant: Tenant) -> None:
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    board = tenant.meeting(alice, "Board", attendees=[(alice, 0, 30), (bob, 0, 30)], archive=[ArchiveFile("MP4", b"v")])
+    room = tenant.breakout_room(board, "Room A", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"a")])
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=ALL_SOURCES)))
+    archiver.storage.ensure_created()
+
+    captured = archiver.capture_meeting(MeetingRef(room.uuid, "replay"))
+
+    assert captured.status == "excluded"
+    assert "archived with its meeting" in archiver.state.meeting(archive_key(room.uuid))["reason"]
+    assert archiver.state.breakout_rooms(archive_key(board.uuid)) == [room.uuid]
