@@ -87,12 +87,13 @@ class Scope:
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[Listed]:
         """What the `sources` list of the days from `start` to `end` (UTC) in this scope; `past` lists the past
-        meetings (MEETINGS), `progress` follows the recordings' hosts."""
-        if RECORDINGS in sources:
-            yield from (Listed(recording, RECORDINGS) for recording in self.recordings(start, end, progress))
+        meetings (MEETINGS), `progress` follows the recordings' hosts. The archive comes first: a meeting it
+        lists with breakout rooms is queued with them, not queued for its recording and again for its rooms."""
         if ARCHIVING in sources:
             first, after = (datetime.combine(day, time(), UTC) for day in (start, end + timedelta(days=1)))
             yield from archived(self.zoom, first, min(after, datetime.now(UTC)), self.excluded)
+        if RECORDINGS in sources:
+            yield from (Listed(recording, RECORDINGS) for recording in self.recordings(start, end, progress))
         if MEETINGS in sources and past is not None:
             yield from past.between(self.hosts, start, end)
 

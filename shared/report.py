@@ -82,6 +82,7 @@ class Inventoried:
     facts: dict[str, Any]
     sources: list[str]
     files: list[RecordingFile]
+    partial: bool = True  # its facts are its breakout rooms' until a source lists the meeting itself
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,8 @@ def zoom_inventory(
             if item.source == RECORDINGS:
                 files = list(Meeting.from_zoom(item.facts, Person("", ""), ()).files)
             known = listed[start.date()].setdefault(str(item.facts["uuid"]), Inventoried(item.facts, [], []))
-            if item.source == RECORDINGS or (not known.sources and not item.partial):
-                known.facts = item.facts
+            if item.source == RECORDINGS or (known.partial and not item.partial):
+                known.facts, known.partial = item.facts, item.partial
             known.sources = sorted({*known.sources, item.source}, key=(RECORDINGS, ARCHIVING, MEETINGS).index)
             known.files += [f for f in files if f.key not in {k.key for k in known.files}]
     except DailyLimitReached as limit:
