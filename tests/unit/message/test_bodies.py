@@ -36,27 +36,36 @@ from tests.unit.message.examples import (
 
 def test_the_bodies_state_the_meeting_facts() -> None:
     end = START + timedelta(minutes=47)
-    text, html = bodies(build_message(meeting(end=end), [], {}))
+    video = captured(1, "MP4", b"v", start=START + timedelta(minutes=5))  # recorded 09:35 to 10:35 UTC
+    built = meeting(end=end, end_source="details", timezone_source="meeting", recording_minutes=60, files=(video.file,))
+    text, html = bodies(build_message(built, [video], {"key-1": b"v"}))
     facts = [
         ("Topic", "Planning"),
         ("Meeting ID", "123"),
         ("Meeting UUID", "/ajXp112QmuoKj4854875=="),
         ("Host", "Alice Archer <alice@contoso.example>"),
         ("Start", "2026-03-04 04:30:00"),  # in the meeting's time zone
-        ("End", "2026-03-04 05:17:00"),  # as Zoom reported it
+        ("End", "2026-03-04 05:17:00 (from Zoom's past meeting details)"),
         ("Duration", "45 minutes"),
-        ("Time zone", ZONE),
+        ("Recorded", "2026-03-04 04:35:00 to 2026-03-04 05:35:00 (60 minutes)"),
+        ("Time zone", f"{ZONE} (the meeting's)"),
         ("Type", "Scheduled meeting (type 2)"),
     ]
     assert "\n".join(f"{label}: {value}" for label, value in facts) in text
     assert all([label, value] in Page(html).rows for label, value in facts)
 
 
-def test_a_meeting_without_its_end_or_a_known_zone_is_dated_from_its_start_in_utc() -> None:
+def test_the_time_zone_is_the_hosts_when_zoom_names_none_for_the_meeting_and_the_body_says_so() -> None:
+    text, html = bodies(build_message(meeting(timezone="Europe/Paris", timezone_source="host"), [], {}))
+    assert "Start: 2026-03-04 10:30:00" in text
+    assert ["Time zone", "Europe/Paris (the host's: Zoom names none for the meeting)"] in Page(html).rows
+
+
+def test_a_meeting_without_its_end_or_a_known_zone_says_so_and_is_dated_in_utc() -> None:
     text, html = bodies(build_message(meeting(timezone="Not/AZone", type=42), [], {}))
-    assert "Start: 2026-03-04 09:30:00\nEnd: 2026-03-04 10:15:00" in text  # start + the listed duration
-    assert "Time zone: UTC" in text and "Type: type 42" in text
-    assert ["Time zone", "UTC"] in Page(html).rows
+    assert "Start: 2026-03-04 09:30:00\nEnd: unknown: Zoom gives no end time" in text  # never start + a duration
+    assert "Duration:" not in text and "Type: type 42" in text
+    assert ["Time zone", "UTC (neither the meeting nor its host names a time zone)"] in Page(html).rows
 
 
 def test_the_participant_table_has_every_session_and_the_total() -> None:
@@ -130,20 +139,20 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
     assert "01-mp4.mp4" not in attachments
 
 
-def test_the_chat_is_text_with_speakers_and_wall_clock_times() -> None:
+def test_the_chat_is_text_with_speakers_and_wall_clock_times_from_the_meetings_start() -> None:
     chat = b"00:01:02\tAlice Archer:\tHello <b>all</b>\r\nsecond line\r\n00:02:03\tBob Baker:\tHi & bye\r\n"
-    recording_start = START + timedelta(minutes=2)
+    recording_start = START + timedelta(minutes=2)  # a cloud chat's times count from the meeting's start anyway
     files = [captured(1, "CHAT", chat, start=recording_start)]
     text, html = bodies(build_message(meeting(), files, {"key-1": chat}))
-    heading = "In-meeting chat (01-chat.txt; recording started 2026-03-04 04:32:00, times in America/New_York)"
-    # 09:32 UTC recording start + 1 min 2 s, shown in New York time
+    heading = "In-meeting chat (01-chat.txt; the meeting started 2026-03-04 04:30:00, times in America/New_York)"
+    # 09:30 UTC meeting start + 1 min 2 s, shown in New York time
     assert (
-        f"{heading}\n04:33:02 Alice Archer: Hello <b>all</b>\n    second line\n04:34:03 Bob Baker: Hi & bye\n" in text
+        f"{heading}\n04:31:02 Alice Archer: Hello <b>all</b>\n    second line\n04:32:03 Bob Baker: Hi & bye\n" in text
     )
     page = Page(html)
     assert heading in page.headings
-    assert ["04:33:02", "Alice Archer", "Hello <b>all</b>\nsecond line"] in page.rows
-    assert ["04:34:03", "Bob Baker", "Hi & bye"] in page.rows
+    assert ["04:31:02", "Alice Archer", "Hello <b>all</b>\nsecond line"] in page.rows
+    assert ["04:32:03", "Bob Baker", "Hi & bye"] in page.rows
 
 
 def test_a_time_on_the_next_day_shows_its_date() -> None:

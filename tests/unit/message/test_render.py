@@ -36,6 +36,8 @@ def test_the_text_body_escapes_nothing() -> None:
         questions=(),
         summaries=(),
         files=(),
+        missing=(),
+        addition="",
     )
 
 
