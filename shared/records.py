@@ -22,8 +22,8 @@ def archive_key(uuid: str) -> str:
 
 
 def addition_key(uuid: str, file_keys: Iterable[str]) -> str:
-    """Our id for an addition to an archived meeting: the files Zoom listed only after it was captured. The
-    same files give the same key, so a repeated event adds nothing."""
+    """Our id for an addition to an archived meeting: what Zoom gave only after it was captured (files, and a
+    version of its AI summary). The same give the same key, so a repeated event adds nothing."""
     return short_hash(f"{uuid}|addition|{','.join(sorted(file_keys))}")
 
 
@@ -434,7 +434,10 @@ class Meeting:
 
     @property
     def key(self) -> str:
-        return addition_key(self.uuid, (f.key for f in self.files)) if self.addition else archive_key(self.uuid)
+        if not self.addition:
+            return archive_key(self.uuid)
+        summary = [f"summary:{self.summary.version}"] if self.summary else []
+        return addition_key(self.uuid, [*(f.key for f in self.files), *summary])
 
     @classmethod
     def from_zoom(

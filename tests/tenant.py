@@ -99,7 +99,8 @@ class Meeting:
     recording: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
     recorded: tuple[int, int] | None = None  # recording's start and end, minutes after the meeting's: all of it
-    details: bool = True  # Zoom has the instance's details (GET /past_meetings/{uuid}), with its end time
+    timezone: str = "Europe/London"  # the recording's `timezone` ("" as Zoom gives instant meetings)
+    rows: list[dict[str, Any]] | None = None  # Zoom's participant rows as they are, instead of the attendees'
 
     @property
     def uuid_path(self) -> str:
@@ -127,6 +128,7 @@ class Tenant:
         upn: str = "",
         aliases: tuple[str, ...] = (),
         groups: tuple[str, ...] = (),
+        timezone: str = "Europe/London",
     ) -> Person:
         email = f"{name.split()[0].lower()}@{domain}"
         person = Person(name, email, mailbox=mailbox)
@@ -142,7 +144,7 @@ class Tenant:
                     "email": email,
                     "type": 2,
                     "pmi": 8000000000 + len(self.zoom_users),
-                    "timezone": "Europe/London",
+                    "timezone": timezone,
                     "verified": 1,
                     "dept": "",
                     "created_at": "2024-01-01T00:00:00Z",
@@ -245,7 +247,7 @@ class Tenant:
                 "topic": m.topic,
                 "type": m.kind,
                 "start_time": zoom_time(m.start),
-                "timezone": "Europe/London",
+                "timezone": m.timezone,
                 "duration": last - first,  # what was recorded: Zoom's listing has no other duration
                 "total_size": sum(f.size for f in m.files),
                 "recording_count": len(files),
@@ -272,7 +274,7 @@ class Tenant:
             entries.append(
                 {
                     "recording": m.recording,
-                    "participants": participants,
+                    "participants": participants if m.rows is None else m.rows,
                     "polls": m.polls,
                     "qa": m.qa,
                     "summary": m.summary,
@@ -285,9 +287,7 @@ class Tenant:
                         "type": m.kind,
                         "user_email": m.host.email,
                         "user_name": m.host.name,
-                    }
-                    if m.details
-                    else None,
+                    },
                     "files": contents,
                 }
             )

@@ -6,6 +6,7 @@ The real stage runs in this process against Azurite and the Zoom emulator; fault
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from shared.message.reader import read_message
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.state import column_list
+from tests.corpus import answer
 from tests.tenant import File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -121,6 +123,13 @@ def test_a_download_that_keeps_breaking_leaves_the_rest_archived_and_a_later_run
     assert row["files_missing"] == 1 and "MP4: download broke off" in row["missing_reason"]
     assert not list(container(fresh, "recordings").list_blobs()) and not list(container(fresh, "staging").list_blobs())
     assert [r["PartitionKey"] for r in archiver.state.meetings_to_recheck(datetime.now(UTC))] == [key]
+    day = meeting.start.date()
+    (report,) = archiver.reconcile([day])
+    (gap,) = [g for g in report.gaps if g.kind == "files_not_archived"]
+    assert "Zoom lists 1 file(s) the archive lacks (MP4)" in gap.detail and "broke off" in gap.detail
+    (failure,) = archiver.status(day, day).days[0].failures
+    assert (failure.stage, failure.code, failure.meeting_uuid) == ("capture", "files_missing", meeting.uuid)
+    assert "archived without 1 file(s) Zoom lists: MP4: download broke off" in failure.reason
 
     fresh.zoom.clear_faults()  # the next run's sweep looks again
     archiver.capture_meeting(MeetingRef(meeting.uuid, source="recheck"))
@@ -131,3 +140,61 @@ def test_a_download_that_keeps_breaking_leaves_the_rest_archived_and_a_later_run
     assert [f.file_type for f in added.record.files] == ["MP4"] and added.record.addition
     assert (row["files_missing"], row["missing_files"], row["recheck"]) == (0, "", False)
     assert archiver.state.meetings_to_recheck(datetime.now(UTC)) == []
+    assert archiver.status(day, day).days[0].failures == []
+
+
+def test_an_ai_summary_zoom_finishes_or_edits_after_the_meeting_was_archived_is_added_to_it(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Planning", files=[File("CHAT", CHAT)])
+    seed = tenant.apply_before(fresh, "no type")  # the seed as applied, to change its summary later
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    key = archive_key(meeting.uuid)
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "captured"
+    assert (archiver.state.meeting(key) or {})["summary_version"] == ""
+
+    documented = answer("api/meeting-summary-docs-zoomnet.json")
+    seed["meetings"][0]["summary"] = documented  # Zoom's answer as its docs show it: Markdown, a Zoom Doc
+    fresh.zoom.seed(seed, tenant.folder)
+    archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))  # meeting.summary_completed
+
+    row = archiver.state.meeting(key) or {}
+    (first,) = column_list(row["additions"])
+    added = read_message(container(fresh, "messages").download_blob(f"{first}.eml").readall())
+    assert added.record.addition and added.record.files == () and added.record.summary is not None
+    assert added.record.summary.content == documented["summary_content"]
+    assert json.loads(added.record.summary.zoom) == {**json.loads(added.record.summary.zoom), **documented}
+    assert "<h2>Key takeaways</h2>" in added.html and "https://docs.zoom.us/doc/1aBcDeFgHiJkLmNoPqRsTu" in added.html
+    assert "its AI summary" in added.html and "[addition]" in added.subject
+    assert row["summary_version"] == "2020-07-15T23:30:19Z"
+
+    archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))  # the same event again: nothing new
+    assert column_list((archiver.state.meeting(key) or {})["additions"]) == [first]
+
+    seed["meetings"][0]["summary"] = {**documented, "summary_last_modified_time": "2020-07-16T08:00:00Z"}
+    fresh.zoom.seed(seed, tenant.folder)
+    archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))  # meeting.summary_updated: an edit
+    assert len(column_list((archiver.state.meeting(key) or {})["additions"])) == 2
+
+
+def test_a_size_zoom_lists_as_0_or_wrongly_does_not_hold_the_meeting_back_and_is_recorded(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice = tenant.person("Alice Archer")
+    video = os.urandom(1000)
+    files = [File("CHAT", CHAT, declared_size=0), File("MP4", video, declared_size=2000)]
+    meeting = tenant.meeting(alice, "Listed oddly", files=files)
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings()))
+
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "captured"
+
+    message = read_message(container(fresh, "messages").download_blob(f"{archive_key(meeting.uuid)}.eml").readall())
+    chat, mp4 = message.record.files
+    assert (chat.size, chat.listed_size, chat.note) == (len(CHAT), None, "")  # 0 is unknown, not a disagreement
+    assert (mp4.size, mp4.listed_size) == (1000, 2000)
+    assert mp4.note == "Zoom lists 2000 bytes; the download has 1000, all the server announced"
+    assert message.record.missing == () and mp4.note in message.html
+    row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
+    assert (row["files"], row["files_missing"], row["size_disagreements"]) == (2, 0, 1)
