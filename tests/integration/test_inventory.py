@@ -10,7 +10,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from local.world import World
 from shared.archiver import Archiver
-from shared.records import MeetingRef, archive_key
+from shared.records import MeetingRef, archive_key, utc_text
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
 from tests.integration.conftest import daily_limit_spent
@@ -182,3 +182,32 @@ def test_a_listed_meeting_waiting_for_zoom_is_queued_only_once_its_wait_is_over(
     archive.enumerate_meetings()
 
     assert queued(fresh) == [waited.uuid]
+
+
+def test_the_timer_has_captured_meetings_due_for_another_look_captured_again_without_touching_their_status(
+    fresh: World, tenant: Tenant
+) -> None:
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    now = datetime.now(UTC)
+    due, later, done = "due==", "later==", "done=="
+    archive.state.update_meeting(
+        archive_key(due), uuid=due, status="captured", recheck=True, recheck_after=utc_text(now - timedelta(minutes=1))
+    )
+    archive.state.update_meeting(
+        archive_key(later),
+        uuid=later,
+        status="captured",
+        recheck=True,
+        recheck_after=utc_text(now + timedelta(hours=5)),
+    )
+    archive.state.update_meeting(archive_key(done), uuid=done, status="captured", recheck=False, recheck_after="")
+
+    assert archive.enumerate_meetings().requeued == 1
+
+    assert queued(fresh) == [due]
+    row = archive.state.meeting(archive_key(due)) or {}
+    assert row["status"] == "captured" and row["recheck_after"] > utc_text(now + timedelta(hours=11))
+    clear(fresh)
+    archive.enumerate_meetings()  # queued once: not again on the next run, unless its look never happened
+    assert queued(fresh) == []
