@@ -32,6 +32,7 @@ from shared.records import (
     MissingFile,
     Person,
     RecordingFile,
+    StoredIn,
     Summary,
     archive_key,
     group_participants,
@@ -349,7 +350,8 @@ class Capturer:
                     downloaded.append(fetched)
             meeting = replace(meeting, files=tuple(c.file for c in downloaded), missing=tuple(missing))
             said = read_said(downloaded, area.open)
-            captured, composition = place_files(meeting, downloaded, said, limit)
+            stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
+            captured, composition = place_files(meeting, downloaded, said, limit, stored_in)
             blob = self.messages.get_blob_client(message_blob_name(meeting.key))
             if meeting.addition and blob.exists():
                 return meeting, captured, composition, False  # the same addition, archived already
@@ -474,7 +476,7 @@ class Staging:
 
 
 def place_files(
-    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int
+    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int, stored_in: StoredIn | None = None
 ) -> tuple[list[CapturedFile], Composition]:
     """Attach what fits in the largest message the mailboxes accept; the rest is stored apart, by content hash.
 
@@ -484,13 +486,14 @@ def place_files(
     attaching a file only ever adds its part; text records go first (small, and what searches need), then
     the smallest media. Bodies too big even alone show less of the chat and transcript, halving until they
     fit; a message that still does not fit (a tiny limit) is written all the same, with every file stored.
+    The bodies name each file stored apart by its place in `stored_in`.
     """
     stored = [replace(c, stored_as=recording_blob_name(c.sha256, c.filename)) for c in downloaded]
     said_limit = TEXT_LIMIT
-    base = compose(meeting, stored, said, said_limit=said_limit)
+    base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     while base.size > limit and said_limit:
         said_limit //= 2
-        base = compose(meeting, stored, said, said_limit=said_limit)
+        base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     room = limit - base.size
     attach = set()
     preference = sorted(
@@ -502,7 +505,7 @@ def place_files(
             attach.add(index)
             room -= cost
     files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
-    return files, compose(meeting, files, said, said_limit=said_limit)
+    return files, compose(meeting, files, said, said_limit=said_limit, stored_in=stored_in)
 
 
 def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:

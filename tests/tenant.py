@@ -129,8 +129,9 @@ class Tenant:
         aliases: tuple[str, ...] = (),
         groups: tuple[str, ...] = (),
         timezone: str = "Europe/London",
+        email: str = "",
     ) -> Person:
-        email = f"{name.split()[0].lower()}@{domain}"
+        email = email or f"{name.split()[0].lower()}@{domain}"
         person = Person(name, email, mailbox=mailbox)
         if zoom:
             person.zoom_id = "z" + uuidlib.uuid4().hex[:21]

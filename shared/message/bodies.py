@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from shared.message.render import markdown_html, render_template
+from shared.message.headers import message_id
+from shared.message.render import counted, markdown_html, render_template
 from shared.message.text import body_text, clock, duration, header_text, size
-from shared.records import END_SOURCES, CapturedFile, Meeting, Participant, PollAnswer, Summary
+from shared.records import END_SOURCES, CapturedFile, Meeting, Participant, PollAnswer, StoredIn, Summary, archive_key
 from shared.transcript import CHAT, REACTION, REPLY, UNREACTION, Transcript, Utterance, is_text_record
 from shared.transcript import read as read_transcript
 
@@ -119,6 +120,28 @@ class MissingLine:
 
 
 @dataclass(frozen=True)
+class StoredLine:
+    """A file kept in storage instead of attached, named so that an administrator can open it with their own
+    rights: storage account, container, blob, the blob's URL, and the SHA-256 that proves a copy whole."""
+
+    filename: str
+    size: str
+    sha256: str
+    account: str  # empty when the message was made without knowing it (a test)
+    container: str
+    blob: str
+    url: str
+
+    @classmethod
+    def of(cls, filename: str, size_bytes: int, sha256: str, blob: str, stored_in: StoredIn | None) -> StoredLine:
+        if stored_in is None:
+            return cls(filename, size(size_bytes), sha256, "", "recordings", blob, "")
+        return cls(
+            filename, size(size_bytes), sha256, stored_in.account, stored_in.container, blob, stored_in.blob_url(blob)
+        )
+
+
+@dataclass(frozen=True)
 class Content:
     """Everything the bodies show, as the templates receive it."""
 
@@ -131,20 +154,27 @@ class Content:
     questions: tuple[tuple[str, str, str], ...]  # who, question, answer
     summaries: tuple[SummaryShown, ...]
     files: tuple[FileLine, ...]
-    missing: tuple[MissingLine, ...] = ()
-    addition: str = ""  # what an addition to an archived meeting holds; empty for a meeting's own message
+    stored: tuple[StoredLine, ...]  # the files among them kept in storage instead of attached
+    addition: str  # what an addition adds to its meeting's message; empty for the meeting's own message
+    missing: tuple[MissingLine, ...] = ()  # files Zoom lists that could not be fetched
 
 
-def render_bodies(
-    meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int
-) -> tuple[str, str]:
-    """The text body and the HTML body; `said_limit` is how many characters of chat and transcript they show."""
-    shown = content(meeting, files, said, zone, said_limit)
+def render_bodies(shown: Content) -> tuple[str, str]:
+    """The text body and the HTML body of what `content` found to show."""
     values = {f.name: getattr(shown, f.name) for f in fields(shown)}
     return render_template("text_body.txt", **values), render_template("html_body.html", **values)
 
 
-def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int) -> Content:
+def content(
+    meeting: Meeting,
+    files: Sequence[CapturedFile],
+    said: Said,
+    zone: ZoneInfo,
+    said_limit: int,
+    stored_in: StoredIn | None = None,
+) -> Content:
+    """What the bodies show: `said_limit` is how many characters of chat and transcript, `stored_in` the
+    container of the files stored apart."""
     return Content(
         topic=header_text(meeting.topic) or "(no topic)",
         facts=_facts(meeting, zone),
@@ -158,11 +188,26 @@ def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: Z
         ),
         summaries=_summaries(meeting.summary),
         files=tuple(_file_line(c) for c in files),
+        stored=tuple(
+            StoredLine.of(c.filename, c.size, c.sha256, c.stored_as, stored_in) for c in files if not c.attached
+        ),
+        addition=_addition(meeting, zone),
         missing=tuple(
             MissingLine(header_text(m.file.file_type) or "file", _span(m.file.start, m.file.end, zone), m.reason)
             for m in meeting.missing
         ),
-        addition=_addition(meeting, files) if meeting.addition else "",
+    )
+
+
+def _addition(meeting: Meeting, zone: ZoneInfo) -> str:
+    if not meeting.addition:
+        return ""
+    added = [counted(len(meeting.files), "file")] if meeting.files or not meeting.summary else []
+    added += ["its AI summary"] if meeting.summary else []
+    return (
+        f"This message adds {' and '.join(added)} that Zoom made available after the meeting "
+        f"was archived. The meeting's own message has the same topic and start ({clock(meeting.start, zone)}); "
+        f"its Message-ID is {message_id(archive_key(meeting.uuid))}."
     )
 
 
@@ -196,14 +241,6 @@ def _facts(meeting: Meeting, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
 
 def _span(start: datetime | None, end: datetime | None, zone: ZoneInfo) -> str:
     return f"{clock(start, zone)} to {clock(end, zone)}"
-
-
-def _addition(meeting: Meeting, files: Sequence[CapturedFile]) -> str:
-    parts = [f"{len(files)} file(s)"] if files or not meeting.summary else []
-    parts += ["its AI summary"] if meeting.summary else []
-    return (
-        f"This item adds to the meeting's archived record what Zoom gave after it was archived: {' and '.join(parts)}."
-    )
 
 
 def _who(name: str, email: str) -> str:
@@ -329,6 +366,6 @@ def _file_line(captured: CapturedFile) -> FileLine:
         size=size(captured.size),
         sha256=captured.sha256,
         checked=", matches Zoom's fingerprint" if captured.file.fingerprint else "",
-        where="attached" if captured.attached else f"stored in the archive as recordings/{captured.stored_as}",
+        where="attached" if captured.attached else "stored in the archive (see below)",
         note=header_text(captured.note),
     )

@@ -24,6 +24,7 @@ from shared.records import (
     RecordingFile,
     Session,
     Summary,
+    archive_key,
     as_int,
     as_list,
     parse_time,
@@ -95,7 +96,7 @@ class MeetingRecord:
     end_source: str = ""
     timezone_source: str = ""
     missing: tuple[MissingFile, ...] = ()
-    addition: bool = False
+    addition_to: str = ""  # an addition's: the archive key of its meeting's own message (its Message-ID's left part)
 
     @classmethod
     def of(cls, meeting: Meeting, files: Sequence[CapturedFile]) -> MeetingRecord:
@@ -107,7 +108,6 @@ class MeetingRecord:
             end_source=meeting.end_source,
             timezone_source=meeting.timezone_source,
             missing=meeting.missing,
-            addition=meeting.addition,
             uuid=meeting.uuid,
             meeting_id=meeting.meeting_id,
             archive_key=meeting.key,
@@ -124,6 +124,7 @@ class MeetingRecord:
             qa=meeting.qa,
             summary=meeting.summary,
             files=tuple(ArchivedFile.of(c) for c in files),
+            addition_to=archive_key(meeting.uuid) if meeting.addition else "",
         )
 
     def to_json(self) -> bytes:
@@ -135,6 +136,7 @@ class MeetingRecord:
             "uuid": self.uuid,
             "id": self.meeting_id,
             "archive_key": self.archive_key,
+            "addition_to": self.addition_to or None,
             "topic": self.topic,
             "host": {"id": self.host_id, "name": self.host.name, "email": self.host.email},
             "start_time": _time(self.start),
@@ -147,7 +149,6 @@ class MeetingRecord:
             "timezone": self.timezone,
             "timezone_source": self.timezone_source or None,
             "type": self.type,
-            "addition": self.addition,
             "participants": [
                 {
                     "name": p.name,
@@ -256,7 +257,7 @@ class MeetingRecord:
             end_source=_str(data.get("end_time_source")),
             timezone_source=_str(data.get("timezone_source")),
             missing=tuple(_missing(m) for m in _objects(data.get("missing_files"))),
-            addition=bool(data.get("addition")),
+            addition_to=_str(data.get("addition_to")),
         )
 
 

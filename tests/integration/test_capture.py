@@ -137,7 +137,7 @@ def test_a_download_that_keeps_breaking_leaves_the_rest_archived_and_a_later_run
     row = archiver.state.meeting(key) or {}
     (addition,) = column_list(row["additions"])
     added = read_message(container(fresh, "messages").download_blob(f"{addition}.eml").readall())
-    assert [f.file_type for f in added.record.files] == ["MP4"] and added.record.addition
+    assert [f.file_type for f in added.record.files] == ["MP4"] and added.record.addition_to == key
     assert (row["files_missing"], row["missing_files"], row["recheck"]) == (0, "", False)
     assert archiver.state.meetings_to_recheck(datetime.now(UTC)) == []
     assert archiver.status(day, day).days[0].failures == []
@@ -162,7 +162,7 @@ def test_an_ai_summary_zoom_finishes_or_edits_after_the_meeting_was_archived_is_
     row = archiver.state.meeting(key) or {}
     (first,) = column_list(row["additions"])
     added = read_message(container(fresh, "messages").download_blob(f"{first}.eml").readall())
-    assert added.record.addition and added.record.files == () and added.record.summary is not None
+    assert added.record.addition_to == key and added.record.files == () and added.record.summary is not None
     assert added.record.summary.content == documented["summary_content"]
     assert json.loads(added.record.summary.zoom) == {**json.loads(added.record.summary.zoom), **documented}
     assert "<h2>Key takeaways</h2>" in added.html and "https://docs.zoom.us/doc/1aBcDeFgHiJkLmNoPqRsTu" in added.html

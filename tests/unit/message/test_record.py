@@ -21,6 +21,7 @@ WRITTEN = {
     "uuid": "/ajXp112QmuoKj4854875==",
     "id": 123,
     "archive_key": "9f8657ea4fbeec522bc1049f48e87d66",
+    "addition_to": None,
     "topic": "Planning <b>",
     "host": {"id": "zAlice", "name": "Alice Archer", "email": "alice@contoso.example"},
     "start_time": "2026-03-04T09:30:00Z",
@@ -33,7 +34,6 @@ WRITTEN = {
     "timezone": "America/New_York",
     "timezone_source": "host",
     "type": 2,
-    "addition": False,
     "participants": [
         {
             "name": "Bob",
@@ -145,7 +145,7 @@ WRITTEN = {
         }
     ],
 }
-NEW = ("end_time_source", "recording_start", "recording_end", "recording_duration", "timezone_source", "addition")
+NEW = ("end_time_source", "recording_start", "recording_end", "recording_duration", "timezone_source")
 
 
 def _before(record: dict) -> dict:
