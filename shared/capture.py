@@ -218,13 +218,11 @@ class Capturer:
             summary=meeting.summary if new_summary else None,
             addition=True,
         )
-        if self.messages.get_blob_client(message_blob_name(addition.key)).exists():
-            captured = [CapturedFile(f, "", "", 0, "") for f in addition.files]  # the same addition, archived already
-        else:
-            addition, captured, _, _ = self._archive(addition)
+        if not self.messages.get_blob_client(message_blob_name(addition.key)).exists():  # else: archived already
+            addition = self._archive(addition)[0]  # its files: those fetched; the others are among its missing
         summary_version = addition.summary.version if addition.summary else row.get("summary_version")
         fields = _missing_fields(addition.missing, datetime.now(UTC), row, sweep=sweep)
-        if not captured and addition.summary is None:
+        if not addition.files and addition.summary is None:
             log.warning("none of the %d file(s) Zoom added could be fetched: a later run tries again", len(new_files))
             self.state.update_meeting(key, **fields)
             return None
@@ -431,7 +429,7 @@ def _missing_fields(
 
 
 def _minutes(span: timedelta) -> int:
-    """Whole minutes a meeting lasted, a started minute counting as one (Zoom's past meeting `duration` does)."""
+    """Whole minutes a meeting lasted, a started minute counting as one (a 40-second meeting lasted 1 minute)."""
     return max(0, -(-int(span.total_seconds()) // 60))
 
 
