@@ -29,7 +29,8 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 from shared.records import as_list
-from shared.transcript import Transcript, Utterance
+from shared.transcript import MESSAGE, Transcript, Utterance
+from shared.transcript import REPLY as TRANSCRIPT_REPLY
 
 CHAT_MESSAGE = "CHAT_MESSAGE"
 MEMBER_LOG = "SUB_GROUP_MEMBER_LOG"
@@ -89,40 +90,50 @@ def read_chat(stream: BinaryIO) -> ArchivedChat:
 
 
 def chat_transcript(chat: ArchivedChat) -> Transcript:
-    """The chat as timed lines, like a chat file's: who wrote to whom (private messages marked), what, and what
-    each edit, deletion, reply and reaction was about (the id of a message others refer to is shown with it)."""
+    """The chat as timed lines, like a chat file's: who wrote, to whom (Everyone, or one person privately), what,
+    and what each edit, deletion and reply was about: the message it changes or answers, quoted, and its id
+    (shown with that message too, as two messages may say the same)."""
     if chat.problem:
         return Transcript((Utterance(None, "", f"[{chat.problem}]"),))
+    texts = {m.message_id: m.text for m in chat.messages if m.kind in (PUBLIC, PRIVATE, REPLY) and m.message_id}
     referred = {m.message_id for m in chat.messages if m.kind in (DELETED, EDITED)}
     referred |= {m.replied_to for m in chat.messages if m.replied_to}
     referred.discard("")
-    return Transcript(tuple(_utterance(m, referred) for m in chat.messages))
+    return Transcript(tuple(_utterance(m, referred, texts) for m in chat.messages))
 
 
-def _utterance(message: ChatMessage, referred: set[str]) -> Utterance:
-    sender = _who(message.sender, message.sender_email)
-    if message.private:
-        recipient = _who(message.recipient, message.recipient_email) or "someone"
-        speaker = f"{sender or 'someone'} to {recipient} (private)"
-    else:
-        speaker = sender
+def _utterance(message: ChatMessage, referred: set[str], texts: dict[str, str]) -> Utterance:
     text = message.text
     if message.files:
         text = "\n".join(filter(None, [text, *(f"[file: {name}]" for name in message.files)]))
+    changed = _quoted(message.message_id, texts)
     lead = {
-        PRIVATE: "[private] ",
-        DELETED: f"[deleted message {message.message_id}] ",
-        EDITED: f"[edited message {message.message_id}, now:] ",
+        DELETED: f"[deleted {changed}]",
+        EDITED: f"[edited {changed}, now:] ",
         REACTION: "[reaction] ",
         FEEDBACK: "[nonverbal feedback] ",
-        REPLY: f"[reply to message {message.replied_to}] " if message.replied_to else "[reply] ",
     }.get(message.kind, "")
     lines = [f"{lead}{text}".rstrip()]
     if message.other:
         lines.append("; ".join(f"{name}: {value}" for name, value in message.other))
     if message.message_id in referred and message.kind not in (DELETED, EDITED):
         lines.append(f"(message {message.message_id})")
-    return Utterance(message.offset, speaker, "\n".join(line for line in lines if line))
+    replied = message.kind == REPLY and bool(message.replied_to)
+    return Utterance(
+        message.offset,
+        _who(message.sender, message.sender_email),
+        "\n".join(line for line in lines if line),
+        recipient=_who(message.recipient, message.recipient_email) or "someone" if message.private else "Everyone",
+        private=message.private,
+        refers_to=(texts.get(message.replied_to) or f"message {message.replied_to}") if replied else "",
+        kind=TRANSCRIPT_REPLY if replied else MESSAGE,
+    )
+
+
+def _quoted(message_id: str, texts: dict[str, str]) -> str:
+    """A message another refers to: its text, quoted, and its id."""
+    text = texts.get(message_id, "")
+    return f'"{text}" (message {message_id})' if text else f"message {message_id}"
 
 
 def _who(name: str, email: str) -> str:

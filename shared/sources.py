@@ -61,9 +61,9 @@ class Found:
         archives = [self.archive, *self.room_archives]
         return any(archive and archive.get("status") == "processing" for archive in archives)
 
-    def facts(self, timezone: str = "") -> dict[str, Any]:
-        """The instance's facts in the shape of a recording (for `Meeting.from_zoom` and the filters): from the
-        recording, else the details, else the archive; `timezone` when no source names one (the host's)."""
+    def facts(self) -> dict[str, Any]:
+        """The instance's facts in the shape of a recording (for `Meeting.from_zoom`): from the recording, else
+        the details, else the archive (the capture falls back to the host's time zone when none names one)."""
         picked: dict[str, Any] = {"uuid": self.uuid}
         for source in (self.recording, self.details, self.archive):
             for name in FACTS:
@@ -73,7 +73,7 @@ class Found:
         seconds = as_int(archive.get("duration_in_second"))
         minutes = (self.recording or {}).get("duration") or (self.details or {}).get("duration")
         picked["duration"] = as_int(minutes) if minutes not in (None, "") else math.ceil(seconds / 60)
-        zone = (self.recording or {}).get("timezone") or archive.get("timezone") or timezone
+        zone = (self.recording or {}).get("timezone") or archive.get("timezone")
         return {**picked, **({"timezone": zone} if zone else {}), "recording_files": []}
 
     def files(self) -> tuple[RecordingFile, ...]:

@@ -137,7 +137,10 @@ class Meeting:
     summary: dict[str, Any] | None = None  # the summary fields of GET /meetings/{uuid}/meeting_summary
     recording: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
-    recorded: bool = True  # has a cloud recording (of `files`)
+    recorded: tuple[int, int] | None = None  # recording's start and end, minutes after the meeting's: all of it
+    timezone: str = "Europe/London"  # the recording's `timezone` ("" as Zoom gives instant meetings)
+    rows: list[dict[str, Any]] | None = None  # Zoom's participant rows as they are, instead of the attendees'
+    cloud_recording: bool = True  # has a cloud recording (of `files`)
     archive: list[ArchiveFile] | None = None  # what Zoom's archiving has of it, if anything
     archive_status: str = "completed"  # or processing
     parent: Meeting | None = None  # set for a breakout room: the meeting it belongs to
@@ -168,6 +171,7 @@ class Tenant:
         upn: str = "",
         aliases: tuple[str, ...] = (),
         groups: tuple[str, ...] = (),
+        timezone: str = "Europe/London",
         email: str = "",
     ) -> Person:
         email = email or f"{name.split()[0].lower()}@{domain}"
@@ -184,7 +188,7 @@ class Tenant:
                     "email": email,
                     "type": 2,
                     "pmi": 8000000000 + len(self.zoom_users),
-                    "timezone": "Europe/London",
+                    "timezone": timezone,
                     "verified": 1,
                     "dept": "",
                     "created_at": "2024-01-01T00:00:00Z",
@@ -224,7 +228,7 @@ class Tenant:
         uuid: str = "",
         meeting_id: int = 0,
         kind: int = 2,
-        recorded: bool = True,
+        cloud_recording: bool = True,
         archive: list[ArchiveFile] | None = None,
     ) -> Meeting:
         start = (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -236,9 +240,9 @@ class Tenant:
             start=start,
             minutes=minutes,
             attendees=attendees if attendees is not None else [(host, 0, minutes)],
-            files=files if files is not None else ([File("MP4", os.urandom(1000))] if recorded else []),
+            files=files if files is not None else ([File("MP4", os.urandom(1000))] if cloud_recording else []),
             kind=kind,
-            recorded=recorded,
+            cloud_recording=cloud_recording,
             archive=archive,
         )
         self.meetings.append(meeting)
@@ -265,7 +269,7 @@ class Tenant:
             attendees=attendees,
             files=[],
             kind=BREAKOUT_ROOM,
-            recorded=False,
+            cloud_recording=False,
             archive=archive,
             parent=parent,
         )
@@ -276,12 +280,14 @@ class Tenant:
         entries = []
         for index, m in enumerate(self.meetings):
             end = m.start + timedelta(minutes=m.minutes)
+            first, last = m.recorded or (0, m.minutes)
+            recording_start, recording_end = m.start + timedelta(minutes=first), m.start + timedelta(minutes=last)
             files, audio, contents = [], [], {}
             for number, f in enumerate(m.files):
                 item = {
                     "meeting_id": m.uuid,
-                    "recording_start": zoom_time(m.start),
-                    "recording_end": zoom_time(end),
+                    "recording_start": zoom_time(recording_start),
+                    "recording_end": zoom_time(recording_end),
                     "file_type": f.file_type,
                     "file_extension": EXTENSIONS.get(f.file_type, ""),
                     "download_url": "https://zoom.us/rec/download/placeholder",
@@ -317,8 +323,8 @@ class Tenant:
                 "topic": m.topic,
                 "type": m.kind,
                 "start_time": zoom_time(m.start),
-                "timezone": "Europe/London",
-                "duration": m.minutes,
+                "timezone": m.timezone,
+                "duration": last - first,  # what was recorded: Zoom's listing has no other duration
                 "total_size": sum(f.size for f in m.files),
                 "recording_count": len(files),
                 "share_url": "https://zoom.us/rec/share/x",
@@ -342,22 +348,29 @@ class Tenant:
                 for n, (p, join, leave) in enumerate(m.attendees)
             ]
             entry: dict[str, Any] = {}
-            if m.recorded:
+            if m.cloud_recording:
                 entry["recording"] = m.recording
             if m.archive is not None:
                 entry["archive"] = self._archive(m, index, contents)
-            if not m.recorded and m.archive is None:
-                entry["meeting"] = {
-                    **{k: m.recording[k] for k in ("uuid", "id", "host_id", "topic", "type", "start_time", "duration")},
-                    "end_time": zoom_time(end),
-                }
             entries.append(
                 {
                     **entry,
-                    "participants": participants,
+                    "participants": participants if m.rows is None else m.rows,
                     "polls": m.polls,
                     "qa": m.qa,
                     "summary": m.summary,
+                    "details": {  # a meeting neither recorded nor archived is known by them alone
+                        "uuid": m.uuid,
+                        "id": m.meeting_id,
+                        "duration": m.minutes,
+                        "start_time": zoom_time(m.start),
+                        "end_time": zoom_time(end),
+                        "host_id": m.host.zoom_id,
+                        "topic": m.topic,
+                        "type": m.kind,
+                        "user_email": m.host.email,
+                        "user_name": m.host.name,
+                    },
                     "files": contents,
                 }
             )

@@ -77,9 +77,9 @@ def _within(value: Any, start: datetime, end: datetime) -> bool:
 
 
 def instance_facts(entry: dict[str, Any]) -> dict[str, Any]:
-    """The facts of an instance without a cloud recording, in a recording's shape: from its `meeting` details
-    (an unrecorded meeting) or its `archive` (a meeting or breakout room only the archiving API has)."""
-    source = entry.get("meeting") or entry.get("archive") or {}
+    """The facts of an instance without a cloud recording, in a recording's shape: from its `archive` (a meeting
+    or breakout room only the archiving API has) or its `details` (a meeting neither recorded nor archived)."""
+    source = entry.get("archive") or entry.get("details") or {}
     facts = {k: source[k] for k in ("uuid", "id", "host_id", "topic", "type", "start_time", "timezone") if k in source}
     return {**facts, "duration": int(source.get("duration") or 0), "recording_files": []}
 

@@ -45,7 +45,7 @@ class Reports:
             for m in self.meetings
             if not is_breakout_room(m)
             and start <= day_of(m["recording"].get("start_time")) <= end
-            and self._details(m)["participants_count"] >= 2
+            and len(_people(m)) >= 2
             and (m["recording"].get("host_id") == user.get("id") or (kind == "pastJoined" and _joined(m, user)))
         ]
         found.sort(key=lambda item: str(item["start_time"]))
@@ -55,22 +55,22 @@ class Reports:
         return self._page(request, found, "meetings", extra, MAX_PAGE_SIZE)
 
     def _report_item(self, meeting: dict[str, Any]) -> dict[str, Any]:
-        details = self._details(meeting)
-        host = self._user(str(details["host_id"])) or {}
-        files = [str(f.get("file_type")) for f in meeting["recording"].get("recording_files") or []]
+        facts, details = meeting["recording"], self._details(meeting) or {}
+        host = self._user(str(facts.get("host_id"))) or {}
+        files = [str(f.get("file_type")) for f in facts.get("recording_files") or []]
         return {
-            "uuid": details["uuid"],
-            "id": details["id"],
-            "topic": details["topic"],
-            "type": details["type"],
-            "start_time": details["start_time"],
-            "end_time": details["end_time"],
-            "duration": details["duration"],
-            "total_minutes": details["total_minutes"],
-            "participants_count": details["participants_count"],
-            "user_email": details["user_email"],
-            "user_name": details["user_name"],
-            "host_name": str(host.get("display_name") or details["user_name"]),
+            "uuid": facts["uuid"],
+            "id": facts.get("id"),
+            "topic": str(details.get("topic") or facts.get("topic") or ""),
+            "type": int(details.get("type") or facts.get("type") or 2),
+            "start_time": str(details.get("start_time") or facts["start_time"]),
+            "end_time": str(details.get("end_time") or facts["start_time"]),
+            "duration": int(details.get("duration") or 0),
+            "total_minutes": sum(int(p.get("duration") or 0) for p in meeting["participants"]) // 60,
+            "participants_count": len(_people(meeting)),
+            "user_email": str(host.get("email") or ""),
+            "user_name": str(host.get("display_name") or ""),
+            "host_name": str(host.get("display_name") or ""),
             "source": str(details.get("source") or "Zoom"),
             "custom_keys": [],
             "has_recording": meeting["recorded"],
@@ -85,3 +85,8 @@ def _joined(meeting: dict[str, Any], user: dict[str, Any]) -> bool:
         p.get("id") == user.get("id") or (email and str(p.get("user_email") or "").lower() == email)
         for p in meeting["participants"]
     )
+
+
+def _people(meeting: dict[str, Any]) -> set[str]:
+    """The unique participants of an instance, as Zoom counts them for its reports."""
+    return {str(p.get("user_email") or p.get("name") or "") for p in meeting["participants"]}

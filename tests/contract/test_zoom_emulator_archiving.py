@@ -52,9 +52,9 @@ def zoom(tmp_path_factory: pytest.TempPathFactory) -> Zoom:
         attendees=[(bob, 0, 10), (carol, 0, 10)],
         archive=[ArchiveFile("SUB_GROUP_MEMBER_LOG", b"[]"), ArchiveFile("M4A", b"r" * 30)],
     )
-    tenant.meeting(alice, "Standup", recorded=False, attendees=[(alice, 0, 15), (bob, 0, 15)], days_ago=3)
-    tenant.meeting(alice, "Alone", recorded=False, attendees=[(alice, 0, 15)], days_ago=3)
-    late = tenant.meeting(bob, "Late", recorded=False, archive=[ArchiveFile("MP4", None, status="processing")])
+    tenant.meeting(alice, "Standup", cloud_recording=False, attendees=[(alice, 0, 15), (bob, 0, 15)], days_ago=3)
+    tenant.meeting(alice, "Alone", cloud_recording=False, attendees=[(alice, 0, 15)], days_ago=3)
+    late = tenant.meeting(bob, "Late", cloud_recording=False, archive=[ArchiveFile("MP4", None, status="processing")])
     late.archive_status = "processing"
     emulator = ZoomEmulator(tenant.zoom_seed(), tenant.folder)
     return emulator, oauth_token(emulator), tenant

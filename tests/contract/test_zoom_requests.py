@@ -58,7 +58,7 @@ def test_every_request_of_a_run_is_an_operation_of_the_spec_with_declared_parame
     tenant.breakout_room(planning, "Room 1", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"r")])
     tenant.meeting(bob, "Town hall", kind=9)
     tenant.meeting(alice, "Long ago", days_ago=45)
-    tenant.meeting(alice, "Unrecorded", recorded=False, attendees=[(alice, 0, 30), (bob, 5, 25)])
+    tenant.meeting(alice, "Unrecorded", cloud_recording=False, attendees=[(alice, 0, 30), (bob, 5, 25)])
     tenant.apply(fresh)
     sources = {"ZOOM_SOURCES": "recordings,archiving,meetings"}
     archiver = Archiver(load_settings(fresh.app_settings(ARCHIVE_BACKFILL_DAYS="60", **sources)))

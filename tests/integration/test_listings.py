@@ -26,13 +26,13 @@ def archiver(world: World, **settings: str) -> Archiver:
 
 def test_breakout_rooms_are_listed_with_their_meeting_even_from_another_week(fresh: World, tenant: Tenant) -> None:
     alice, bob, dan = tenant.person("Alice Archer"), tenant.person("Bob Baker"), tenant.person("Dan Diaz")
-    board = tenant.meeting(alice, "Board", recorded=False, archive=[ArchiveFile("MP4", b"v")], days_ago=8)
+    board = tenant.meeting(alice, "Board", cloud_recording=False, archive=[ArchiveFile("MP4", b"v")], days_ago=8)
     rooms = [
         tenant.breakout_room(board, f"Room {n}", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"a")])
         for n in (1, 2)
     ]
     late = tenant.breakout_room(board, "Room 3", attendees=[(bob, 0, 5)], archive=[], after=60 * 24 * 2)
-    tenant.meeting(dan, "Dan's", recorded=False, archive=[], days_ago=3)
+    tenant.meeting(dan, "Dan's", cloud_recording=False, archive=[], days_ago=3)
     tenant.apply(fresh)
     zoom = archiver(fresh).zoom
     now = datetime.now(UTC)
@@ -49,8 +49,8 @@ def test_breakout_rooms_are_listed_with_their_meeting_even_from_another_week(fre
 
 def test_past_meetings_are_listed_per_host_since_each_one_s_checkpoint(fresh: World, tenant: Tenant) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
-    old = tenant.meeting(alice, "Old", recorded=False, attendees=[(alice, 0, 9), (bob, 0, 9)], days_ago=20)
-    new = tenant.meeting(bob, "New", recorded=False, attendees=[(alice, 0, 9), (bob, 0, 9)], days_ago=1)
+    old = tenant.meeting(alice, "Old", cloud_recording=False, attendees=[(alice, 0, 9), (bob, 0, 9)], days_ago=20)
+    new = tenant.meeting(bob, "New", cloud_recording=False, attendees=[(alice, 0, 9), (bob, 0, 9)], days_ago=1)
     tenant.apply(fresh)
     archive = archiver(fresh)
     today = datetime.now(UTC).date()
@@ -70,7 +70,7 @@ def test_the_listing_stops_at_its_share_of_the_heavy_quota_and_the_rest_goes_fir
     hosts = [tenant.person(f"User{n} Host") for n in range(3)]
     guest = tenant.person("Grace Guest", domain="fabrikam.example", zoom=False)
     for host in hosts:
-        tenant.meeting(host, f"{host.name}'s", recorded=False, attendees=[(host, 0, 9), (guest, 0, 9)])
+        tenant.meeting(host, f"{host.name}'s", cloud_recording=False, attendees=[(host, 0, 9), (guest, 0, 9)])
     tenant.apply(fresh)
     archive = archiver(fresh, ZOOM_MEETINGS_HEAVY_PERCENT="1")
     listing = PastMeetings(archive.zoom, archive.state, archive.settings)

@@ -84,8 +84,12 @@ def test_every_meeting_from_every_source_lands_once_saying_where_it_came_from(fr
     room = tenant.breakout_room(
         board, "Pricing", attendees=[(carol, 0, 10)], archive=[ArchiveFile("SUB_GROUP_MEMBER_LOG", log)]
     )
-    standup = tenant.meeting(dan, "Standup", recorded=False, attendees=[(dan, 0, 15), (alice, 1, 15)], days_ago=3)
-    pending = tenant.meeting(bob, "Pending", recorded=False, archive=[ArchiveFile("MP4", None, status="processing")])
+    standup = tenant.meeting(
+        dan, "Standup", cloud_recording=False, attendees=[(dan, 0, 15), (alice, 1, 15)], days_ago=3
+    )
+    pending = tenant.meeting(
+        bob, "Pending", cloud_recording=False, archive=[ArchiveFile("MP4", None, status="processing")]
+    )
     pending.archive_status = "processing"
     tenant.apply(fresh)
 
@@ -173,7 +177,7 @@ def test_a_report_whose_past_meetings_could_not_be_listed_within_the_share_says_
     fresh: World, tenant: Tenant
 ) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
-    standup = tenant.meeting(alice, "Standup", recorded=False, attendees=[(alice, 0, 15), (bob, 1, 15)])
+    standup = tenant.meeting(alice, "Standup", cloud_recording=False, attendees=[(alice, 0, 15), (bob, 1, 15)])
     tenant.apply(fresh)
     archiver = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=ALL_SOURCES, ZOOM_MEETINGS_HEAVY_PERCENT="1")))
     archiver.storage.ensure_created()
@@ -198,9 +202,11 @@ def test_the_zoom_calls_of_one_meeting_s_capture_by_source(fresh: World, tenant:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
     people = [(alice, 0, 30), (bob, 0, 30)]
     recorded = tenant.meeting(alice, "Recorded", attendees=people)
-    archived = tenant.meeting(alice, "Archived", attendees=people, recorded=False, archive=[ArchiveFile("MP4", b"v")])
+    archived = tenant.meeting(
+        alice, "Archived", attendees=people, cloud_recording=False, archive=[ArchiveFile("MP4", b"v")]
+    )
     tenant.breakout_room(archived, "Room", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"a")])
-    unrecorded = tenant.meeting(alice, "Unrecorded", attendees=people, recorded=False)
+    unrecorded = tenant.meeting(alice, "Unrecorded", attendees=people, cloud_recording=False)
     tenant.apply(fresh)
 
     def calls(sources: str, meeting_uuid: str) -> list[str]:

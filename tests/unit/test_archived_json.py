@@ -21,7 +21,7 @@ from shared.archived_json import (
     read_chat,
     read_member_log,
 )
-from shared.transcript import Utterance
+from shared.transcript import REPLY, Utterance
 
 
 def b64(text: str) -> str:
@@ -98,14 +98,17 @@ def test_the_time_since_archiving_started_stands_in_only_for_a_missing_time_sinc
 
 def test_the_chat_reads_like_a_chat_file_with_private_messages_edits_and_deletions_marked() -> None:
     lines = chat_transcript(chat(json.dumps(CHAT).encode())).utterances
+    alice, bob = "Alice Archer <alice@contoso.example>", "Bob Baker <bob@contoso.example>"
     assert lines[0] == Utterance(
-        timedelta(minutes=1, seconds=2), "Alice Archer <alice@contoso.example>", "Hello everyone\n(message m1)"
+        timedelta(minutes=1, seconds=2), alice, "Hello everyone\n(message m1)", recipient="Everyone"
     )
-    assert lines[1].speaker == "Bob Baker <bob@contoso.example> to Alice Archer <alice@contoso.example> (private)"
-    assert lines[1].text == "[private] just between us\n(message m2)"
-    assert lines[2].text == "[edited message m1, now:] Hello all"
-    assert lines[3].text == "[deleted message m2]"
-    assert lines[4] == Utterance(timedelta(minutes=5), "Carol Cho", "[reply to message m1] agreed")
+    assert (lines[1].speaker, lines[1].recipient, lines[1].private) == (bob, alice, True)
+    assert lines[1].text == "just between us\n(message m2)"
+    assert lines[2].text == '[edited "Hello everyone" (message m1), now:] Hello all'
+    assert lines[3].text == '[deleted "just between us" (message m2)]'
+    assert lines[4] == Utterance(
+        timedelta(minutes=5), "Carol Cho", "agreed", recipient="Everyone", refers_to="Hello everyone", kind=REPLY
+    )
     assert lines[5].text == "[reaction] 👍"
     assert lines[6].text == "[file: plan.pdf]"
 

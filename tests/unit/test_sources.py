@@ -63,12 +63,12 @@ def test_without_a_recording_the_details_come_before_the_archive() -> None:
     details = {"uuid": "abc==", "topic": "Board (details)", "duration": 59, "start_time": "2026-03-02T10:00:00Z"}
     found = Found("abc==", None, archive("abc==", "Board (archive)"), details=details)
     assert found.sources == (ARCHIVING, MEETINGS)
-    facts = found.facts(timezone="Asia/Tokyo")
+    facts = found.facts()
     assert (facts["topic"], facts["duration"], facts["timezone"]) == ("Board (details)", 59, "America/New_York")
     archived_only = Found("abc==", None, archive("abc==", "Board")).facts()
     assert archived_only["duration"] == 61  # 3601 seconds held, not the 30 scheduled
-    unrecorded = Found("abc==", None, None, details=details).facts(timezone="Asia/Tokyo")
-    assert unrecorded["timezone"] == "Asia/Tokyo" and unrecorded["recording_files"] == []
+    unrecorded = Found("abc==", None, None, details=details).facts()
+    assert "timezone" not in unrecorded and unrecorded["recording_files"] == []  # the capture takes the host's
 
 
 def test_breakout_rooms_bring_their_files_and_are_named_and_ordered() -> None:

@@ -72,7 +72,7 @@ def test_a_page_token_that_expires_mid_listing_restarts_the_window(
 
 def test_archived_meetings_are_listed_in_windows_of_at_most_seven_days(fresh: World, tenant: Tenant) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
-    old = tenant.meeting(alice, "Old", days_ago=12, recorded=False, archive=[ArchiveFile("MP4", b"v")])
+    old = tenant.meeting(alice, "Old", days_ago=12, cloud_recording=False, archive=[ArchiveFile("MP4", b"v")])
     room = tenant.breakout_room(old, "Room 1", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"a")])
     new = tenant.meeting(bob, "New", days_ago=1, archive=[ArchiveFile("CHAT", b"00:00:01\tBob:\thi\r\n")])
     tenant.meeting(alice, "Recorded only", days_ago=1)
@@ -89,7 +89,7 @@ def test_archived_meetings_are_listed_in_windows_of_at_most_seven_days(fresh: Wo
 
 def test_the_to_zoom_moved_back_to_its_now_is_sent_again_with_the_page_token(fresh: World, tenant: Tenant) -> None:
     alice = tenant.person("Alice Archer")
-    archived = [tenant.meeting(alice, f"M{n}", recorded=False, archive=[]) for n in range(PAGE_SIZE + 2)]
+    archived = [tenant.meeting(alice, f"M{n}", cloud_recording=False, archive=[]) for n in range(PAGE_SIZE + 2)]
     tenant.apply(fresh)
     now = datetime.now(UTC)
     found = list(client(fresh).archived_meetings(now - timedelta(days=3), now + timedelta(days=1)))
@@ -109,14 +109,14 @@ def test_one_meeting_s_archive_and_none_for_a_meeting_zoom_did_not_archive(fresh
     assert zoom.archive(archived.uuid)["archive_files"][0]["file_type"] == "MP4"
     assert zoom.archive(plain.uuid) is None
     assert zoom.recording(plain.uuid)["uuid"] == plain.uuid
-    assert zoom.recording(tenant.meeting(alice, "Unrecorded", recorded=False).uuid) is None
+    assert zoom.recording(tenant.meeting(alice, "Unrecorded", cloud_recording=False).uuid) is None
 
 
 def test_meeting_reports_cover_unrecorded_meetings_one_call_per_month_window(fresh: World, tenant: Tenant) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
-    early = tenant.meeting(alice, "Early", recorded=False, attendees=[(alice, 0, 9), (bob, 1, 9)], days_ago=50)
+    early = tenant.meeting(alice, "Early", cloud_recording=False, attendees=[(alice, 0, 9), (bob, 1, 9)], days_ago=50)
     late = tenant.meeting(alice, "Late", attendees=[(alice, 0, 9), (bob, 1, 9)], days_ago=2)
-    tenant.meeting(alice, "Alone", recorded=False, days_ago=2)  # one participant: Zoom does not report it
+    tenant.meeting(alice, "Alone", cloud_recording=False, days_ago=2)  # one participant: Zoom does not report it
     tenant.apply(fresh)
     today = date.today()
     calls: list[int] = []

@@ -87,12 +87,12 @@ def test_the_archived_chat_reads_like_the_chat_file_with_private_messages_and_de
     files = [archived(1, "CHAT_MESSAGE", CHAT)]
     text, html = bodies(build_message(meeting(), files, {"key-1": CHAT}))
     assert "In-meeting chat as Zoom archived it (private messages, edits and deletions included)" in text
-    assert "04:31:02 Alice: Hi <all>\n" in text  # times count from the meeting's start, in its time zone
-    assert "04:32:00 Bob <bob@contoso.example> to Alice (private): [private] psst\n" in text
-    assert "04:33:00 Bob: [deleted message m2]\n" in text
+    assert "04:31:02 Alice to Everyone: Hi <all>\n" in text  # times count from the meeting's start, in its zone
+    assert "04:32:00 Bob <bob@contoso.example> to Alice (privately): psst\n" in text
+    assert '04:33:00 Bob to Everyone: [deleted "psst" (message m2)]\n' in text
     rows = Page(html).rows
-    assert ["04:31:02", "Alice", "Hi <all>\n(message m1)"] not in rows and ["04:31:02", "Alice", "Hi <all>"] in rows
-    assert ["04:32:00", "Bob <bob@contoso.example> to Alice (private)", "[private] psst\n(message m2)"] in rows
+    assert ["Time", "From", "To", "Text"] in rows and ["04:31:02", "Alice", "Everyone", "Hi <all>"] in rows
+    assert ["04:32:00", "Bob <bob@contoso.example>", "Alice (privately)", "psst\n(message m2)"] in rows
 
 
 def test_a_breakout_room_s_member_log_is_shown_under_its_room() -> None:
