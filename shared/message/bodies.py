@@ -201,6 +201,7 @@ class Content:
     stored: tuple[StoredLine, ...]  # the files among them kept in storage instead of attached
     addition: str  # what an addition adds to its meeting's message; empty for the meeting's own message
     missing: tuple[MissingLine, ...] = ()  # files Zoom lists that could not be fetched
+    failed: tuple[MissingLine, ...] = ()  # archive files Zoom's archiving failed to make (the reason: their origin)
 
 
 def render_bodies(shown: Content) -> tuple[str, str]:
@@ -239,6 +240,11 @@ def content(
         missing=tuple(
             MissingLine(header_text(m.file.file_type) or "file", _span(m.file.start, m.file.end, zone), m.reason)
             for m in meeting.missing
+        ),
+        failed=tuple(
+            MissingLine(header_text(f.file_type) or "file", _span(f.start, f.end, zone), _origin(f, meeting.rooms))
+            for f in meeting.not_archived
+            if f.failed
         ),
     )
 

@@ -114,6 +114,7 @@ def test_every_meeting_from_every_source_lands_once_saying_where_it_came_from(fr
     body = alices["Board"]["body"]["content"]
     assert "Zoom cloud recording; Zoom archiving; Zoom meeting details and participants" in body
     assert "Bob Baker" in body and "psst" in body
+    assert "archiving failed to make (1)</h2>" in body  # the transcript: Zoom will not make it
     unrecorded = record_of(alices["Standup"])
     assert unrecorded.files == () and unrecorded.sources == (MEETINGS,)
     assert {p.email for p in unrecorded.participants} == {dan.email, alice.email}

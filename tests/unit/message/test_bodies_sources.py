@@ -108,3 +108,14 @@ def test_zoom_s_archived_transcript_is_archived_but_not_shown_as_text() -> None:
     files = [archived(1, "TRANSCRIPT", transcript)]
     text, _ = bodies(build_message(meeting(), files, {"key-1": transcript}))
     assert "01-transcript.json: TRANSCRIPT from Zoom archiving" in text and "Transcript (" not in text
+
+
+def test_a_file_zoom_s_archiving_failed_to_make_is_said_so() -> None:
+    failed = replace(
+        RecordingFile("t1", "TRANSCRIPT", "JSON", "", None, "", START, START + timedelta(hours=1), "failed"),
+        source=ARCHIVING,
+    )
+    text, html = bodies(build_message(meeting(not_archived=(failed,)), [], {}))
+    assert "Files Zoom's archiving failed to make (1)" in text
+    assert "- TRANSCRIPT, recorded 2026-03-04 04:30:00 to 2026-03-04 05:30:00, from Zoom archiving\n" in text
+    assert ["TRANSCRIPT", "2026-03-04 04:30:00 to 2026-03-04 05:30:00", "Zoom archiving"] in Page(html).rows

@@ -37,6 +37,7 @@ def test_the_text_body_escapes_nothing() -> None:
         summaries=(),
         files=(),
         missing=(),
+        failed=(),
         stored=(),
         addition="",
     )
