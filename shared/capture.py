@@ -57,9 +57,20 @@ DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a rec
 
 @dataclass(frozen=True)
 class Capture:
-    status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, or FAILED (files stuck in processing)
+    status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, BUSY, or FAILED (files stuck in processing, no such meeting)
     blob_name: str
     written: bool = False  # this capture wrote the message blob (not a duplicate's or an earlier run's)
+
+
+BUSY = "busy"  # another worker, alive, is capturing the meeting
+
+
+class UnknownMeeting(Exception):
+    """Zoom has no such meeting, or no recording of it (404): recorded once, never retried."""
+
+    def __init__(self, error: ZoomError):
+        self.error = error
+        super().__init__(f"Zoom has no recording of this meeting ({error})")
 
 
 @dataclass(frozen=True)
@@ -98,11 +109,27 @@ class Capturer:
         self.filters = filters
 
     def capture_meeting(self, ref: MeetingRef, attempt: int) -> Capture:
+        """Capture one meeting unless another worker, alive, is capturing it (BUSY: the caller queues it again
+        for after that one, which may have listed the meeting's files before Zoom added some)."""
         key = archive_key(ref.uuid)
+        claim = self.state.claim_capture(key, uuid.uuid4().hex)
+        if claim is None:
+            log.info("another worker is capturing this meeting: it is looked at again after that one")
+            return Capture(BUSY, message_blob_name(key))
+        claim.start()
+        try:
+            return self._capture(ref, key, attempt)
+        finally:
+            claim.release()
+
+    def _capture(self, ref: MeetingRef, key: str, attempt: int) -> Capture:
         blob_name = message_blob_name(key)
         if self.messages.get_blob_client(blob_name).exists():
             self.state.update_meeting(key, uuid=ref.uuid, status=CAPTURED, message_blob=blob_name)
-            self.add_late_files(ref, key)
+            try:
+                self.add_late_files(ref, key)
+            except UnknownMeeting as gone:
+                log.warning("files Zoom may have added to an archived meeting cannot be listed: %s", gone)
             return Capture(CAPTURED, blob_name)
         try:
             meeting = self.fetch_meeting(ref.uuid)
@@ -145,8 +172,15 @@ class Capturer:
                 stored_files=stored,
             )
             return Capture(CAPTURED, blob_name, written)
+        except UnknownMeeting as unknown:
+            reason = f"{unknown}: nothing to archive (a notification with a wrong UUID, or recordings deleted)"
+            self._told(FAILED, ref, key, "capture failed for good: %s", reason, level=logging.WARNING, final=True)
+            code = error_code(unknown.error)
+            self.state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code=code, reason=reason, final=True)
+            telemetry.stage_failed(log, code, final=True, reason=reason)
+            return Capture(FAILED, blob_name)
         except DailyLimitReached as limit:
-            self._told(WAITING, ref, key, "meeting waits for Zoom's daily quota: %s", limit, level=logging.WARNING)
+            self._told(WAITING, ref, key, "meeting waits: %s", limit, level=logging.WARNING)
             self.state.update_meeting(
                 key,
                 uuid=ref.uuid,
@@ -165,6 +199,7 @@ class Capturer:
                 error_code=error_code(error),
                 reason=str(error)[:1000],
                 attempts=attempt,
+                final=False,
             )
             raise
 
@@ -182,7 +217,7 @@ class Capturer:
         if row.get("archived_files") is None:
             return None
         archived = set(column_list(row["archived_files"]))
-        listed = Meeting.from_zoom(self.zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
+        listed = Meeting.from_zoom(self._recordings(ref.uuid), Person("", ""), ()).files
         if not {f.key for f in listed if not f.file_type or self.filters.archives(f.file_type)} - archived:
             return None
         meeting = self.fetch_meeting(ref.uuid)
@@ -218,7 +253,7 @@ class Capturer:
         fetched further.
         """
         zoom, filters = self.zoom, self.filters
-        recording = zoom.meeting_recordings(uuid)
+        recording = self._recordings(uuid)
         host_id = str(recording.get("host_id") or "")
         user = zoom.user(host_id) if host_id else None
         if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
@@ -245,6 +280,16 @@ class Capturer:
             summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
         )
 
+    def _recordings(self, uuid: str) -> dict:
+        """The meeting's recordings, the first thing asked of Zoom: a 404 means Zoom has no such meeting (or
+        no recording of it), which no retry changes."""
+        try:
+            return self.zoom.meeting_recordings(uuid)
+        except ZoomError as error:
+            if error.status == 404:
+                raise UnknownMeeting(error) from error
+            raise
+
     def _not_now(self, outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int) -> Capture:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
         if outcome.status == EXCLUDED:
@@ -254,8 +299,10 @@ class Capturer:
         since = parse_time((self.state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
         if datetime.now(UTC) - since > DEFERRAL_LIMIT:
             reason = f"{outcome.reason} since {utc_text(since)}, longer than Zoom ever takes: archive it once Zoom has"
-            self._told(FAILED, ref, key, "capture failed: %s", reason, level=logging.WARNING)
-            self.state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason)
+            self._told(FAILED, ref, key, "capture failed: %s", reason, level=logging.WARNING, final=True)
+            self.state.update_meeting(
+                key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason, final=True
+            )
             return Capture(FAILED, blob_name)
         self._told(DEFERRED, ref, key, "meeting deferred: %s", outcome.reason)
         self.state.update_meeting(
@@ -264,11 +311,21 @@ class Capturer:
         return Capture(DEFERRED, blob_name)
 
     def _told(
-        self, status: str, ref: MeetingRef, key: str, message: str, *args: object, level: int = logging.INFO
+        self,
+        status: str,
+        ref: MeetingRef,
+        key: str,
+        message: str,
+        *args: object,
+        level: int = logging.INFO,
+        final: bool = False,
     ) -> None:
-        """The `meeting_captured` record of an outcome other than a capture, with the day the listing gave."""
+        """The `meeting_captured` record of an outcome other than a capture, with the day the listing gave;
+        `final`: a failure no automatic retry follows."""
         day = str((self.state.meeting(key) or {}).get("day") or "")
-        telemetry.event(log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source)
+        telemetry.event(
+            log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source, final=final
+        )
 
     def _archive(self, meeting: Meeting, blob_name: str) -> tuple[list[CapturedFile], Composition, bool]:
         """Download the files, store those the message cannot carry, and write the message: all as streams;

@@ -32,6 +32,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from shared import claims
 from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.inventory import Scope
@@ -274,11 +275,21 @@ def _mailbox_gaps(expected: list[str], deliveries: dict[str, dict[str, Any]], wh
     found = []
     for mailbox in expected:
         delivery = deliveries.get(mailbox_row(mailbox), {})
-        if delivery.get("status") == FAILED:
+        status = delivery.get("status")
+        if status == FAILED:
             found.append((IMPORT_FAILED, f"{what}{delivery.get('code', '')}: {delivery.get('reason', '')}", mailbox))
-        elif delivery.get("status") not in (IMPORTED, DUPLICATE):
-            found.append((NOT_IMPORTED, f"{what}no item recorded in this mailbox", mailbox))
+        elif status not in (IMPORTED, DUPLICATE, UNMAPPED):
+            found.append((NOT_IMPORTED, what + _why_not_imported(delivery), mailbox))
     return found
+
+
+def _why_not_imported(delivery: dict[str, Any]) -> str:
+    """What a mailbox without an outcome is waiting for."""
+    if claims.live_holder(delivery):
+        return "being imported now (no outcome recorded yet)"
+    if claims.lapsed(delivery):
+        return "claimed by a worker that stopped before recording an outcome; the sweep drives it again"
+    return "no item recorded in this mailbox"
 
 
 def _late_files(recording: dict[str, Any], row: dict[str, Any], filters: Filters) -> list[str]:
@@ -302,15 +313,16 @@ def _expected(
     mapping: UserMapping,
     settings: Settings,
 ) -> list[str] | None:
-    """The mailboxes that should hold the meeting: from the delivery rows once an import ran to its end,
-    otherwise from the archived message's participants, mapped again; None when the message is missing."""
-    if row.get("delivery"):
-        return sorted(
-            str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED
-        )
+    """The mailboxes that should hold the meeting: those of the archived message's participants, mapped again
+    now (a person added to the directory since the import counts), and every mailbox a delivery row names
+    (the default mailbox standing in, a mailbox mapped then); None when the message is missing. Never only
+    the rows: an import that died before writing one would leave its mailboxes out."""
     try:
         data = messages.download_blob(str(row.get("message_blob") or message_blob_name(key))).readall()
     except ResourceNotFoundError:
         return None
     targets, _ = recipients(read_record(data), settings=settings, mapping=mapping, directory=directory)
-    return sorted(target.mailbox.address for target in targets)
+    named = {str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED}
+    by_row = {mailbox_row(address): address for address in named}
+    by_row.update({mailbox_row(t.mailbox.address): t.mailbox.address for t in targets})
+    return sorted(by_row.values())

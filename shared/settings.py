@@ -294,6 +294,12 @@ class Settings:
         default="7",
         parse=_positive_int,
     )
+    sweep_schedule: str = setting(
+        "When the sweep runs (NCRONTAB, 6 fields, UTC): it drives again, with back-off, the work that stopped short "
+        "(poison queues, the completeness reports' gaps), then marks it failed for a person.",
+        default="0 */5 * * * *",
+        parse=_ncrontab,
+    )
     workbook_url: str = setting(
         "Azure portal URL of the operators' workbook, which the status page links to; set by the deployment "
         "(empty: no link).",

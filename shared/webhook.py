@@ -98,7 +98,7 @@ def receive(
     if not isinstance(uuid, str) or not uuid:
         return _refuse(400, f"{name} without a meeting uuid")
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
-        inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
+        inventory.enqueue(state, queue, uuid, "webhook", meeting, force=True)  # Zoom may have added files
         log.info("webhook %s: meeting queued", name)
     return Reply(200, {"queued": uuid})
 
