@@ -52,7 +52,7 @@ from azure.storage.queue import (
     QueueServiceClient,
 )
 
-from local.ncrontab import Schedule
+from shared.ncrontab import Schedule
 from shared.settings import local_settings
 
 HOST_ID = "local"

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 VALIDATION = "endpoint.url_validation"
 RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
 TOLERANCE = timedelta(minutes=5)
+# The largest body read: Zoom's recording events are a few KB (one entry of about 500 bytes per file, even a
+# participant's own audio); a larger one is refused before it is hashed, so a flood of big bodies costs nothing.
+MAX_BODY_BYTES = 1024 * 1024
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 
@@ -66,6 +69,8 @@ def receive(
     now: datetime | None = None,
 ) -> Reply:
     """Answer one notification request; `headers` are matched without regard to case."""
+    if len(body) > MAX_BODY_BYTES:
+        return _refuse(413, f"the body is over {MAX_BODY_BYTES} bytes, more than any Zoom event")
     lower = {name.lower(): value for name, value in headers.items()}
     timestamp = lower.get(TIMESTAMP_HEADER, "")
     given = lower.get(SIGNATURE_HEADER, "")
