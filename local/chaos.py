@@ -127,7 +127,7 @@ class Tenant:
         """Zoom lists the meetings so far; Graph's mailboxes are seeded once (a seed empties them)."""
         world.zoom.seed({**self.zoom, "meetings": self.meetings, "latency": ZOOM_LATENCY}, DEMO)
         if not self.graph_seeded:
-            world.graph.seed({**self.graph, "latency": GRAPH_LATENCY})
+            world.graph.seed({**self.graph, "tenant_id": world.tenant_id, "latency": GRAPH_LATENCY})
             self.graph_seeded = True
 
     def expected(self) -> dict[str, set[str]]:
@@ -249,8 +249,12 @@ def run(world: World, kills: int, seed: int, per_round: int = 2, progress: bool 
     env = host_environment(settings)
     log = world.workdir / "chaos-host.log"
     figures = Figures()
-    say = print if progress else (lambda *_: None)
-    say(f"killing the local host {kills} times; its output goes to {log}", flush=True)
+
+    def say(text: str) -> None:
+        if progress:
+            print(text, flush=True)
+
+    say(f"killing the local host {kills} times; its output goes to {log}")
     while figures.kills < kills:
         tenant.add(per_round)
         tenant.seed(world)
@@ -263,7 +267,7 @@ def run(world: World, kills: int, seed: int, per_round: int = 2, progress: bool 
             figures.kills += 1
             figures.landed.update(stages or {"none"})
             if figures.kills % 10 == 0 or figures.kills == kills:
-                say(f"  {figures.kills} kills, {len(tenant.meetings)} meetings so far", flush=True)
+                say(f"  {figures.kills} kills, {len(tenant.meetings)} meetings so far")
         figures.poisoned += host.poisoned
     expected = tenant.expected()
     figures.meetings = len(expected)
@@ -271,7 +275,7 @@ def run(world: World, kills: int, seed: int, per_round: int = 2, progress: bool 
     archiver = Archiver(load_settings(settings))
     days = sorted({_day(entry) for entry in tenant.meetings})
     _compare_report(figures, archiver, expected, Mailboxes(world, tenant).items(), days, tenant)
-    say("recovering: the host runs again, unkilled, until the archive is whole", flush=True)
+    say("recovering: the host runs again, unkilled, until the archive is whole")
     started = time.monotonic()
     while True:
         host = Host(env, log)
@@ -281,7 +285,7 @@ def run(world: World, kills: int, seed: int, per_round: int = 2, progress: bool 
         missing = [(k, u) for k, users in expected.items() for u in users if held[(k, u)] == 0]
         if not missing or time.monotonic() - started > RECOVERY_DEADLINE:
             break
-        say(f"  run {figures.recovery_runs} ended ({code}): {len(missing)} pair(s) still missing", flush=True)
+        say(f"  run {figures.recovery_runs} ended ({code}): {len(missing)} pair(s) still missing")
         for key, user in missing[:3]:
             row = archiver.state.deliveries(key).get(_row_of(tenant, user), {})
             meeting = archiver.state.meeting(key) or {}

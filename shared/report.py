@@ -4,12 +4,13 @@ with what the archive delivered, naming every gap.
 Modelled on the archivers' daily reconciliation reports (collected, archived, duplicate, failed,
 unprocessed), but per meeting and per mailbox. The inventory is Zoom's own: every user, active and
 inactive, and their cloud recordings of the day. For each meeting the expected mailboxes are those of its
-mapped internal participants: the delivery rows the import wrote name them once an import has run; before
-that, the archived message is read and its participants mapped again with the `mapping` module. Every
-meeting Zoom lists that is not in every expected mailbox is a gap, and so are files Zoom lists that the
-meeting's message and its additions (files archived after it) lack, and an addition missing from a mailbox;
-unmapped participants (external, no email, no Microsoft 365 user or mailbox) are listed as exceptions, which
-are the archive's policy, not gaps.
+internal participants, read from the archived message and mapped again with the `mapping` module, plus any
+a delivery row names (the default mailbox standing in): never only the rows that exist, which an import that
+died early leaves short. Every meeting Zoom lists that is not in every expected mailbox is a gap (a mailbox
+whose row has no outcome included: being imported, or claimed by a worker that stopped), and so are files
+Zoom lists that the meeting's message and its additions (files archived after it) lack, and an addition
+missing from a mailbox; unmapped participants (external, no email, no Microsoft 365 user or mailbox) are
+listed as exceptions, which are the archive's policy, not gaps.
 
 A gap is urgent when Zoom may delete the recording within `URGENT_WITHIN`: on the recording's
 `auto_delete_date` when Zoom states one (recordings then go to the trash, out of the API's reach), otherwise
@@ -255,7 +256,7 @@ def _compare(
             for addition in column_list(row.get("additions")):
                 found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
             if late := _late_files(recording, row, filters):
-                detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
+                detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); the sweep adds them"
                 found.append((FILES_NOT_ARCHIVED, detail, ""))
         gaps += [Gap(uuid, topic, mailbox, kind, detail, urgent, due.isoformat()) for kind, detail, mailbox in found]
         checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes))

@@ -35,7 +35,7 @@ COUNTS = {
     "unfinished": "No outcome yet (being imported, or left by a worker that stopped: driven again)",
     "unmapped": "Unmapped participants",
     "deferred": "Deferred (Zoom still processing)",
-    "waiting": "Waiting for Zoom's daily API quota",
+    "waiting": "Waiting for Zoom's API limits (the daily quota, or a long Retry-After)",
     "excluded": "Excluded by the filters",
     "pending": "Pending (queued, or captured and not yet imported)",
 }
