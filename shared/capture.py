@@ -31,6 +31,7 @@ from shared.records import (
     MeetingRef,
     Person,
     RecordingFile,
+    StoredIn,
     Summary,
     archive_key,
     group_participants,
@@ -339,7 +340,8 @@ class Capturer:
         try:
             downloaded = [self._download(index, f, area) for index, f in enumerate(meeting.files, 1)]
             said = read_said(downloaded, area.open)
-            captured, composition = place_files(meeting, downloaded, said, limit)
+            stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
+            captured, composition = place_files(meeting, downloaded, said, limit, stored_in)
             for c in captured:
                 if not c.attached:
                     store_once(self.recordings, c.stored_as, _verified(area, c), c.content_type)
@@ -411,7 +413,7 @@ class Staging:
 
 
 def place_files(
-    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int
+    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int, stored_in: StoredIn | None = None
 ) -> tuple[list[CapturedFile], Composition]:
     """Attach what fits in the largest message the mailboxes accept; the rest is stored apart, by content hash.
 
@@ -421,13 +423,14 @@ def place_files(
     attaching a file only ever adds its part; text records go first (small, and what searches need), then
     the smallest media. Bodies too big even alone show less of the chat and transcript, halving until they
     fit; a message that still does not fit (a tiny limit) is written all the same, with every file stored.
+    The bodies name each file stored apart by its place in `stored_in`.
     """
     stored = [replace(c, stored_as=recording_blob_name(c.sha256, c.filename)) for c in downloaded]
     said_limit = TEXT_LIMIT
-    base = compose(meeting, stored, said, said_limit=said_limit)
+    base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     while base.size > limit and said_limit:
         said_limit //= 2
-        base = compose(meeting, stored, said, said_limit=said_limit)
+        base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     room = limit - base.size
     attach = set()
     preference = sorted(
@@ -439,7 +442,7 @@ def place_files(
             attach.add(index)
             room -= cost
     files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
-    return files, compose(meeting, files, said, said_limit=said_limit)
+    return files, compose(meeting, files, said, said_limit=said_limit, stored_in=stored_in)
 
 
 def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:

@@ -360,6 +360,20 @@ class CapturedFile:
         return not self.stored_as
 
 
+@dataclass(frozen=True)
+class StoredIn:
+    """The container that files stored apart from their message are kept in: with a blob's name, a durable
+    reference that an administrator opens with their own Azure rights (the storage account, the container and
+    the blob, and its URL, which needs a credential: no shared key or SAS is ever written into a message)."""
+
+    account: str
+    container: str
+    url: str  # the container's URL, as a client of it has it (a SAS it may hold is never written out)
+
+    def blob_url(self, name: str) -> str:
+        return f"{self.url.split('?', 1)[0].rstrip('/')}/{name}"
+
+
 def recording_blob_name(sha256: str, filename: str) -> str:
     """Where a file too large for the mailbox is kept in the recordings container: named by its content."""
     extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"

@@ -125,8 +125,9 @@ class Tenant:
         upn: str = "",
         aliases: tuple[str, ...] = (),
         groups: tuple[str, ...] = (),
+        email: str = "",
     ) -> Person:
-        email = f"{name.split()[0].lower()}@{domain}"
+        email = email or f"{name.split()[0].lower()}@{domain}"
         person = Person(name, email, mailbox=mailbox)
         if zoom:
             person.zoom_id = "z" + uuidlib.uuid4().hex[:21]

@@ -14,9 +14,10 @@ from datetime import date, datetime, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from shared.message.render import render_template
+from shared.message.headers import message_id
+from shared.message.render import counted, render_template
 from shared.message.text import body_text, clock, duration, header_text, size
-from shared.records import CapturedFile, Meeting, Participant, PollAnswer, Summary
+from shared.records import CapturedFile, Meeting, Participant, PollAnswer, StoredIn, Summary, archive_key
 from shared.transcript import Transcript, is_text_record
 from shared.transcript import read as read_transcript
 
@@ -96,6 +97,28 @@ class FileLine:
 
 
 @dataclass(frozen=True)
+class StoredLine:
+    """A file kept in storage instead of attached, named so that an administrator can open it with their own
+    rights: storage account, container, blob, the blob's URL, and the SHA-256 that proves a copy whole."""
+
+    filename: str
+    size: str
+    sha256: str
+    account: str  # empty when the message was made without knowing it (a test)
+    container: str
+    blob: str
+    url: str
+
+    @classmethod
+    def of(cls, filename: str, size_bytes: int, sha256: str, blob: str, stored_in: StoredIn | None) -> StoredLine:
+        if stored_in is None:
+            return cls(filename, size(size_bytes), sha256, "", "recordings", blob, "")
+        return cls(
+            filename, size(size_bytes), sha256, stored_in.account, stored_in.container, blob, stored_in.blob_url(blob)
+        )
+
+
+@dataclass(frozen=True)
 class Content:
     """Everything the bodies show, as the templates receive it."""
 
@@ -108,18 +131,26 @@ class Content:
     questions: tuple[tuple[str, str, str], ...]  # who, question, answer
     summaries: tuple[SummaryShown, ...]
     files: tuple[FileLine, ...]
+    stored: tuple[StoredLine, ...]  # the files among them kept in storage instead of attached
+    addition: str  # what an addition adds to its meeting's message; empty for the meeting's own message
 
 
-def render_bodies(
-    meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int
-) -> tuple[str, str]:
-    """The text body and the HTML body; `said_limit` is how many characters of chat and transcript they show."""
-    shown = content(meeting, files, said, zone, said_limit)
+def render_bodies(shown: Content) -> tuple[str, str]:
+    """The text body and the HTML body of what `content` found to show."""
     values = {f.name: getattr(shown, f.name) for f in fields(shown)}
     return render_template("text_body.txt", **values), render_template("html_body.html", **values)
 
 
-def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: ZoneInfo, said_limit: int) -> Content:
+def content(
+    meeting: Meeting,
+    files: Sequence[CapturedFile],
+    said: Said,
+    zone: ZoneInfo,
+    said_limit: int,
+    stored_in: StoredIn | None = None,
+) -> Content:
+    """What the bodies show: `said_limit` is how many characters of chat and transcript, `stored_in` the
+    container of the files stored apart."""
     return Content(
         topic=header_text(meeting.topic) or "(no topic)",
         facts=_facts(meeting, zone),
@@ -133,6 +164,20 @@ def content(meeting: Meeting, files: Sequence[CapturedFile], said: Said, zone: Z
         ),
         summaries=_summaries(meeting.summary),
         files=tuple(_file_line(c) for c in files),
+        stored=tuple(
+            StoredLine.of(c.filename, c.size, c.sha256, c.stored_as, stored_in) for c in files if not c.attached
+        ),
+        addition=_addition(meeting, zone),
+    )
+
+
+def _addition(meeting: Meeting, zone: ZoneInfo) -> str:
+    if not meeting.addition:
+        return ""
+    return (
+        f"This message adds {counted(len(meeting.files), 'file')} that Zoom made available after the meeting "
+        f"was archived. The meeting's own message has the same topic and start ({clock(meeting.start, zone)}); "
+        f"its Message-ID is {message_id(archive_key(meeting.uuid))}."
     )
 
 
@@ -249,5 +294,5 @@ def _file_line(captured: CapturedFile) -> FileLine:
         size=size(captured.size),
         sha256=captured.sha256,
         checked=", matches Zoom's fingerprint" if captured.file.fingerprint else "",
-        where="attached" if captured.attached else f"stored in the archive as recordings/{captured.stored_as}",
+        where="attached" if captured.attached else "stored in the archive (see below)",
     )

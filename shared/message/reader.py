@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import HeaderParser
+from email.utils import getaddresses
 from functools import cached_property
 
 from shared.message.headers import HEADER_ARCHIVE_KEY
@@ -49,6 +51,7 @@ class ArchivedMessage:
     html: str
     attachments: tuple[Attachment, ...]  # our JSON record among them
     record: MeetingRecord
+    in_reply_to: str = ""  # an addition's: the Message-ID of its meeting's message
 
 
 def read_message(data: bytes) -> ArchivedMessage:
@@ -62,17 +65,18 @@ def read_message(data: bytes) -> ArchivedMessage:
         else:
             attachments.append(_attachment(data, headers, start, end))
     record = _record_of(attachments)
-    sender = msg["From"].addresses[0] if msg["From"] and msg["From"].addresses else None
+    senders = _people(msg, "From")
     return ArchivedMessage(
         archive_key=str(msg[HEADER_ARCHIVE_KEY]).strip(),
         message_id=str(msg["Message-ID"]).strip(),
         subject=str(msg["Subject"] or ""),
-        sender=Person(sender.display_name, sender.addr_spec) if sender else Person("", ""),
-        to=tuple(Person(a.display_name, a.addr_spec) for a in (msg["To"].addresses if msg["To"] else ())),
+        sender=senders[0] if senders else Person("", ""),
+        to=_people(msg, "To"),
         date=record.start or msg["Date"].datetime,
         html=html_body,
         attachments=tuple(attachments),
         record=record,
+        in_reply_to=str(msg["In-Reply-To"] or "").strip(),
     )
 
 
@@ -81,6 +85,19 @@ def read_record(data: bytes) -> MeetingRecord:
     _, parts = _archived_parts(data)
     found = (_attachment(data, h, s, e) for h, s, e in parts if h.get_filename() == RECORD_FILENAME)
     return _record_of(list(found))
+
+
+def _people(msg: EmailMessage, header: str) -> tuple[Person, ...]:
+    """The people an address header names, each name decoded as RFC 2047 says: the `email` package's address
+    parser keeps the space between two encoded words of a display name, which a name longer than one encoded
+    word would gain, so the names are decoded from the header's raw text instead. (A name outside ASCII is one
+    that a message written before the headers were 7-bit holds as raw UTF-8: it is taken as it is.)"""
+    raw = [value.replace("\r\n", "") for name, value in msg.raw_items() if name.lower() == header.lower()]
+    return tuple(
+        Person(str(make_header(decode_header(name))) if name.isascii() else name, email)
+        for name, email in getaddresses(raw)
+        if email
+    )
 
 
 def _record_of(attachments: Sequence[Attachment]) -> MeetingRecord:
@@ -117,7 +134,10 @@ def _body_start(data: bytes, start: int, end: int) -> int:
 
 
 def _headers(data: bytes, start: int, end: int) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(data[start : _body_start(data, start, end)], headersonly=True)
+    """The headers of an entity, their encoded words decoded. Messages written before the headers were 7-bit
+    hold raw UTF-8 in them (RFC 6532): read as text, it gives the same names, never escaped bytes."""
+    block = data[start : _body_start(data, start, end)].decode("utf-8", errors="replace")
+    return HeaderParser(policy=policy.default).parsestr(block)
 
 
 def _attachment(data: bytes, headers: EmailMessage, start: int, end: int) -> Attachment:

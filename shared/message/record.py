@@ -22,6 +22,7 @@ from shared.records import (
     Question,
     Session,
     Summary,
+    archive_key,
     as_int,
     as_list,
     parse_time,
@@ -83,6 +84,7 @@ class MeetingRecord:
     qa: tuple[Question, ...]
     summary: Summary | None
     files: tuple[ArchivedFile, ...]
+    addition_to: str = ""  # an addition's: the archive key of its meeting's own message (its Message-ID's left part)
 
     @classmethod
     def of(cls, meeting: Meeting, files: Sequence[CapturedFile]) -> MeetingRecord:
@@ -103,6 +105,7 @@ class MeetingRecord:
             qa=meeting.qa,
             summary=meeting.summary,
             files=tuple(ArchivedFile.of(c) for c in files),
+            addition_to=archive_key(meeting.uuid) if meeting.addition else "",
         )
 
     def to_json(self) -> bytes:
@@ -114,6 +117,7 @@ class MeetingRecord:
             "uuid": self.uuid,
             "id": self.meeting_id,
             "archive_key": self.archive_key,
+            "addition_to": self.addition_to or None,
             "topic": self.topic,
             "host": {"id": self.host_id, "name": self.host.name, "email": self.host.email},
             "start_time": _time(self.start),
@@ -206,6 +210,7 @@ class MeetingRecord:
             ),
             summary=_summary(data.get("summary")),
             files=tuple(_file(f) for f in _objects(data.get("files"))),
+            addition_to=_str(data.get("addition_to")),
         )
 
 

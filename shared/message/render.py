@@ -35,6 +35,11 @@ def line_breaks(value: str) -> Markup:
     return Markup("<br>").join(value.split("\n"))
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 answer`, `2 answers`: a count with its noun, singular or plural (nouns that take an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 TEMPLATES = Environment(
     loader=PackageLoader("shared.message", "templates"),
     autoescape=select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
@@ -44,6 +49,7 @@ TEMPLATES = Environment(
     extensions=[_JoinLines],
 )
 TEMPLATES.filters["breaks"] = line_breaks
+TEMPLATES.filters["counted"] = counted
 
 
 def render_template(template: str, **values: Any) -> str:

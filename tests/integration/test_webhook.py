@@ -21,6 +21,7 @@ import requests
 from azure.storage.queue import QueueClient
 
 from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
+from shared.mailbox import IN_REPLY_TO, REFERENCES
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.state import State
@@ -229,4 +230,10 @@ def test_a_transcript_zoom_finishes_after_the_meeting_was_archived_reaches_the_m
         vtts = [a for a in addition["attachments"] if a["name"].endswith(".vtt")]
         assert [base64.b64decode(a["contentBytes"]) for a in vtts] == [vtt]
         assert not any(a["name"].endswith(".mp4") for a in addition["attachments"])
+        properties = graph.get(
+            f"/users/{(alice if mailbox is after[0] else bob).graph_id}/messages/{addition['id']}",
+            **{"$expand": "singleValueExtendedProperties"},
+        ).json()["singleValueExtendedProperties"]
+        threading = {p["id"]: p["value"] for p in properties if p["id"] in (IN_REPLY_TO, REFERENCES)}
+        assert threading == dict.fromkeys((IN_REPLY_TO, REFERENCES), first["internetMessageId"]), "threads"
     assert len(list(Storage(load_settings(settings).storage).container(MESSAGES_CONTAINER).list_blobs())) == 2

@@ -13,6 +13,7 @@ from shared.records import (
     MeetingRef,
     Person,
     RecordingFile,
+    StoredIn,
     Summary,
     archive_key,
     group_participants,
@@ -29,6 +30,13 @@ def test_the_archive_key_is_stable_and_safe_for_storage_names() -> None:
     assert key == archive_key("/ajXp112QmuoKj4854875==")
     assert len(key) == 32 and key.isalnum()
     assert key != archive_key("ajXp112QmuoKj4854875==")
+
+
+def test_a_stored_file_is_named_by_its_container_url_without_any_credential_in_it() -> None:
+    sas = StoredIn("st1", "recordings", "https://st1.blob.core.windows.net/recordings?sv=2024&sig=secret")
+    assert sas.blob_url("ab.mp4") == "https://st1.blob.core.windows.net/recordings/ab.mp4"
+    local = StoredIn("devstoreaccount1", "recordings", "http://127.0.0.1:10000/devstoreaccount1/recordings/")
+    assert local.blob_url("ab.mp4") == "http://127.0.0.1:10000/devstoreaccount1/recordings/ab.mp4"
 
 
 def test_a_participant_who_rejoins_keeps_every_session() -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from shared.message.bodies import read_said
 from shared.message.compose import build_message, compose
 from shared.message.reader import read_message
-from shared.records import Participant, PollAnswer, Question, Session, Summary
+from shared.records import Participant, PollAnswer, Question, Session, StoredIn, Summary
 from tests.conftest import shared_file
 from tests.unit.message.examples import (
     MARKUP,
@@ -114,20 +114,49 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
         captured(1, "MP4", video, stored=True, fingerprint=hashlib.sha256(video).hexdigest()),
         captured(2, "CHAT", chat),
     ]
-    data = build_message(meeting(), files, {"key-2": chat})
-    text, html = bodies(data)
+    stored_in = StoredIn("starchive", "recordings", "https://starchive.blob.core.windows.net/recordings")
+    out = io.BytesIO()
+    compose(meeting(), files, {}, stored_in=stored_in).write(out, lambda c: io.BytesIO(chat))
+    text, html = bodies(out.getvalue())
     video_sha, chat_sha = hashlib.sha256(video).hexdigest(), hashlib.sha256(chat).hexdigest()
-    stored = f"stored in the archive as recordings/{video_sha}.mp4"
     assert (
-        f"Files (2)\n- 01-mp4.mp4: MP4, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, {stored}\n"
-        f"- 02-chat.txt: CHAT, 20 bytes, SHA-256 {chat_sha}, attached\n"
+        f"Files (2)\n- 01-mp4.mp4: MP4, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, stored in the "
+        f"archive (see below)\n- 02-chat.txt: CHAT, 20 bytes, SHA-256 {chat_sha}, attached\n"
+    ) in text
+    url = f"https://starchive.blob.core.windows.net/recordings/{video_sha}.mp4"
+    assert (
+        f"- 01-mp4.mp4 (4.9 KB)\n    SHA-256: {video_sha}\n    Storage account: starchive\n    Container: recordings\n"
+        f"    Blob: {video_sha}.mp4\n    URL: {url}\n    Download: az storage blob download --auth-mode login "
+        f"--account-name starchive --container-name recordings --name {video_sha}.mp4 --file 01-mp4.mp4\n"
     ) in text
     page = Page(html)
-    assert ["01-mp4.mp4", "MP4", "4.9 KB", f"{video_sha}, matches Zoom's fingerprint", stored] in page.rows
-    assert ["02-chat.txt", "CHAT", "20 bytes", chat_sha, "attached"] in page.rows
-    attachments = {a.filename: a.data for a in read_message(data).attachments}
+    assert ["01-mp4.mp4", "MP4", "4.9 KB", "stored in the archive (see below)"] in page.rows
+    assert [f"SHA-256 {video_sha}, matches Zoom's fingerprint"] in page.rows
+    assert ["02-chat.txt", "CHAT", "20 bytes", "attached"] in page.rows and [f"SHA-256 {chat_sha}"] in page.rows
+    assert "Files stored in the archive instead of attached" in page.headings
+    assert [["File", "01-mp4.mp4 (4.9 KB)"], ["SHA-256", video_sha], ["Storage account", "starchive"]] == [
+        row for row in page.rows if row[0] in ("File", "SHA-256", "Storage account")
+    ]
+    assert ["Blob", f"{video_sha}.mp4"] in page.rows and ["URL", url] in page.rows
+    attachments = {a.filename: a.data for a in read_message(out.getvalue()).attachments}
     assert attachments["02-chat.txt"] == chat  # CRLF and tabs untouched
     assert "01-mp4.mp4" not in attachments
+
+
+def test_an_addition_says_what_it_adds_and_to_which_message() -> None:
+    vtt = b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nAlice: late\n"
+    files = [captured(1, "TRANSCRIPT", vtt)]
+    original = read_message(build_message(meeting(), [], {}))
+    data = build_message(meeting(addition=True, files=(files[0].file,)), files, {"key-1": vtt})
+    text, html = bodies(data)
+    said = (
+        "This message adds 1 file that Zoom made available after the meeting was archived. The meeting's own "
+        f"message has the same topic and start (2026-03-04 04:30:00); its Message-ID is {original.message_id}."
+    )
+    assert f"Zoom meeting record\n\n{said}\n" in text and said in Page(html).paragraphs
+    addition = read_message(data)
+    assert addition.in_reply_to == original.message_id and original.in_reply_to == ""
+    assert addition.record.addition_to == original.archive_key and original.record.addition_to == ""
 
 
 def test_the_chat_is_text_with_speakers_and_wall_clock_times() -> None:
@@ -204,6 +233,8 @@ def test_polls_questions_and_the_ai_summary_are_in_the_bodies() -> None:
     )
     qa = (Question("Dan", "dan@contoso.example", "When is <i>launch</i>?", "Monday"), Question("Eve", "", "Why?", ""))
     summary = Summary("Quarterly plan", "We agreed\non a plan.", (("Budget", "Up 5%"),), ("Send notes",))
+    one = bodies(build_message(meeting(polls=polls[:1]), [], {}))
+    assert "Polls (1 answer)\n" in one[0] and "Polls (1 answer)" in Page(one[1]).headings
     data = build_message(meeting(polls=polls, qa=qa, summary=summary), [], {})
     text, html = bodies(data)
     assert (

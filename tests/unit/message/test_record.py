@@ -20,6 +20,7 @@ WRITTEN = {
     "uuid": "/ajXp112QmuoKj4854875==",
     "id": 123,
     "archive_key": "9f8657ea4fbeec522bc1049f48e87d66",
+    "addition_to": None,
     "topic": "Planning <b>",
     "host": {"id": "zAlice", "name": "Alice Archer", "email": "alice@contoso.example"},
     "start_time": "2026-03-04T09:30:00Z",
