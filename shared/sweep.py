@@ -37,6 +37,7 @@ from azure.storage.queue import QueueClient
 from shared import claims, telemetry
 from shared.capture import message_blob_name
 from shared.delivery import tell_settled
+from shared.inventory import QUEUEING
 from shared.records import MeetingRef, MessageRef, archive_key, parse_time, utc_text
 from shared.report import (
     CAPTURE_FAILED,
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 REDRIVE_DELAYS = (0, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600, 12 * 3600)
 QUIET = timedelta(minutes=15)  # a gap whose rows changed more recently may still be in the host's retries
 FRESH_REPORTS = timedelta(hours=26)  # reports written this recently are read (the reconcile timer is daily)
+QUEUE_TTL = timedelta(days=7)  # how long a Storage queue keeps a message (the Functions bindings' default)
 POISON_PAGE = 32  # messages read from a poison queue at once (the most a queue gives)
 POISON_LIMIT = 2000  # poison messages handled in one run; the rest in the next
 CAPTURE, IMPORT, GIVEN_UP = "capture", "import", "given up"
@@ -164,8 +166,8 @@ class Sweeper:
         row = self.state.meeting(key) or {}
         kinds = {gap.kind for gap in gaps}
         status, quiet = row.get("status"), _quiet(row)
-        if kinds & {NOT_ARCHIVED, NOT_CAPTURED} and status in (None, QUEUED) and quiet:
-            return [Due(CAPTURE, key, uuid, "queued and never captured: its queue message was lost")]
+        if kinds & {NOT_ARCHIVED, NOT_CAPTURED} and _message_lost(row):
+            return [Due(CAPTURE, key, uuid, "never queued, or its queue message was lost")]
         if CAPTURE_FAILED in kinds and status == FAILED and not row.get("final") and quiet:
             return [Due(CAPTURE, key, uuid, f"capture failed: {row.get('error_code', '')}")]
         found = []
@@ -305,6 +307,19 @@ def _json(content: str) -> Any:
         return json.loads(base64.b64decode(content, validate=True))
     except (ValueError, binascii.Error):
         return {}
+
+
+def _message_lost(row: dict[str, Any]) -> bool:
+    """The meeting has no queue message on its way: never queued, queued by a worker that died before sending
+    it, or queued longer ago than a queue keeps a message. One waiting in a long queue is not driven again (a
+    second message would only wait behind it)."""
+    if not row.get("status"):
+        return True
+    queued_at = parse_time(row.get("queued_at"))
+    if row.get("status") != QUEUED or queued_at is None:
+        return False
+    waited = datetime.now(UTC) - queued_at
+    return waited > QUEUE_TTL or ("message_id" in row and not row["message_id"] and waited > QUEUEING)
 
 
 def _quiet(row: dict[str, Any]) -> bool:

@@ -7,7 +7,8 @@ constant time), its timestamp is within 5 minutes of now, and the same signed re
 and nothing more: the capture stage re-reads everything from Zoom's API, so a forged or replayed event
 cannot inject content, and the event's `download_token` and `download_url` are never used. Zoom sends
 duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
-Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
+Zoom wants an answer within 3 seconds; this is one Table insert, a read and two writes of the meeting's row
+(queued before the message is sent, naming it after) and one queue message.
 The daily timer remains the safety net for a notification that never arrives.
 """
 

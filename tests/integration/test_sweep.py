@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
@@ -221,3 +221,21 @@ def test_work_still_in_the_hosts_retries_is_left_alone(fresh: World, tenant: Ten
 
     assert archive.sweep().captures == 0
     assert archive.storage.queue(MEETINGS_QUEUE).get_queue_properties().approximate_message_count == 0
+
+
+def test_a_meeting_queued_is_driven_again_only_when_its_message_was_never_sent(fresh: World, tenant: Tenant) -> None:
+    """One waiting in a long queue (a backfill of thousands) has its message on the way: another would only wait
+    behind it. One whose worker died between writing `queued` and sending the message has none."""
+    alice = tenant.person("Alice Archer")
+    waiting, lost = tenant.meeting(alice, "In a long queue"), tenant.meeting(alice, "Never sent")
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    for meeting, message_id in ((waiting, "a-message-id"), (lost, "")):
+        key, day = archive_key(meeting.uuid), meeting.start.date().isoformat()
+        fields = {"status": "queued", "queued_at": an_hour_ago, "message_id": message_id, "day": day}
+        archive.state.update_meeting(key, uuid=meeting.uuid, **fields)
+    assert len(archive.reconcile(days=[waiting.start.date()])[0].gaps) == 2
+
+    assert archive.sweep().captures == 1
+    assert MeetingRef.from_json(take(archive, MEETINGS_QUEUE)).uuid == lost.uuid
