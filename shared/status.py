@@ -3,12 +3,13 @@
 It has the counts of the Purview connector's log (items available from source; items for import after
 fan-out to the participants' mailboxes; imported; partially imported, i.e. some files stored in the
 `recordings` container instead of attached; skipped as duplicates; failed), plus unmapped participants,
-deferred and still pending meetings, and one line per failure. Unlike Purview's it is kept as long as the
-tables are, and each day shows the gaps its completeness report named. Every day of the period is shown,
-one with nothing recorded and no report as such, so that "nothing known" never reads as "0". Three
-renderings of one `StatusLog`: an HTML page for a browser (no script, no external asset, every Zoom string
-escaped), JSON, and CSV that parses back into the same values (but for a quote before text a spreadsheet
-would run), with a byte order mark so that Excel reads it as UTF-8.
+deferred and still pending meetings, and one line per failure (a meeting archived without a file it could not
+fetch yet is one too, `files_missing`). Unlike Purview's it is kept as long as the tables are, and each day
+shows the gaps its completeness report named. Every day of the period is shown, one with nothing recorded and
+no report as such, so that "nothing known" never reads as "0". Three renderings of one `StatusLog`: an HTML
+page for a browser (no script, no external asset, every Zoom string escaped), JSON, and CSV that parses back
+into the same values (but for a quote before text a spreadsheet would run), with a byte order mark so that
+Excel reads it as UTF-8.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 from shared.message.render import render_template
 from shared.report import Gap, Report
 from shared.state import CAPTURED, DEFERRED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, QUEUED, UNMAPPED, WAITING, State
+
+FILES_MISSING = "files_missing"  # the code of a meeting archived without files it could not fetch (yet)
 
 # The counts, in the order they are shown, with what they mean.
 COUNTS = {
@@ -165,6 +168,22 @@ def _failures(
         )
         for row in rows
         if row.get("status") == FAILED
+    ]
+    found += [  # archived without some files: the sweep tries them again (a replay too), the report names them
+        Failure(
+            day=day,
+            meeting_uuid=str(row.get("uuid", "")),
+            topic=str(row.get("topic", "")),
+            participant="",
+            mailbox="",
+            stage="capture",
+            code=FILES_MISSING,
+            reason=f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
+            attempts=int(row.get("attempts") or 0),
+            last_attempt=str(row.get("updated_at", "")),
+        )
+        for row in rows
+        if row.get("status") == CAPTURED and int(row.get("files_missing") or 0) > 0
     ]
     for row in delivered:
         if row.get("status") != FAILED:

@@ -171,8 +171,8 @@ class Sweeper:
         if CAPTURE_FAILED in kinds and status == FAILED and not row.get("final") and quiet:
             return [Due(CAPTURE, key, uuid, f"capture failed: {row.get('error_code', '')}")]
         found = []
-        if FILES_NOT_ARCHIVED in kinds and status == CAPTURED and quiet:
-            found.append(Due(CAPTURE, key, uuid, "Zoom lists files the archive lacks"))
+        if FILES_NOT_ARCHIVED in kinds and status == CAPTURED and quiet and not row.get("recheck"):
+            found.append(Due(CAPTURE, key, uuid, "Zoom lists files the archive lacks"))  # not left to a recheck
         if kinds & {NOT_IMPORTED, IMPORT_FAILED} and status == CAPTURED:
             missing = tuple(g.mailbox for g in gaps if g.kind == NOT_IMPORTED and g.mailbox)
             for message_key in (key, *column_list(row.get("additions"))):

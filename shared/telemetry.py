@@ -42,9 +42,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "stage_failed": ("code", "final", "reason"),
     # A meeting queued for capture (by the timer, a webhook, a backfill or the sweep), with its meeting day.
     "meeting_queued": ("day", "source"),
-    # One capture's outcome: captured (stored_files: files kept apart), deferred, waiting, excluded or failed
-    # (final: no automatic retry follows).
-    "meeting_captured": ("status", "day", "source", "stored_files", "final"),
+    # One capture's outcome: captured (stored_files: files kept apart; missing_files: files that could not be
+    # fetched, archived later), deferred, waiting, excluded or failed (final: no automatic retry follows).
+    "meeting_captured": ("status", "day", "source", "stored_files", "missing_files", "final"),
     # A worker took one (meeting, mailbox) row to import into it: until it settles, the row has no outcome.
     "delivery_claimed": ("day", "row"),
     # One (meeting, mailbox) or unmapped participant row settled: imported, duplicate, unmapped or failed

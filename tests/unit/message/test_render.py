@@ -36,6 +36,7 @@ def test_the_text_body_escapes_nothing() -> None:
         questions=(),
         summaries=(),
         files=(),
+        missing=(),
         stored=(),
         addition="",
     )
