@@ -56,6 +56,8 @@ STAGES["retry_import"] = "import"
 KILL_AFTER = (0.5, 7.0)  # seconds after a host starts that it may be killed (it takes ~2 s to load)
 RECOVERY_DEADLINE = 30 * 60.0  # seconds: recovery that takes longer is a failure of its own
 WORKDIR = ROOT / ".local" / "chaos"
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_POISONED = re.compile(r"^\[[\d:]+\] \w+: .* moved to \S+-poison$")
 _LINE = re.compile(r"^\[[\d:]+\] (\w+) .*?: (started|ok \(|failed:)")
 
 
@@ -99,8 +101,7 @@ class Figures:
 class Tenant:
     """The demo tenant's people, and its meetings copied round after round under new UUIDs, held yesterday."""
 
-    def __init__(self, rng: random.Random):
-        self.rng = rng
+    def __init__(self) -> None:
         self.zoom = json.loads((DEMO / "zoom-seed.json").read_text())
         self.graph = json.loads((DEMO / "graph-seed.json").read_text())
         self.templates = list(self.zoom["meetings"])
@@ -114,7 +115,8 @@ class Tenant:
             entry = copy.deepcopy(self.templates[number % len(self.templates)])
             recording = entry["recording"]
             recording["uuid"] = f"chaos{number:04d}-{recording['uuid']}"
-            recording["start_time"] = (start + timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            entry = _moved(entry, start + timedelta(minutes=number) - _time(recording["start_time"]))
+            recording = entry["recording"]
             for item in recording.get("recording_files", []):
                 if item.get("id"):
                     item["id"] = f"{item['id']}-{number}"
@@ -219,7 +221,7 @@ class Host:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.log.write(line)
-            if "moved to" in line and "poison" in line:
+            if _POISONED.match(line):
                 self.poisoned += 1
             match = _LINE.match(line)
             if match:
@@ -244,7 +246,7 @@ class Host:
 def run(world: World, kills: int, seed: int, per_round: int = 2, progress: bool = True) -> Figures:
     """Kill the host `kills` times over a growing tenant, let it recover, and measure; returns the figures."""
     rng = random.Random(seed)
-    tenant = Tenant(rng)
+    tenant = Tenant()
     settings = world.app_settings(ARCHIVE_BACKFILL_DAYS="3", MAX_MESSAGE_SIZE_MB="35")
     env = host_environment(settings)
     log = world.workdir / "chaos-host.log"
@@ -359,8 +361,23 @@ def _row_of(tenant: Tenant, user_id: str) -> str:
     return mailbox_row(user.get("mail") or user["userPrincipalName"])
 
 
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _moved(value: Any, by: timedelta) -> Any:
+    """A seed entry with every time in it moved by `by`: the meeting, its participants' joins and leaves, its files."""
+    if isinstance(value, dict):
+        return {key: _moved(item, by) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_moved(item, by) for item in value]
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        return (_time(value) + by).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
 def _day(entry: dict[str, Any]) -> date:
-    return datetime.fromisoformat(entry["recording"]["start_time"].replace("Z", "+00:00")).date()
+    return _time(entry["recording"]["start_time"]).date()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,11 +60,7 @@ class Archiver:
         )
         self.directory = Directory(self.graph)
         self.sweeper = sweep.Sweeper(
-            self.state,
-            self.storage.queue,
-            self.storage.raw_queue,
-            messages=self.storage.container(MESSAGES_CONTAINER),
-            reports=self.storage.container(REPORTS_CONTAINER),
+            self.state, self.storage.queue, self.storage.raw_queue, reports=self.storage.container(REPORTS_CONTAINER)
         )
         # Read at start: a bad row stops the app with a message naming it, before any meeting is delivered.
         self.mapping = (

@@ -95,13 +95,11 @@ class Sweeper:
         state: State,
         queue: Callable[[str], QueueClient],
         raw_queue: Callable[[str], QueueClient],
-        messages: ContainerClient,
         reports: ContainerClient,
     ):
         self.state = state
         self.queue = queue  # a queue of ours (base64 text)
         self.raw_queue = raw_queue  # a queue as the host wrote it
-        self.messages = messages
         self.reports = reports
 
     def run(self) -> Swept:
