@@ -53,7 +53,7 @@ SMALL_FILE = 48 * 1024
 ORGANIZATION_DOMAIN = "contoso.example"
 STAGES = {"enumerate_meetings": "listing", "capture_meeting": "capture", "import_message": "import"}
 STAGES["retry_import"] = "import"
-KILL_AFTER = (0.5, 7.0)  # seconds after a host starts that it may be killed (it takes ~2 s to load)
+KILL_AFTER = (1.5, 6.0)  # seconds after a host starts that it may be killed (it takes ~2 s to load)
 RECOVERY_DEADLINE = 30 * 60.0  # seconds: recovery that takes longer is a failure of its own
 WORKDIR = ROOT / ".local" / "chaos"
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=100, help="SIGKILLs of the host (default 100)")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
-    parser.add_argument("--per-round", type=int, default=2, help="meetings added before each host run")
+    parser.add_argument("--per-round", type=int, default=3, help="meetings added before each host run")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     print(f"seed {args.seed}")

@@ -4,7 +4,10 @@ One state row per (meeting, mailbox) and per unmapped participant says what happ
 already settled are skipped on a retry, so a meeting imported into 9 of 10 mailboxes resumes with the
 10th. Permanent failures (no mailbox, mailbox full, access denied, too large) are recorded with Graph's
 code and never tried again; transient ones make the invocation fail so the host retries it, a bounded
-number of times. Internal participants without a mailbox are stood in for by the default mailbox, if set.
+number of times, and then the sweep. Each mailbox is claimed for the import (shared/claims.py): one that
+another live worker is importing is left to it, without failing; one claimed by a worker that died is
+taken over once its lease lapses. Internal participants without a mailbox are stood in for by the default
+mailbox, if set.
 """
 
 from __future__ import annotations
