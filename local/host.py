@@ -20,6 +20,7 @@ a development and test tool; it does not claim parity with the real host.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
 import importlib
 import json
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions import HttpRequest, HttpResponse
 from azure.functions.blob import InputStream
 from azure.functions.queue import QueueMessage
@@ -51,13 +52,16 @@ from azure.storage.queue import (
     QueueServiceClient,
 )
 
-from local.ncrontab import Schedule
+from shared.ncrontab import Schedule
 from shared.settings import local_settings
 
 HOST_ID = "local"
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 IDLE_SLEEP = 0.2
+# Seconds a message or blob being run is hidden from other hosts, renewed every third of it while it runs.
+# Azure's listener holds 10 minutes; here a killed host's work comes back within this.
+LEASE = 30.0
 
 
 def _duration(text: str) -> timedelta:
@@ -172,6 +176,7 @@ class LocalHost:
 
     def _invoke(self, trigger: Trigger, argument: Any, label: str, result: Any = None) -> bool:
         started = time.monotonic()
+        print(f"[{_clock()}] {trigger.name} {label}: started", flush=True)
         try:
             returned = trigger.call(argument)
             if result is not None:
@@ -194,12 +199,15 @@ class LocalHost:
         """Run the function on the visible messages (a batch); returns how many it took."""
         queue_name = expand(trigger.binding["queueName"])
         queue = self._queue(trigger.binding, queue_name)
-        received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=600))
+        received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=LEASE))
         _finish([pool.submit(self._run_message, trigger, queue, queue_name, m) for m in received])
         return len(received)
 
     def _run_message(self, trigger: Trigger, queue: QueueClient, queue_name: str, message: Any) -> None:
         body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
+        if message.dequeue_count > self.max_dequeue:  # received that often and never finished: its workers died
+            self._poison_message(trigger, queue, queue_name, message, body)
+            return
         argument = QueueMessage(
             id=message.id,
             body=body,
@@ -209,17 +217,21 @@ class LocalHost:
             expiration_time=message.expires_on,
             time_next_visible=message.next_visible_on,
         )
-        if self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})"):
+        with _Renewed(lambda: _hide(queue, message, LEASE)):
+            ok = self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})")
+        if ok:
             queue.delete_message(message)
         elif message.dequeue_count >= self.max_dequeue:
-            poison = self._queue(trigger.binding, f"{queue_name}-poison")
-            poison.send_message(body)
-            queue.delete_message(message)
-            with self.lock:
-                self.poisoned += 1
-            print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {queue_name}-poison", flush=True)
+            self._poison_message(trigger, queue, queue_name, message, body)
         else:
             queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
+
+    def _poison_message(self, trigger: Trigger, queue: QueueClient, name: str, message: Any, body: bytes) -> None:
+        self._queue(trigger.binding, f"{name}-poison").send_message(body)
+        queue.delete_message(message)
+        with self.lock:
+            self.poisoned += 1
+        print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {name}-poison", flush=True)
 
     def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
         """Run the function on each blob version that has no receipt yet; returns how many it ran."""
@@ -253,31 +265,49 @@ class LocalHost:
         return f"{self._receipt_prefix(trigger)}{etag}/{container}/{blob.name}"
 
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
-        data = container.download_blob(blob.name).readall()
-        stream = InputStream(data=data, name=f"{container_name}/{blob.name}", length=len(data), uri=container.url)
-        if self._invoke(trigger, stream, blob.name):
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true"})
-            return
+        """Run the function on one blob version, unless another host is running it: its receipt is leased while
+        it runs, and counts the attempts started, so a blob whose workers keep dying is poisoned too (in Azure
+        the trigger's internal queue message counts them)."""
+        with contextlib.suppress(ResourceExistsError):
+            receipt.upload_blob(b"", overwrite=False)
         try:
-            failures = int(receipt.get_blob_properties().metadata.get("failures", "0")) + 1
-        except ResourceNotFoundError:
-            failures = 1
-        if failures >= self.blob_poison_threshold:
-            poison = self._queue(trigger.binding, BLOB_POISON_QUEUE)
-            message = {
-                "FunctionId": f"Host.Functions.{trigger.name}",
-                "BlobType": "BlockBlob",
-                "ContainerName": container_name,
-                "BlobName": blob.name,
-                "ETag": str(blob.etag),
-            }
-            poison.send_message(json.dumps(message).encode())
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true", "failures": str(failures)})
-            with self.lock:
-                self.poisoned += 1
-            print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
-        else:
-            receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)})
+            lease = receipt.acquire_lease(lease_duration=int(LEASE))
+        except HttpResponseError:
+            return  # another host holds it: that one runs it
+        try:
+            with _Renewed(lease.renew):
+                metadata = dict(receipt.get_blob_properties().metadata or {})
+                if metadata.get("done") == "true":
+                    return  # finished by another host since the listing
+                attempts = int(metadata.get("attempts", "0"))
+                if attempts < self.blob_poison_threshold:
+                    receipt.set_blob_metadata({"attempts": str(attempts + 1)}, lease=lease)
+                    data = container.download_blob(blob.name).readall()
+                    name = f"{container_name}/{blob.name}"
+                    stream = InputStream(data=data, name=name, length=len(data), uri=container.url)
+                    if self._invoke(trigger, stream, blob.name):
+                        receipt.set_blob_metadata({"done": "true"}, lease=lease)
+                        return
+                    attempts += 1
+                if attempts >= self.blob_poison_threshold:
+                    self._poison_blob(trigger, container_name, blob)
+                    receipt.set_blob_metadata({"done": "true", "attempts": str(attempts)}, lease=lease)
+        finally:
+            with contextlib.suppress(HttpResponseError):
+                lease.release()
+
+    def _poison_blob(self, trigger: Trigger, container_name: str, blob: Any) -> None:
+        message = {
+            "FunctionId": f"Host.Functions.{trigger.name}",
+            "BlobType": "BlockBlob",
+            "ContainerName": container_name,
+            "BlobName": blob.name,
+            "ETag": str(blob.etag),
+        }
+        self._queue(trigger.binding, BLOB_POISON_QUEUE).send_message(json.dumps(message).encode())
+        with self.lock:
+            self.poisoned += 1
+        print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -354,11 +384,16 @@ class LocalHost:
 
     def _drain(self, pool: ThreadPoolExecutor) -> None:
         while True:
-            worked = self._poll_all(pool)
-            if not worked and self._outstanding() == 0 and not self._poll_all(pool):
+            ran = self._ran()
+            pending = self._poll_all(pool)
+            if not pending and self._outstanding() == 0 and not self._poll_all(pool):
                 return
-            if not worked:
+            if self._ran() == ran:  # nothing could run yet: retries not due, or work another host holds
                 time.sleep(IDLE_SLEEP)
+
+    def _ran(self) -> int:
+        with self.lock:
+            return self.completed + self.failed
 
     def run_forever(self) -> None:
         schedules = {t.name: Schedule(expand(t.binding["schedule"])) for t in self.triggers if t.kind == "timerTrigger"}
@@ -371,7 +406,8 @@ class LocalHost:
                     if trigger.kind == "timerTrigger" and due[trigger.name] <= now:
                         self.fire_timer(trigger)
                         due[trigger.name] = schedules[trigger.name].next_after(datetime.now(UTC))
-                if not self._poll_all(pool):
+                ran = self._ran()
+                if not self._poll_all(pool) or self._ran() == ran:
                     time.sleep(1.0)
 
     def _poll_all(self, pool: ThreadPoolExecutor) -> int:
@@ -410,6 +446,33 @@ def _reply(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
+
+
+class _Renewed:
+    """Calls `renew` every third of LEASE while the block runs (a lease on the work, kept while it is done)."""
+
+    def __init__(self, renew: Any):
+        self.renew = renew
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> None:
+        self.thread.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(LEASE / 3):
+            with contextlib.suppress(HttpResponseError):
+                self.renew()
+
+
+def _hide(queue: QueueClient, message: Any, seconds: float) -> None:
+    """Keep a message being run invisible for `seconds` more; its new pop receipt is kept on it."""
+    updated = queue.update_message(message, visibility_timeout=int(seconds))
+    message.pop_receipt, message.next_visible_on = updated.pop_receipt, updated.next_visible_on
 
 
 def _finish(futures: list[Future[None]]) -> None:

@@ -183,6 +183,7 @@ class World:
             "MAX_MESSAGE_SIZE_MB": "35",
             "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET_TOKEN,
             "RECONCILE_SCHEDULE": "0 0 6 * * *",
+            "SWEEP_SCHEDULE": "0 */5 * * * *",
             "RECONCILE_DAYS": "7",
             "TLS_CA_FILE": str(self.graph.ca_file),
             # retries of a failed queue message come quickly in the local world
@@ -197,7 +198,7 @@ class World:
         return subprocess.run(
             [sys.executable, "-m", "local.host", "--once", "--root", str(ROOT)],
             cwd=ROOT,
-            env=_host_environment(env),
+            env=host_environment(env),
             capture_output=not stream,
             text=True,
             timeout=timeout,
@@ -213,7 +214,7 @@ def serving_host(env: dict[str, str], function_key: str, log_file: Path) -> Iter
     command = [sys.executable, "-m", "local.host", "--root", str(ROOT), "--port", str(port)]
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            [*command, "--function-key", function_key], cwd=ROOT, env=_host_environment(env), stdout=log, stderr=log
+            [*command, "--function-key", function_key], cwd=ROOT, env=host_environment(env), stdout=log, stderr=log
         )
         try:
             _wait_for_port(port, process, "the local host")
@@ -222,7 +223,7 @@ def serving_host(env: dict[str, str], function_key: str, log_file: Path) -> Iter
             _stop(process)
 
 
-def _host_environment(env: dict[str, str]) -> dict[str, str]:
+def host_environment(env: dict[str, str]) -> dict[str, str]:
     """This process's environment without its own app settings, plus `env`."""
     app_setting_names = {name for name, _ in setting_specs()}
     return {**{k: v for k, v in os.environ.items() if k not in app_setting_names}, **env}

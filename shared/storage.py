@@ -19,6 +19,11 @@ from shared.blobio import BlockBlobWriter
 from shared.settings import StorageConnection
 
 MEETINGS_QUEUE = "meetings"
+IMPORTS_QUEUE = "imports"  # archived messages the sweep imports again (the blob trigger imports them first)
+# Where the Functions host moves a message that failed every attempt (host.json maxDequeueCount and
+# poisonBlobThreshold); the sweep reads them all.
+BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
+POISON_QUEUES = (f"{MEETINGS_QUEUE}-poison", f"{IMPORTS_QUEUE}-poison", BLOB_POISON_QUEUE)
 MESSAGES_CONTAINER = "messages"
 RECORDINGS_CONTAINER = "recordings"
 REPORTS_CONTAINER = "reports"
@@ -31,7 +36,7 @@ DELIVERIES_TABLE = "deliveries"
 FOLDERS_TABLE = "mailboxfolders"
 WEBHOOK_EVENTS_TABLE = "webhookevents"
 
-QUEUES = (MEETINGS_QUEUE,)
+QUEUES = (MEETINGS_QUEUE, IMPORTS_QUEUE)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
 TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
@@ -94,6 +99,10 @@ class Storage:
         return self._queues.get_queue_client(
             name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
         )
+
+    def raw_queue(self, name: str) -> QueueClient:
+        """A queue read as the text it holds, whatever its encoding (the host's own poison queues)."""
+        return self._queues.get_queue_client(name)
 
     def table(self, name: str) -> TableClient:
         return self._tables.get_table_client(name)

@@ -9,7 +9,8 @@ meeting UUID and nothing more: the capture stage re-reads everything from Zoom's
 addition), so a forged or replayed event cannot inject content, and the event's `download_token`,
 `download_url` and summary text are never used. Zoom sends
 duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
-Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
+Zoom wants an answer within 3 seconds; this is one Table insert, a read and two writes of the meeting's row
+(queued before the message is sent, naming it after) and one queue message.
 The daily timer remains the safety net for a notification that never arrives.
 
 With Zoom's archiving among the sources, `recording.archive_files_completed` queues its meeting the same way;
@@ -42,6 +43,9 @@ RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
 SUMMARY_EVENTS = ("meeting.summary_completed", "meeting.summary_updated")  # the AI summary done, or edited
 ARCHIVE_EVENT = "recording.archive_files_completed"
 TOLERANCE = timedelta(minutes=5)
+# The largest body read: Zoom's recording events are a few KB (one entry of about 500 bytes per file, even a
+# participant's own audio); a larger one is refused before it is hashed, so a flood of big bodies costs nothing.
+MAX_BODY_BYTES = 1024 * 1024
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 
@@ -76,6 +80,8 @@ def receive(
     sources: tuple[str, ...] = (RECORDINGS,),
 ) -> Reply:
     """Answer one notification request; `headers` are matched without regard to case."""
+    if len(body) > MAX_BODY_BYTES:
+        return _refuse(413, f"the body is over {MAX_BODY_BYTES} bytes, more than any Zoom event")
     lower = {name.lower(): value for name, value in headers.items()}
     timestamp = lower.get(TIMESTAMP_HEADER, "")
     given = lower.get(SIGNATURE_HEADER, "")
@@ -115,7 +121,7 @@ def receive(
         state.add_breakout_room(archive_key(parent), uuid)
         uuid, meeting = parent, {"uuid": parent, "start_time": meeting.get("start_time")}
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
-        inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
+        inventory.enqueue(state, queue, uuid, "webhook", meeting, force=True)  # Zoom may have added files
         log.info("webhook %s: meeting queued", name)
     return Reply(200, {"queued": uuid})
 
