@@ -31,6 +31,7 @@ from shared.storage import (
     RECORDINGS_CONTAINER,
     REPORTS_CONTAINER,
     STAGING_CONTAINER,
+    ZOOM_BUDGET_TABLE,
     Storage,
 )
 from shared.zoom import ZoomClient
@@ -46,7 +47,7 @@ class Archiver:
         self.storage = Storage(settings.storage)
         self.state = State(self.storage)
         self.filters = Filters.from_settings(settings)
-        self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
+        self.zoom = ZoomClient(settings, session(settings.tls_ca_file), self.storage.table(ZOOM_BUDGET_TABLE))
         self.capturer = capture.Capturer(
             self.zoom,
             self.state,

@@ -30,11 +30,20 @@ MEETINGS_TABLE = "meetings"
 DELIVERIES_TABLE = "deliveries"
 FOLDERS_TABLE = "mailboxfolders"
 WEBHOOK_EVENTS_TABLE = "webhookevents"
+# The Zoom account's rate-limit schedules, shared by every instance (shared/zoom/budget.py).
+ZOOM_BUDGET_TABLE = "zoombudget"
 
 QUEUES = (MEETINGS_QUEUE,)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
-TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
+TABLES = (
+    CHECKPOINTS_TABLE,
+    MEETINGS_TABLE,
+    DELIVERIES_TABLE,
+    FOLDERS_TABLE,
+    WEBHOOK_EVENTS_TABLE,
+    ZOOM_BUDGET_TABLE,
+)
 
 
 def store_once(container: ContainerClient, name: str, data: bytes | Iterable[bytes], content_type: str) -> None:

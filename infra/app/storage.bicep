@@ -33,6 +33,7 @@ var tableNames = [
   'deliveries'
   'mailboxfolders'
   'webhookevents'
+  'zoombudget'
 ]
 
 var immutable = immutabilityDays > 0

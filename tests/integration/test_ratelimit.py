@@ -110,10 +110,16 @@ def test_meetings_held_up_by_the_daily_quota_wait_for_the_reset_without_failing(
         assert row["retry_after"] == datetime.fromtimestamp(tomorrow, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert "daily limit for Heavy API calls is reached" in row["reason"]
 
+    budget = TableServiceClient.from_connection_string(fresh.azurite.connection_string).get_table_client("zoombudget")
+    blocked = [r for r in budget.list_entities() if r.get("blocked_until")]
+    assert {r["RowKey"] for r in blocked} == {"Heavy", "Resource-intensive"}, "every instance knows until when"
+
     # The next day: Zoom's quota has reset, and the next run captures what waited.
     table = TableServiceClient.from_connection_string(fresh.azurite.connection_string).get_table_client("meetings")
     for webinar in waiting:
         table.update_entity({"PartitionKey": archive_key(webinar.uuid), "RowKey": "meeting", "retry_after": ""})
+    for row in blocked:
+        budget.update_entity({"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], "blocked_until": ""})
     zoom.stop()
     zoom = own_zoom("--plan", "business", "--daily-limit", "5")
     zoom.seed(tenant.zoom_seed(), tenant.folder)
