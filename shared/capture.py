@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
@@ -22,7 +21,7 @@ from azure.storage.blob import BlobClient, ContainerClient
 from shared import telemetry
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
-from shared.integrity import check_fingerprint, verified_chunks
+from shared.integrity import check_fingerprint
 from shared.message.bodies import Said, read_said
 from shared.message.compose import Composition, attachment_name, base64_size, compose, content_type
 from shared.records import (
@@ -42,7 +41,7 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
-from shared.storage import store_once
+from shared.storage import copy_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import DailyLimitReached, ZoomClient, ZoomError
 
@@ -275,7 +274,8 @@ class Capturer:
         the flag is False when a concurrent capture of the same meeting wrote the message first.
 
         Each download goes into staging while it is hashed; attached files are read back from there into the
-        message, stored ones into the recordings container; staging is emptied whatever happens.
+        message, stored ones are copied into the recordings container by the storage service (a 1 GiB recording
+        crosses the app twice: in from Zoom, out to staging); staging is emptied whatever happens.
         """
         limit = self.settings.max_message_size_mb * MIB
         area = Staging(self.staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
@@ -284,8 +284,8 @@ class Capturer:
             said = read_said(downloaded, area.open)
             captured, composition = place_files(meeting, downloaded, said, limit)
             for c in captured:
-                if not c.attached:
-                    store_once(self.recordings, c.stored_as, _verified(area, c), c.content_type)
+                if not c.attached:  # copied in storage, server-side: its bytes crossed the app once, on download
+                    copy_once(area.blob(c.filename), self.recordings, c.stored_as)
             writer = BlockBlobWriter(self.messages.get_blob_client(blob_name), "message/rfc822", once=True)
             composition.write(writer, area.open)
             written = writer.commit()  # False: a concurrent capture finished first, with the same record
@@ -383,9 +383,3 @@ def place_files(
             room -= cost
     files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
     return files, compose(meeting, files, said, said_limit=said_limit)
-
-
-def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:
-    """A staged file's bytes, checked against its download's size and hash; staging is read only if asked."""
-    with area.open(captured) as stream:
-        yield from verified_chunks(captured.filename, stream, captured.size, captured.sha256)

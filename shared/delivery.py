@@ -26,7 +26,7 @@ from shared import telemetry
 from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
-from shared.message.reader import ArchivedMessage, read_message
+from shared.message.reader import ArchivedMessage, MessageSource, read_message
 from shared.records import parse_time
 from shared.settings import Settings
 from shared.state import (
@@ -64,7 +64,7 @@ class Delivery:
 
 
 def import_message(
-    data: bytes,
+    source: MessageSource,
     *,
     importer: MailboxImporter,
     directory: Directory,
@@ -72,7 +72,7 @@ def import_message(
     state: State,
     settings: Settings,
 ) -> Delivery:
-    message = read_message(data)
+    message = read_message(source)
     targets, unmapped = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
     run = _Run(message, importer, state, settings.default_mailbox)
     for person in unmapped:

@@ -32,6 +32,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from shared.blobio import BlobSource
 from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.inventory import Scope
@@ -309,8 +310,10 @@ def _expected(
             str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED
         )
     try:
-        data = messages.download_blob(str(row.get("message_blob") or message_blob_name(key))).readall()
+        record = read_record(
+            BlobSource(messages.get_blob_client(str(row.get("message_blob") or message_blob_name(key))))
+        )
     except ResourceNotFoundError:
         return None
-    targets, _ = recipients(read_record(data), settings=settings, mapping=mapping, directory=directory)
+    targets, _ = recipients(record, settings=settings, mapping=mapping, directory=directory)
     return sorted(target.mailbox.address for target in targets)

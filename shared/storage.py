@@ -6,13 +6,15 @@ Queue messages are base64 text, as the Functions queue trigger expects (`host.js
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
 from functools import cached_property
 
+from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.blobio import BlockBlobWriter
@@ -36,6 +38,8 @@ ZOOM_BUDGET_TABLE = "zoombudget"
 QUEUES = (MEETINGS_QUEUE,)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
+COPY_PATIENCE = 600.0  # seconds a server-side copy may take (within one account it is usually done at once)
+COPY_POLL = 1.0
 TABLES = (
     CHECKPOINTS_TABLE,
     MEETINGS_TABLE,
@@ -59,6 +63,27 @@ def store_once(container: ContainerClient, name: str, data: bytes | Iterable[byt
     for chunk in [data] if isinstance(data, bytes) else data:
         writer.write(chunk)
     writer.commit()  # False: a concurrent writer stored the same bytes first
+
+
+def copy_once(source: BlobClient, container: ContainerClient, name: str, *, patience: float = COPY_PATIENCE) -> None:
+    """Copy a committed blob of this storage account to `container/name` server-side, so that its bytes do not
+    cross the app again, unless a blob of that name exists (its name comes from its content, as in
+    `store_once`). Returns once the copy is complete; raises when it failed or takes longer than `patience`."""
+    target = container.get_blob_client(name)
+    try:
+        status = target.start_copy_from_url(source.url, match_condition=MatchConditions.IfMissing)["copy_status"]
+    except ResourceExistsError:
+        status = target.get_blob_properties().copy.status  # None: written whole; "pending": a copy of a duplicate
+    deadline = time.monotonic() + patience
+    while status == "pending" and time.monotonic() < deadline:
+        time.sleep(COPY_POLL)
+        status = target.get_blob_properties().copy.status
+    if status not in (None, "success"):
+        raise CopyFailed(f"the copy of {source.blob_name} to {container.container_name}/{name} is {status}")
+
+
+class CopyFailed(Exception):
+    """A server-side copy did not complete: the file is not stored, and the capture fails to be tried again."""
 
 
 class Storage:

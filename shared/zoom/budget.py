@@ -15,6 +15,7 @@ which Azure keeps in step across instances far closer than the share's margin.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -32,6 +33,7 @@ from shared.zoom.ratelimit import DAILY_CATEGORIES, DailyLimitReached, Plan, nex
 
 log = logging.getLogger(__name__)
 CONFLICTS = 100  # optimistic updates of one row tried at most, each after a short random wait
+TABLE_NOT_FOUND = "TableNotFound"  # the storage's code: the table itself is missing, not the row
 CONFLICT_WAIT = 0.005  # seconds, at most, before reading a row another instance has just written again
 
 
@@ -149,9 +151,13 @@ class AccountBudget:
         raise _Contended(category)
 
     def _read(self, row: str) -> tuple[dict[str, Any], str | None]:
+        """The row and its ETag; nothing when it does not exist yet (nor the table, which is then made)."""
         try:
             entity = self.table.get_entity(self.partition, row)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as error:
+            if getattr(error, "error_code", None) == TABLE_NOT_FOUND:
+                with contextlib.suppress(ResourceExistsError):
+                    self.table.create_table()
             return {}, None
         return dict(entity), entity.metadata["etag"]
 

@@ -57,6 +57,8 @@ def test_a_200_mb_recording_is_stored_once_and_the_message_stays_under_35_mib(fr
     (stored,) = recordings.list_blobs()
     assert stored.name == video.stored_as and stored.size == 200 * MB
     assert sha256_of(recordings, stored.name) == video.sha256
+    assert stored.copy.status == "success", "copied from staging by the storage service, not through the app"
+    assert stored.content_settings.content_type == "video/mp4"
     assert not list(container(fresh, "staging").list_blobs())
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert row["message_bytes"] == len(data)
