@@ -11,7 +11,8 @@ and `newBatchThreshold`: a new batch is fetched as soon as the messages still ru
 threshold, not once the whole batch is done; `maxDequeueCount` then `<queue>-poison`, `visibilityTimeout`
 between retries) and blob settings (`maxDegreeOfParallelism` blobs at a time, started as others finish;
 `poisonBlobThreshold` then `webjobs-blobtrigger-poison`, receipts in `azure-webjobs-hosts` so a blob is
-processed once per version), and `AzureFunctionsJobHost__*` overrides. Queue and blob triggers run side by
+processed once per version, by one of the hosts polling the same storage: the one that leases its receipt),
+and `AzureFunctionsJobHost__*` overrides. Queue and blob triggers run side by
 side, each on its own workers.
 The blob trigger uses Event Grid in Azure; here it is polled. A blob trigger whose parameter is an SDK type
 (`azurefunctions.extensions.bindings.blob.BlobClient`...) gets what the host gives it, the blob's client, built
@@ -37,7 +38,9 @@ import threading
 import time
 import traceback
 import typing
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions import HttpRequest, HttpResponse
 from azure.functions.blob import InputStream
 from azure.functions.queue import QueueMessage
@@ -67,6 +70,7 @@ HOST_ID = "local"
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 IDLE_SLEEP = 0.2
+RECEIPT_LEASE_SECONDS = 30  # a host that dies leaves a blob to the others after this
 BUSY_SLEEP = 0.05  # between two polls while invocations are running
 
 
@@ -303,14 +307,20 @@ class LocalHost:
         return InputStream(data=data, name=f"{container_name}/{name}", length=len(data), uri=container.url)
 
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
+        """Run the function on one blob version, unless another host (a process polling the same container)
+        holds its receipt's lease, as one instance of the real host takes a blob from its internal queue."""
+        with _held(receipt) as lease:
+            if lease is not None and receipt.get_blob_properties().metadata.get("done") != "true":
+                self._run_leased_blob(trigger, container, container_name, blob, receipt, lease)
+
+    def _run_leased_blob(
+        self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any, lease: Any
+    ) -> None:
         argument = self._blob_argument(trigger, container, container_name, blob.name)
         if self._invoke(trigger, argument, blob.name):
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true"})
+            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true"}, lease=lease)
             return
-        try:
-            failures = int(receipt.get_blob_properties().metadata.get("failures", "0")) + 1
-        except ResourceNotFoundError:
-            failures = 1
+        failures = int(receipt.get_blob_properties().metadata.get("failures", "0")) + 1
         if failures >= self.blob_poison_threshold:
             poison = self._queue(trigger.binding, BLOB_POISON_QUEUE)
             message = {
@@ -321,12 +331,12 @@ class LocalHost:
                 "ETag": str(blob.etag),
             }
             poison.send_message(json.dumps(message).encode())
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true", "failures": str(failures)})
+            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true", "failures": str(failures)}, lease=lease)
             with self.lock:
                 self.poisoned += 1
             print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
         else:
-            receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)})
+            receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)}, lease=lease)
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -451,6 +461,34 @@ class LocalHost:
             flush=True,
         )
         return 1 if self.poisoned else 0
+
+
+@contextmanager
+def _held(receipt: Any) -> Iterator[Any]:
+    """A lease on a blob receipt (made if missing), renewed while the block runs; None when another host has it."""
+    try:
+        receipt.upload_blob(b"", overwrite=False)
+    except ResourceExistsError:
+        pass
+    try:
+        lease = receipt.acquire_lease(lease_duration=RECEIPT_LEASE_SECONDS)
+    except HttpResponseError:  # leased by another host (409), or changed under us (412): it is theirs
+        yield None
+        return
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(RECEIPT_LEASE_SECONDS / 3):
+            lease.renew()
+
+    renewer = threading.Thread(target=renew, daemon=True)
+    renewer.start()
+    try:
+        yield lease
+    finally:
+        stop.set()
+        renewer.join()
+        lease.release()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import io
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
+from typing import BinaryIO
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError
@@ -130,8 +131,9 @@ def open_blob(blob: BlobClient, size: int, start: int = 0) -> io.BufferedReader:
 
 
 class BlobSource:
-    """A committed blob read by ranges, as the message reader reads an archived message; its size is asked for
-    once, when first needed."""
+    """A committed blob read by ranges, as the message reader reads an archived message. Its size is asked for
+    once, when first needed; its first block is read once and kept, so that the many small reads of a message's
+    headers and bodies (all of a small message) cost one request."""
 
     def __init__(self, blob: BlobClient):
         self.blob = blob
@@ -140,9 +142,20 @@ class BlobSource:
     def size(self) -> int:
         return self.blob.get_blob_properties().size
 
+    @cached_property
+    def _head(self) -> bytes:
+        length = min(BLOCK_SIZE, self.size)
+        return self.blob.download_blob(offset=0, length=length).readall() if length else b""
+
     def read(self, offset: int, length: int) -> bytes:
         length = min(length, self.size - offset)
-        return self.blob.download_blob(offset=offset, length=length).readall() if length > 0 else b""
+        if length <= 0:
+            return b""
+        if offset + length <= len(self._head):
+            return self._head[offset : offset + length]
+        return self.blob.download_blob(offset=offset, length=length).readall()
 
-    def open(self, start: int, end: int) -> io.BufferedReader:
+    def open(self, start: int, end: int) -> BinaryIO:
+        if end <= len(self._head):
+            return io.BytesIO(self._head[start:end])
         return open_blob(self.blob, end, start)

@@ -38,6 +38,9 @@ ZOOM_BUDGET_TABLE = "zoombudget"
 QUEUES = (MEETINGS_QUEUE,)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
+# Storage requests ignore the environment's proxy and .netrc settings, as Zoom's and Graph's do (shared/http.py);
+# with them, every request looked for ~/.netrc: 9 % of a busy host's CPU.
+CLIENT_OPTIONS = {"use_env_settings": False}
 COPY_PATIENCE = 600.0  # seconds a server-side copy may take (within one account it is usually done at once)
 COPY_POLL = 1.0
 TABLES = (
@@ -105,20 +108,20 @@ class Storage:
     @cached_property
     def blobs(self) -> BlobServiceClient:
         if self.connection.uses_identity:
-            return BlobServiceClient(self.connection.blob_url, credential=self._credential)
-        return BlobServiceClient.from_connection_string(self.connection.connection_string)
+            return BlobServiceClient(self.connection.blob_url, credential=self._credential, **CLIENT_OPTIONS)
+        return BlobServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     @cached_property
     def _queues(self) -> QueueServiceClient:
         if self.connection.uses_identity:
-            return QueueServiceClient(self.connection.queue_url, credential=self._credential)
-        return QueueServiceClient.from_connection_string(self.connection.connection_string)
+            return QueueServiceClient(self.connection.queue_url, credential=self._credential, **CLIENT_OPTIONS)
+        return QueueServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     @cached_property
     def _tables(self) -> TableServiceClient:
         if self.connection.uses_identity:
-            return TableServiceClient(self.connection.table_url, credential=self._credential)
-        return TableServiceClient.from_connection_string(self.connection.connection_string)
+            return TableServiceClient(self.connection.table_url, credential=self._credential, **CLIENT_OPTIONS)
+        return TableServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     def container(self, name: str) -> ContainerClient:
         return self.blobs.get_container_client(name)
