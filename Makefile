@@ -1,5 +1,5 @@
 # The project's commands. Each installs what it needs on a fresh clone: a virtualenv with the
-# requirements, and Azurite from npm.
+# requirements, and Azurite and postal-mime (a second MIME parser for the tests) from npm.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV := .venv
@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help deps test lint run bench clean chromium lock
+.PHONY: help deps test lint run bench clean chromium dovecot lock
 
 help:
 	@echo "make run    archive the bundled demo tenant through the local world, then print a summary"
@@ -41,11 +41,16 @@ deps: $(PY_STAMP) $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The message readers' test hands every message it makes to Debian's Dovecot IMAP server, which the test
+# fixtures start on a free port; installed once (needs root, as in CI).
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
+
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: deps lint $(CHECKOV_STAMP) chromium
+test: deps lint $(CHECKOV_STAMP) chromium dovecot
 	$(BIN)/python -m pytest
 
 # requirements.txt is generated: the exact versions of the runtime closure, which Azure's remote build and the tests

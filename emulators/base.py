@@ -60,10 +60,15 @@ class Request:
         return values[0] if values else default
 
     def json(self) -> Any:
+        """The body as JSON; None when it is not JSON, or holds a string that is not Unicode text (a lone
+        surrogate escape such as `\\udcc3`: RFC 8259 leaves its meaning unpredictable, a service may refuse it or
+        store U+FFFD; the emulators refuse it, so that a client sending one finds out)."""
         try:
-            return json.loads(self.body or b"null")
-        except ValueError:
+            value = json.loads(self.body or b"null")
+            json.dumps(value, ensure_ascii=False).encode()
+        except ValueError:  # UnicodeEncodeError is one
             return None
+        return value
 
 
 @dataclass

@@ -21,18 +21,22 @@ from azure.storage.blob import BlobClient, ContainerClient
 from shared import telemetry
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
-from shared.integrity import check_fingerprint
+from shared.integrity import IntegrityError, check_fingerprint
 from shared.message.bodies import Said, read_said
 from shared.message.compose import Composition, attachment_name, base64_size, compose, content_type
 from shared.records import (
     CapturedFile,
     Meeting,
     MeetingRef,
+    MissingFile,
     Person,
     RecordingFile,
+    StoredIn,
     Summary,
     archive_key,
     group_participants,
+    meeting_end,
+    meeting_timezone,
     parse_time,
     poll_answers_from_zoom,
     questions_from_zoom,
@@ -43,7 +47,7 @@ from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import copy_once
 from shared.transcript import TEXT_LIMIT
-from shared.zoom import DailyLimitReached, ZoomClient, ZoomError
+from shared.zoom import DailyLimitReached, DownloadError, ZoomClient, ZoomError
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -52,6 +56,8 @@ TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
 WEBINAR_TYPES = (5, 6, 9)  # a webinar, a recurring one without and with a fixed time
 INSTANT_MEETING = 1  # Zoom offers no polls in instant meetings
 DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
+RECHECK_AFTER = timedelta(hours=6)  # a captured meeting is looked at once more then: Zoom's later files, its summary
+PARTIAL_RETRIES_FOR = timedelta(days=7)  # a file that could not be fetched is tried on every run for this long
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class NotNow:
 
     status: str
     reason: str
+    seconds: int | None = None  # how long the meeting lasted, when that is why it is left out
 
 
 def message_blob_name(key: str) -> str:
@@ -107,7 +114,7 @@ class Capturer:
             meeting = self.fetch_meeting(ref.uuid)
             if isinstance(meeting, NotNow):
                 return self._not_now(meeting, ref, key, blob_name, attempt)
-            captured, composition, written = self._archive(meeting, blob_name)
+            meeting, captured, composition, written = self._archive(meeting)
             self.state.update_meeting(
                 key,
                 uuid=ref.uuid,
@@ -118,30 +125,38 @@ class Capturer:
                 host_email=meeting.host.email,
                 start_time=meeting.start.isoformat(),
                 day=meeting.start.date().isoformat(),
+                meeting_minutes=meeting.duration_minutes,
                 participants=len(meeting.participants),
                 files=len(captured),
                 archived_files=_file_keys(meeting.files),
                 stored_files=sum(not c.attached for c in captured),
                 files_not_archived=len(meeting.not_archived),
                 file_types_not_archived=",".join(sorted({f.file_type for f in meeting.not_archived})),
+                size_disagreements=sum(bool(c.note) for c in captured),
+                summary_version=meeting.summary.version if meeting.summary else "",
                 message_bytes=composition.size,
                 attempts=attempt,
                 error_code="",
                 reason="",
+                **_missing_fields(meeting.missing, datetime.now(UTC)),
             )
             stored = len(captured) - len(composition.attached)
             telemetry.event(
                 log,
                 "meeting_captured",
-                "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, message of %d bytes",
+                "meeting captured: %d participant(s), %d file(s) attached, %d stored apart, %d missing, message "
+                "of %d bytes",
                 len(meeting.participants),
                 len(composition.attached),
                 stored,
+                len(meeting.missing),
                 composition.size,
+                level=logging.WARNING if meeting.missing else logging.INFO,
                 status=CAPTURED,
                 day=meeting.start.date().isoformat(),
                 source=ref.source,
                 stored_files=stored,
+                missing_files=len(meeting.missing),
             )
             return Capture(CAPTURED, blob_name, written)
         except DailyLimitReached as limit:
@@ -168,31 +183,54 @@ class Capturer:
             raise
 
     def add_late_files(self, ref: MeetingRef, key: str) -> str | None:
-        """Archive the files Zoom lists now that the meeting's message lacks, in a message of their own.
+        """Archive what Zoom has now that the meeting's message lacks, in a message of its own: files Zoom
+        listed later or that could not be fetched before, and an AI summary that appeared or changed.
 
-        Zoom sends `recording.completed` once files are ready (once per processed view, for some accounts) and
-        `recording.transcript_completed` later, so a meeting captured on the first event can gain files. They
-        go into an addition: the meeting's facts and only the new files, under a key of the meeting and those
-        files (so the same event twice adds one message), delivered like any other. The keys of the files
-        archived, and of the meeting's additions (for the completeness report), are on the meeting's row; a
-        row written before they were kept is left as it is. Returns the addition's blob.
+        Zoom sends `recording.completed` once files are ready (once per processed view, for some accounts),
+        `recording.transcript_completed` later, and `meeting.summary_completed`/`summary_updated` when its AI
+        summary is done or edited; a file that failed to download is tried again by the next run (the sweep).
+        What is new goes into an addition: the meeting's facts and only the new files and summary, under a key
+        of the meeting and of what it holds (so the same event twice adds one message), delivered like any
+        other. The keys of the files archived, the summary's version, and the meeting's additions (for the
+        completeness report) are on the meeting's row; a row written before they were kept is left as it is.
+        Returns the addition's blob.
         """
         row = self.state.meeting(key) or {}
         if row.get("archived_files") is None:
             return None
+        sweep = ref.source == "recheck"
         archived = set(column_list(row["archived_files"]))
         listed = Meeting.from_zoom(self.zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
-        if not {f.key for f in listed if not f.file_type or self.filters.archives(f.file_type)} - archived:
+        new_files = {f.key for f in listed if not f.file_type or self.filters.archives(f.file_type)} - archived
+        summary = Summary.from_zoom(self.zoom.meeting_summary(ref.uuid)) if "summary_version" in row else None
+        new_summary = summary is not None and summary.version != row.get("summary_version")
+        if not new_files and not new_summary:
+            self.state.update_meeting(key, **_missing_fields((), datetime.now(UTC), row, sweep=sweep))
             return None
         meeting = self.fetch_meeting(ref.uuid)
         if isinstance(meeting, NotNow):
             log.info("files Zoom added to an archived meeting wait: %s", meeting.reason)
             return None
-        addition = replace(meeting, files=tuple(f for f in meeting.files if f.key not in archived), addition=True)
+        addition = replace(
+            meeting,
+            files=tuple(f for f in meeting.files if f.key not in archived),
+            summary=meeting.summary if new_summary else None,
+            addition=True,
+        )
+        if not self.messages.get_blob_client(message_blob_name(addition.key)).exists():  # else: archived already
+            addition = self._archive(addition)[0]  # its files: those fetched; the others are among its missing
+        summary_version = addition.summary.version if addition.summary else row.get("summary_version")
+        fields = _missing_fields(addition.missing, datetime.now(UTC), row, sweep=sweep)
+        if not addition.files and addition.summary is None:
+            log.warning("none of the %d file(s) Zoom added could be fetched: a later run tries again", len(new_files))
+            self.state.update_meeting(key, **fields)
+            return None
         blob_name = message_blob_name(addition.key)
-        if not self.messages.get_blob_client(blob_name).exists():
-            self._archive(addition, blob_name)
-            log.info("addition archived: %d file(s) Zoom listed after the meeting was captured", len(addition.files))
+        log.info(
+            "addition archived: %d file(s)%s Zoom listed after the meeting was captured",
+            len(addition.files),
+            " and its AI summary" if addition.summary else "",
+        )
         # The addition's own row (no day: the day's meetings are Zoom's), then the meeting's, which now has them.
         self.state.update_meeting(
             addition.key,
@@ -205,7 +243,11 @@ class Capturer:
         )
         additions = sorted({*column_list(row.get("additions")), addition.key})
         self.state.update_meeting(
-            key, archived_files=_file_keys(addition.files, archived), additions=",".join(additions)
+            key,
+            archived_files=_file_keys(addition.files, archived),
+            additions=",".join(additions),
+            summary_version=summary_version,
+            **fields,
         )
         return blob_name
 
@@ -214,13 +256,15 @@ class Capturer:
 
         Only the Light and Medium endpoints are used, except for a webinar's end time, which only the (Heavy)
         webinar report has. A meeting the filters leave out, or whose files Zoom is still processing, is not
-        fetched further.
+        fetched further. How long the meeting lasted comes from the meeting (its details, else its
+        participants), never from the recording's `duration`: a meeting is often recorded in part. Its time
+        zone is the meeting's, else the host's, else UTC.
         """
         zoom, filters = self.zoom, self.filters
         recording = zoom.meeting_recordings(uuid)
         host_id = str(recording.get("host_id") or "")
         user = zoom.user(host_id) if host_id else None
-        if reason := filters.host_excluded(user or {"id": host_id}) or filters.meeting_excluded(recording):
+        if reason := filters.host_excluded(user or {"id": host_id}):
             return NotNow(EXCLUDED, reason)
         host = Person(_display_name(user), str((user or {}).get("email") or ""))
         meeting = Meeting.from_zoom(recording, host, ())
@@ -231,14 +275,23 @@ class Capturer:
             )
         webinar = meeting.type in WEBINAR_TYPES
         details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
-        sessions = zoom.participants(uuid, webinar=webinar)
+        participants = group_participants(zoom.participants(uuid, webinar=webinar), self.settings.organization_domains)
+        end, end_source = meeting_end(meeting.start, details, participants, meeting.files)
+        minutes = _minutes(end - meeting.start) if end else meeting.recording_minutes
+        if end and (reason := filters.too_short(end - meeting.start)):
+            return NotNow(EXCLUDED, reason, int((end - meeting.start).total_seconds()))
+        timezone, timezone_source = meeting_timezone(meeting.timezone, str((user or {}).get("timezone") or ""))
         polls = zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None
         return replace(
             meeting,
-            participants=group_participants(sessions, self.settings.organization_domains),
+            participants=participants,
             files=tuple(f for f in meeting.files if filters.archives(f.file_type)),
             not_archived=tuple(f for f in meeting.files if not filters.archives(f.file_type)),
-            end=parse_time((details or {}).get("end_time")),
+            end=end,
+            end_source=end_source,
+            duration_minutes=minutes,
+            timezone=timezone,
+            timezone_source=timezone_source,
             polls=poll_answers_from_zoom(polls),
             qa=questions_from_zoom(zoom.qa(uuid, webinar=webinar)),
             summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
@@ -248,7 +301,10 @@ class Capturer:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
         if outcome.status == EXCLUDED:
             self._told(EXCLUDED, ref, key, "meeting not archived: %s", outcome.reason)
-            self.state.update_meeting(key, uuid=ref.uuid, status=EXCLUDED, reason=outcome.reason, attempts=attempt)
+            lasted = {} if outcome.seconds is None else {"meeting_seconds": outcome.seconds}
+            self.state.update_meeting(
+                key, uuid=ref.uuid, status=EXCLUDED, reason=outcome.reason, attempts=attempt, **lasted
+            )
             return Capture(EXCLUDED, blob_name)
         since = parse_time((self.state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
         if datetime.now(UTC) - since > DEFERRAL_LIMIT:
@@ -269,24 +325,38 @@ class Capturer:
         day = str((self.state.meeting(key) or {}).get("day") or "")
         telemetry.event(log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source)
 
-    def _archive(self, meeting: Meeting, blob_name: str) -> tuple[list[CapturedFile], Composition, bool]:
-        """Download the files, store those the message cannot carry, and write the message: all as streams;
-        the flag is False when a concurrent capture of the same meeting wrote the message first.
+    def _archive(self, meeting: Meeting) -> tuple[Meeting, list[CapturedFile], Composition, bool]:
+        """Download the files, store those the message cannot carry, and write the message: all as streams.
 
-        Each download goes into staging while it is hashed; attached files are read back from there into the
+        Returns the meeting as archived (a file that could not be fetched after its retries is among its
+        `missing`, with the reason, and the rest is archived without it), its files, the message, and whether
+        this capture wrote it (False when a concurrent capture of the same meeting wrote it first). Each
+        download goes into staging while it is hashed; attached files are read back from there into the
         message, stored ones are copied into the recordings container by the storage service (a 1 GiB recording
         crosses the app twice: in from Zoom, out to staging); staging is emptied whatever happens.
         """
         limit = self.settings.max_message_size_mb * MIB
         area = Staging(self.staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
         try:
-            downloaded = [self._download(index, f, area) for index, f in enumerate(meeting.files, 1)]
+            downloaded: list[CapturedFile] = []
+            missing = list(meeting.missing)
+            for index, file in enumerate(meeting.files, 1):
+                fetched = self._download(index, file, area)
+                if isinstance(fetched, MissingFile):
+                    missing.append(fetched)
+                else:
+                    downloaded.append(fetched)
+            meeting = replace(meeting, files=tuple(c.file for c in downloaded), missing=tuple(missing))
             said = read_said(downloaded, area.open)
-            captured, composition = place_files(meeting, downloaded, said, limit)
+            stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
+            captured, composition = place_files(meeting, downloaded, said, limit, stored_in)
+            blob = self.messages.get_blob_client(message_blob_name(meeting.key))
+            if meeting.addition and blob.exists():
+                return meeting, captured, composition, False  # the same addition, archived already
             for c in captured:
                 if not c.attached:  # copied in storage, server-side: its bytes crossed the app once, on download
                     copy_once(area.blob(c.filename), self.recordings, c.stored_as)
-            writer = BlockBlobWriter(self.messages.get_blob_client(blob_name), "message/rfc822", once=True)
+            writer = BlockBlobWriter(blob, "message/rfc822", once=True)
             composition.write(writer, area.open)
             written = writer.commit()  # False: a concurrent capture finished first, with the same record
         finally:
@@ -297,20 +367,70 @@ class Capturer:
                 "chat and transcript shown: mailboxes with that limit will refuse it",
                 composition.size,
             )
-        return captured, composition, written
+        return meeting, captured, composition, written
 
-    def _download(self, index: int, file: RecordingFile, area: Staging) -> CapturedFile:
-        """Stream one file from Zoom into staging, hashing it; Zoom's fingerprint, if any, must match."""
+    def _download(self, index: int, file: RecordingFile, area: Staging) -> CapturedFile | MissingFile:
+        """Stream one file from Zoom into staging, hashing it: the download's own framing and Zoom's fingerprint
+        (when it states one) say whether it is whole, the size Zoom lists does not (see `Download`); a file
+        that fails its checks is fetched once more, then left missing with the reason."""
         name, kind = attachment_name(index, file), content_type(file)
-        sink = area.writer(name, kind)
-        result = self.zoom.download(file.download_url, sink, file.size)
-        check_fingerprint(name, file.fingerprint, result.sha256)
-        sink.commit()
-        return CapturedFile(file, name, kind, result.size, result.sha256)
+        problem = ""
+        for _ in range(2):
+            sink = area.writer(name, kind)
+            try:
+                result = self.zoom.download(file.download_url, sink)
+                check_fingerprint(name, file.fingerprint, result.sha256)
+            except IntegrityError as error:
+                problem = str(error)  # a corrupted transfer, perhaps: once more
+                continue
+            except DownloadError as error:
+                problem = str(error)  # its retries are spent already
+                break
+            sink.commit()
+            note = ""
+            if file.size is not None and file.size != result.size:
+                note = f"Zoom lists {file.size} bytes; the download has {result.size}, all the server announced"
+                log.warning("%s: %s", name, note)
+            return CapturedFile(file, name, kind, result.size, result.sha256, note=note)
+        log.warning("%s (%s) could not be fetched: %s", name, file.file_type, problem)
+        return MissingFile(file, problem)
 
 
 def _file_keys(files: tuple[RecordingFile, ...], archived: set[str] | None = None) -> str:
     return ",".join(sorted({f.key for f in files} | (archived or set())))
+
+
+def _missing_fields(
+    missing: tuple[MissingFile, ...], now: datetime, row: dict | None = None, *, sweep: bool = False
+) -> dict[str, object]:
+    """The meeting row's account of the files that could not be fetched, and when the sweep looks at the meeting
+    again (`recheck`, `recheck_after`): on every run while files are missing (for PARTIAL_RETRIES_FOR at most);
+    otherwise once, RECHECK_AFTER after the capture, for what Zoom finishes later (a transcript, the AI summary).
+    `row` is the meeting's row when this is a later look than the capture; `sweep`, when it is the sweep's."""
+    row = row or {}
+    since = parse_time(row.get("partial_since"))
+    if missing:
+        since = since or now
+        recheck, after = now - since < PARTIAL_RETRIES_FOR, now
+    elif not row:
+        since, recheck, after = None, True, now + RECHECK_AFTER
+    else:  # a look before the one the sweep is due for leaves it due
+        due = parse_time(row.get("recheck_after"))
+        since, after = None, due or now
+        recheck = bool(row.get("recheck")) and not sweep and due is not None and due > now
+    return {
+        "files_missing": len(missing),
+        "missing_files": ",".join(m.file.key for m in missing),
+        "missing_reason": "; ".join(f"{m.file.file_type or 'file'}: {m.reason}" for m in missing)[:1000],
+        "partial_since": utc_text(since) if since else "",
+        "recheck": recheck,
+        "recheck_after": utc_text(after),
+    }
+
+
+def _minutes(span: timedelta) -> int:
+    """Whole minutes a meeting lasted, a started minute counting as one (a 40-second meeting lasted 1 minute)."""
+    return max(0, -(-int(span.total_seconds()) // 60))
 
 
 def _display_name(user: dict | None) -> str:
@@ -354,7 +474,7 @@ class Staging:
 
 
 def place_files(
-    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int
+    meeting: Meeting, downloaded: list[CapturedFile], said: Said, limit: int, stored_in: StoredIn | None = None
 ) -> tuple[list[CapturedFile], Composition]:
     """Attach what fits in the largest message the mailboxes accept; the rest is stored apart, by content hash.
 
@@ -364,13 +484,14 @@ def place_files(
     attaching a file only ever adds its part; text records go first (small, and what searches need), then
     the smallest media. Bodies too big even alone show less of the chat and transcript, halving until they
     fit; a message that still does not fit (a tiny limit) is written all the same, with every file stored.
+    The bodies name each file stored apart by its place in `stored_in`.
     """
     stored = [replace(c, stored_as=recording_blob_name(c.sha256, c.filename)) for c in downloaded]
     said_limit = TEXT_LIMIT
-    base = compose(meeting, stored, said, said_limit=said_limit)
+    base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     while base.size > limit and said_limit:
         said_limit //= 2
-        base = compose(meeting, stored, said, said_limit=said_limit)
+        base = compose(meeting, stored, said, said_limit=said_limit, stored_in=stored_in)
     room = limit - base.size
     attach = set()
     preference = sorted(
@@ -382,4 +503,4 @@ def place_files(
             attach.add(index)
             room -= cost
     files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
-    return files, compose(meeting, files, said, said_limit=said_limit)
+    return files, compose(meeting, files, said, said_limit=said_limit, stored_in=stored_in)

@@ -1,13 +1,15 @@
 """What the administrator chose to archive: which hosts (users, groups), how short a meeting, which file types.
 
-The defaults archive everything. A meeting left out is never queued and its state row says why; a file type
-left out is not downloaded, and the meeting's record lists the file as not archived. Each check returns the
-reason in words an administrator reads in the state table, naming the setting that caused it.
+The defaults archive everything. A meeting left out is never archived and its state row says why; a file type
+left out is not downloaded, and the meeting's record lists the file as not archived. A meeting's length is known
+only once its details are fetched, so the capture stage, not the listing, decides a short meeting. Each check
+returns the reason in words an administrator reads in the state table, naming the setting that caused it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from shared.settings import Settings
@@ -46,13 +48,12 @@ class Filters:
             return "the host is not named by ZOOM_INCLUDE_USERS nor in a group of ZOOM_INCLUDE_GROUPS"
         return ""
 
-    def meeting_excluded(self, recording: dict[str, Any]) -> str:
-        """Why this meeting instance (a recordings item) is not archived; empty when it is."""
-        try:
-            minutes = int(recording.get("duration") or 0)
-        except (TypeError, ValueError):
-            minutes = 0
-        if minutes < self.min_duration_minutes:
+    def too_short(self, lasted: timedelta) -> str:
+        """Why a meeting that lasted this long is not archived; empty when it is. How long a meeting lasted comes
+        from the meeting itself (its end time, or its participants), never from the recordings listing, whose
+        `duration` is what was recorded (0 for most instant meetings)."""
+        if lasted < timedelta(minutes=self.min_duration_minutes):
+            minutes = max(0, int(lasted.total_seconds()) // 60)
             return (
                 f"the meeting lasted {minutes} minute(s), less than ARCHIVE_MIN_DURATION_MINUTES "
                 f"({self.min_duration_minutes})"

@@ -5,7 +5,9 @@ processing recordings late; the checkpoint only moves once a whole listing succe
 leaves no gap. Re-listing is harmless: a meeting already captured is not queued again. Hosts and meetings
 the administrator's filters leave out are not queued (a short meeting's state row says why). Each run also
 queues again the meetings left for later, whatever their day: those deferred while Zoom processed their
-files, and those held up by Zoom's daily quota once it has reset. When the listing itself meets the daily
+files, those held up by Zoom's daily quota once it has reset, and captured meetings due for another look (a
+file that could not be fetched, what Zoom finished after the capture). A meeting the capture found shorter than
+`ARCHIVE_MIN_DURATION_MINUTES` is not queued again while the setting leaves it out. When the listing meets the daily
 quota, it stops, says so, and keeps the checkpoint, so the next run lists those days again.
 """
 
@@ -23,13 +25,14 @@ from azure.storage.queue import QueueClient
 
 from shared import telemetry
 from shared.filters import Filters
-from shared.records import MeetingRef, archive_key, parse_time
+from shared.records import MeetingRef, archive_key, parse_time, utc_text
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, DELIVERED, EXCLUDED, PARTIAL, QUEUED, WAITING, State
 from shared.zoom import DailyLimitReached, ZoomClient
 
 log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
+RECHECK_QUEUED = timedelta(hours=12)  # a look the sweep queued is not queued again before this, if its message is lost
 STORAGE_WORKERS = 16  # listed meetings are checked and queued in parallel: a busy day has tens of thousands
 
 
@@ -169,33 +172,34 @@ def _consider(state: State, queue: QueueClient, filters: Filters, recording: dic
     row = state.meeting(key) or {}
     if _settled(row):
         return CAPTURED
-    if reason := filters.meeting_excluded(recording):
-        if row.get("status") != EXCLUDED or row.get("reason") != reason:  # say why once, not on every run
-            facts = _facts(recording)
-            state.update_meeting(key, uuid=recording["uuid"], status=EXCLUDED, reason=reason, **facts)
-            with telemetry.dimensions(meeting_uuid=recording["uuid"], archive_key=key):
-                telemetry.event(
-                    log,
-                    "meeting_captured",
-                    "meeting not archived: %s",
-                    reason,
-                    status=EXCLUDED,
-                    day=facts.get("day", ""),
-                )
+    if _still_too_short(row, filters):  # the capture found it shorter than ARCHIVE_MIN_DURATION_MINUTES
         return EXCLUDED
     enqueue(state, queue, recording["uuid"], source, recording, row)
     return QUEUED
 
 
+def _still_too_short(row: dict, filters: Filters) -> bool:
+    """The capture left this meeting out for its length, and the setting still does: the listing cannot tell
+    (its `duration` is what was recorded), so it does not queue the meeting again."""
+    seconds = row.get("meeting_seconds")
+    return row.get("status") == EXCLUDED and seconds is not None and bool(filters.too_short(timedelta(seconds=seconds)))
+
+
 def _queue_postponed(state: State, queue: QueueClient) -> int:
-    """Queue again the meetings deferred while Zoom processed their files, and those whose daily wait is over."""
+    """Queue again the meetings deferred while Zoom processed their files, those whose daily wait is over, and
+    the captured meetings due for another look (the sweep): files that could not be fetched, and what Zoom
+    finishes after a capture (a transcript, the AI summary), archived as additions."""
     now = datetime.now(UTC)
     rows = state.meetings_with_status(DEFERRED) + [
         row for row in state.meetings_with_status(WAITING) if not _still_waiting(row, now)
     ]
     for row in rows:
         enqueue(state, queue, str(row["uuid"]), "retry", row=row)
-    return len(rows)
+    rechecks = state.meetings_to_recheck(now)
+    for row in rechecks:  # their status stays captured: only the capture's look at Zoom is queued
+        state.update_meeting(row["PartitionKey"], recheck_after=utc_text(now + RECHECK_QUEUED))
+        queue.send_message(MeetingRef(uuid=str(row["uuid"]), source="recheck").to_json())
+    return len(rows) + len(rechecks)
 
 
 def _settled(row: dict) -> bool:

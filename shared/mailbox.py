@@ -23,9 +23,10 @@ from azure.storage.blob import ContainerClient
 from shared.graph import AmbiguousResult, GraphClient, GraphError
 from shared.integrity import CHUNK, verified_chunks
 from shared.mapping import NO_MAILBOX, Mailbox
+from shared.message.bodies import StoredLine
 from shared.message.reader import ArchivedMessage, Attachment
 from shared.message.render import render_template
-from shared.records import recording_blob_name, utc_text
+from shared.records import StoredIn, recording_blob_name, utc_text
 from shared.state import DUPLICATE, IMPORTED, State
 from shared.storage import store_once
 
@@ -37,6 +38,8 @@ STORED_FILES_PROPERTY = f"Integer {PROPERTY_SET} Name ZoomArchiveStoredFiles"  #
 MESSAGE_FLAGS = "Integer 0x0E07"  # PidTagMessageFlags: 1 = read, and not mfUnsent, so not a draft
 SENT_TIME = "SystemTime 0x0039"  # PidTagClientSubmitTime
 RECEIVED_TIME = "SystemTime 0x0E06"  # PidTagMessageDeliveryTime
+IN_REPLY_TO = "String 0x1042"  # PidTagInReplyToId
+REFERENCES = "String 0x1039"  # PidTagInternetReferences
 UPLOAD_SESSION_MIN = 3 * 1024 * 1024  # Graph: attachments of 3 MB or more go through an upload session
 REQUEST_LIMIT = 4 * 1024 * 1024 - 64 * 1024  # Graph refuses requests near 4 MB; headroom for headers
 ITEM_NOT_FOUND = "ErrorItemNotFound"
@@ -79,14 +82,6 @@ class ImportOutcome:
     status: str  # IMPORTED or DUPLICATE
     item_id: str
     stored_files: int = 0  # files kept in the recordings container and linked, because the mailbox refused them
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    name: str
-    size: int
-    sha256: str
-    location: str
 
 
 @dataclass(frozen=True)
@@ -179,15 +174,15 @@ class MailboxImporter:
         small = [a for a in message.attachments if a.size < UPLOAD_SESSION_MIN]
         return small, [a for a in message.attachments if a.size >= UPLOAD_SESSION_MIN]
 
-    def _store(self, attachment: Attachment) -> StoredFile:
+    def _store(self, attachment: Attachment) -> StoredLine:
         """Store the file by its SHA-256 (our record's, else read once to hash it), checked as it is copied."""
         sha256 = attachment.sha256 or _sha256(attachment)
         name = recording_blob_name(sha256, attachment.filename)
         with attachment.open() as stream:
             chunks = verified_chunks(attachment.filename, stream, attachment.size, sha256)
             store_once(self.recordings, name, chunks, attachment.content_type)
-        location = self.recordings.get_blob_client(name).url
-        return StoredFile(attachment.filename, attachment.size, sha256, location)
+        stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
+        return StoredLine.of(attachment.filename, attachment.size, sha256, name, stored_in)
 
     # --- folder ---------------------------------------------------------------------------------
 
@@ -248,7 +243,7 @@ class MailboxImporter:
         folder_id: str,
         message: ArchivedMessage,
         attached: list[Attachment],
-        stored: list[StoredFile],
+        stored: list[StoredLine],
     ) -> tuple[str, set[str]]:
         """Create the item with the attachments that fit in the request; returns its id and what it holds."""
         body = _item_body(message, attached, stored)
@@ -334,8 +329,10 @@ def _nothing() -> None:
     return None
 
 
-def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: list[StoredFile]) -> dict[str, Any]:
-    """The JSON create: a non-draft with the meeting's times, our key, and the attachments that fit inline."""
+def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: list[StoredLine]) -> dict[str, Any]:
+    """The JSON create: a non-draft with the meeting's times, our key, and the attachments that fit inline; an
+    addition names its meeting's message as the one it replies to, as its MIME headers do, so that Outlook
+    threads them (Graph takes neither header in a JSON create, only these properties)."""
     sent = utc_text(message.date)
     properties = [
         {"id": MESSAGE_FLAGS, "value": "1"},
@@ -345,6 +342,9 @@ def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: lis
     ]
     if stored:
         properties.append({"id": STORED_FILES_PROPERTY, "value": str(len(stored))})
+    if message.in_reply_to:
+        properties.append({"id": IN_REPLY_TO, "value": message.in_reply_to})
+        properties.append({"id": REFERENCES, "value": message.in_reply_to})
     body: dict[str, Any] = {
         "subject": message.subject,
         "body": {"contentType": "html", "content": _with_links(message.html, stored) if stored else message.html},
@@ -368,7 +368,7 @@ def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: lis
     return body
 
 
-def _with_links(body: str, stored: list[StoredFile]) -> str:
+def _with_links(body: str, stored: list[StoredLine]) -> str:
     """The HTML body with a section naming each file kept in storage instead of attached."""
     section = render_template("stored_files.html", files=stored)
     at = body.rfind("</body>")

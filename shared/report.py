@@ -256,6 +256,8 @@ def _compare(
                 found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
             if late := _late_files(recording, row, filters):
                 detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
+                if row.get("missing_reason"):
+                    detail += f"; the last try could not fetch them: {row['missing_reason']}"
                 found.append((FILES_NOT_ARCHIVED, detail, ""))
         gaps += [Gap(uuid, topic, mailbox, kind, detail, urgent, due.isoformat()) for kind, detail, mailbox in found]
         checks.append(MeetingCheck(uuid, topic, start.isoformat(), status, mailboxes))

@@ -185,7 +185,8 @@ class Settings:
         parse=_non_negative_int,
     )
     archive_min_duration_minutes: int = setting(
-        "Meetings shorter than this many minutes are not archived (0 archives them all).",
+        "Meetings that lasted less than this many minutes are not archived (0 archives them all); how long the "
+        "meeting lasted, not how much of it was recorded.",
         default="0",
         parse=_non_negative_int,
     )

@@ -95,6 +95,15 @@ class State:
     def meetings_with_status(self, status: str) -> list[dict[str, Any]]:
         return list(self._meetings.query_entities("status eq @status", parameters={"status": status}))
 
+    def meetings_to_recheck(self, now: datetime) -> list[dict[str, Any]]:
+        """Captured meetings the sweep should look at again now (a file missing, or a first look after capture)."""
+        return list(
+            self._meetings.query_entities(
+                f"RowKey eq '{MEETING_ROW}' and status eq '{CAPTURED}' and recheck eq true and recheck_after le @now",
+                parameters={"now": utc_text(now)},
+            )
+        )
+
     def meetings_between(self, first: date, last: date) -> list[dict[str, Any]]:
         """Meeting rows whose meeting day is from `first` to `last` (the status log and the report)."""
         return list(

@@ -3,10 +3,13 @@
 It has the counts of the Purview connector's log (items available from source; items for import after
 fan-out to the participants' mailboxes; imported; partially imported, i.e. some files stored in the
 `recordings` container instead of attached; skipped as duplicates; failed), plus unmapped participants,
-deferred and still pending meetings, and one line per failure. Unlike Purview's it is kept as long as the
-tables are, and each day shows the gaps its completeness report named. Three renderings of one
-`StatusLog`: an HTML page for a browser (no script, no external asset, every Zoom string escaped), JSON,
-and CSV that parses back into the same values (but for a quote before text a spreadsheet would run).
+deferred and still pending meetings, and one line per failure (a meeting archived without a file it could not
+fetch yet is one too, `files_missing`). Unlike Purview's it is kept as long as the tables are, and each day
+shows the gaps its completeness report named. Every day of the period is shown, one with nothing recorded and
+no report as such, so that "nothing known" never reads as "0". Three renderings of one `StatusLog`: an HTML
+page for a browser (no script, no external asset, every Zoom string escaped), JSON, and CSV that parses back
+into the same values (but for a quote before text a spreadsheet would run), with a byte order mark so that
+Excel reads it as UTF-8.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 from shared.message.render import render_template
 from shared.report import Gap, Report
 from shared.state import CAPTURED, DEFERRED, DUPLICATE, EXCLUDED, FAILED, IMPORTED, QUEUED, UNMAPPED, WAITING, State
+
+FILES_MISSING = "files_missing"  # the code of a meeting archived without files it could not fetch (yet)
 
 # The counts, in the order they are shown, with what they mean.
 COUNTS = {
@@ -61,12 +66,17 @@ class Day:
     report_generated_at: str  # empty when no completeness report covers the day yet
     gaps: list[Gap]
 
+    @property
+    def empty(self) -> bool:
+        """Nothing recorded for the day and no completeness report: nothing is known of it yet."""
+        return not self.report_generated_at and not any(self.counts.values()) and not self.failures
+
 
 @dataclass(frozen=True)
 class StatusLog:
     first: str
     last: str
-    days: list[Day]  # newest first
+    days: list[Day]  # every day of the period, newest first
     workbook_url: str = ""  # the operators' workbook in the Azure portal, when deployed (WORKBOOK_URL)
 
 
@@ -87,16 +97,15 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date,
         day = current.isoformat()
         rows, delivered = by_day.get(day, []), delivered_by_day.get(day, [])
         report = reports_by_day.get(day)
-        if rows or delivered or report:
-            days.append(
-                Day(
-                    day=day,
-                    counts=_counts(rows, delivered, meetings),
-                    failures=_failures(day, rows, delivered, meetings, state),
-                    report_generated_at=report.generated_at if report else "",
-                    gaps=list(report.gaps) if report else [],
-                )
+        days.append(
+            Day(
+                day=day,
+                counts=_counts(rows, delivered, meetings),
+                failures=_failures(day, rows, delivered, meetings, state),
+                report_generated_at=report.generated_at if report else "",
+                gaps=list(report.gaps) if report else [],
             )
+        )
         current -= timedelta(days=1)
     return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url)
 
@@ -152,6 +161,22 @@ def _failures(
         for row in rows
         if row.get("status") == FAILED
     ]
+    found += [  # archived without some files: the sweep tries them again (a replay too), the report names them
+        Failure(
+            day=day,
+            meeting_uuid=str(row.get("uuid", "")),
+            topic=str(row.get("topic", "")),
+            participant="",
+            mailbox="",
+            stage="capture",
+            code=FILES_MISSING,
+            reason=f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
+            attempts=int(row.get("attempts") or 0),
+            last_attempt=str(row.get("updated_at", "")),
+        )
+        for row in rows
+        if row.get("status") == CAPTURED and int(row.get("files_missing") or 0) > 0
+    ]
     for row in delivered:
         if row.get("status") != FAILED:
             continue
@@ -188,6 +213,7 @@ CSV_COLUMNS = list(
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel and its kin read a cell as a formula
+BOM = "\ufeff"  # without it, Excel on Windows reads a CSV file in the system's code page, not UTF-8
 
 
 def csv_cell(value: Any) -> Any:
@@ -199,6 +225,7 @@ def to_csv(log: StatusLog) -> str:
     """One sheet: a `day` row with the counts, then its `failure` rows, then its report's `gap` rows.
 
     Topics, names and reasons come from Zoom and Graph: any that would start a formula starts with a quote.
+    The text starts with a byte order mark: Excel then reads it as UTF-8.
     """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
@@ -213,7 +240,7 @@ def to_csv(log: StatusLog) -> str:
             row({"record": "failure", **asdict(failure)})
         for gap in day.gaps:
             row({"record": "gap", "day": day.day, **asdict(gap)})
-    return out.getvalue()
+    return BOM + out.getvalue()
 
 
 def to_text(log: StatusLog) -> str:
@@ -221,6 +248,9 @@ def to_text(log: StatusLog) -> str:
     lines = [f"Status log {log.first} to {log.last}"]
     width = max(len(label) for label in COUNTS.values())
     for day in log.days:
+        if day.empty:
+            lines.append(f"\n{day.day}  nothing recorded, no completeness report yet")
+            continue
         lines.append(f"\n{day.day}")
         lines += [f"  {label:<{width}}  {day.counts[name]}" for name, label in COUNTS.items()]
         for f in day.failures:
@@ -229,8 +259,6 @@ def to_text(log: StatusLog) -> str:
         if day.report_generated_at:
             lines.append(f"  completeness report {day.report_generated_at}: {len(day.gaps)} gap(s)")
             lines += [f"  GAP {gap.line()}" for gap in day.gaps]
-    if not log.days:
-        lines.append("no meetings in this period")
     return "\n".join(lines) + "\n"
 
 

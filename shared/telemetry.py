@@ -42,8 +42,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "stage_failed": ("code", "final", "reason"),
     # A meeting queued for capture (by the timer, a webhook, a backfill or the sweep), with its meeting day.
     "meeting_queued": ("day", "source"),
-    # One capture's outcome: captured (stored_files: files kept apart), deferred, waiting, excluded or failed.
-    "meeting_captured": ("status", "day", "source", "stored_files"),
+    # One capture's outcome: captured (stored_files: files kept apart; missing_files: files that could not be
+    # fetched, archived later), deferred, waiting, excluded or failed.
+    "meeting_captured": ("status", "day", "source", "stored_files", "missing_files"),
     # One (meeting, mailbox) or unmapped participant row settled: imported, duplicate, unmapped or failed.
     "delivery_settled": ("status", "day", "row", "reason", "code", "stored_files"),
     # An import of a meeting's message ran to its end: delivered to every mapped mailbox, or partial; a

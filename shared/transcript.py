@@ -1,16 +1,27 @@
-"""What was said: a cloud recording's CHAT file and its TRANSCRIPT/CC WebVTT files, as timed lines.
+"""What was said: a meeting's chat file and its TRANSCRIPT/CC WebVTT files, as timed lines.
 
-Both formats time each line as an offset from the start of the recording file, and both come from Zoom,
-so they are untrusted. Parsing never fails: a line that does not fit the format is kept as text (without a
-time or a speaker when it has none), so a malformed or truncated file still puts every word into the
-message's body; the raw file is archived as it came in any case. Only the first TEXT_LIMIT characters of a
+Both come from Zoom, so they are untrusted. Parsing never fails: a line that does not fit a format is kept as
+text (without a time or a speaker when it has none), so a malformed or truncated file still puts every word into
+the message's body; the raw file is archived as it came in any case. Only the first TEXT_LIMIT characters of a
 file are read (far more than any real meeting holds), so memory stays bounded whatever a file contains.
 
-- CHAT (`file_type` CHAT, `.txt`): `HH:MM:SS<TAB>Name:<TAB>text<CRLF>`; a line without a time continues the
-  previous message (a message with line breaks).
-- TRANSCRIPT and CC (`.vtt`): WebVTT cues separated by blank lines, an optional cue number, a timing line
-  `HH:MM:SS.mmm --> HH:MM:SS.mmm`, then the text, which Zoom prefixes with `Name: ` when it knows the
-  speaker (a `<v Name>` voice tag is read too).
+Chat (`file_type` CHAT, `.txt`), in every layout Zoom has written (real samples: tests/samples/zoom/chat/):
+
+- the cloud recording's file: `HH:MM:SS<TAB>Name:<TAB>text`, the time counted from the meeting's start (not the
+  recording's: tests/samples/zoom/SOURCES.md shows why);
+- the chat a participant saves from the client, the time of day on that computer: `HH:MM:SS From  Name  to
+  Everyone:` with the message on the following (indented) lines, or on the same line after the colon; older
+  clients `HH:MM:SS<TAB> From  Name : text`; other languages' words in the same places (`Von  X  an  Y :`);
+- the chat panel copied in 2020: `From Name to Me: (Privately) (11:01 AM)` with the message on the next lines.
+
+A recipient is Everyone or a named person; `(Direct Message)` or `(Privately)` after it marks a private
+message. A line that starts no message continues the one before (a message with line breaks). A message that
+begins `Replying to "..."` is a reply to the quoted message; `Reacted to "..." with X` and `Removed a X reaction
+from "..."` are reactions to it.
+
+TRANSCRIPT and CC (`.vtt`): WebVTT cues separated by blank lines, an optional cue number, a timing line
+`HH:MM:SS.mmm --> HH:MM:SS.mmm` counted from the recording file's start, then the text, which Zoom prefixes with
+`Name: ` when it knows the speaker (a `<v Name>` voice tag is read too).
 """
 
 from __future__ import annotations
@@ -18,28 +29,42 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import BinaryIO
 
 CHAT = "CHAT"
 SPOKEN = ("TRANSCRIPT", "CC")
 TEXT_LIMIT = 512 * 1024  # characters of a file, and of all files together, that a message body shows
-CHAT_LINE = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d)\t(?:(.*?):\t)?(.*)")
+TIME = r"\d{1,2}:[0-5]\d(?::[0-5]\d)?(?:\s?[AaPp][Mm])?"
+CLOUD_LINE = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d)\t(?:(.*?):\t)?(.*)")
+SAVED_LINE = re.compile(rf"({TIME})\s+(From|Von|De)\s+(.+)")
+PANEL_LINE = re.compile(rf"From (.+?) to (.+?):(?: \((Privately|Direct Message)\))? \(({TIME})\)")
+PRIVATE = re.compile(r"\s*\((?:Direct Message|[Pp]rivately)\)\s*$")
+GROUPS = re.compile(r"Everyone\b|All panelists|Hosts and panelists|Waiting room", re.IGNORECASE)  # not one person
+REPLYING = re.compile(r'Replying to "([^\n]*?)"(?=\s|$)\s*(.*)', re.DOTALL)
+REACTED_TO = re.compile(r'Reacted to "([^\n]*)" with (\S+)\s*')
+UNREACTED_TO = re.compile(r'Removed a (\S+) reaction from "([^\n]*)"\s*')
 CUE_TIME = r"(?:(\d+):)?([0-5]\d):([0-5]\d)[.,](\d{1,3})"
 CUE_TIMING = re.compile(rf"{CUE_TIME}\s+-->\s+{CUE_TIME}")
 SPEAKER = re.compile(r"([^:<>]{1,80}?): (.*)", re.DOTALL)
 VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]{1,80})>(.*?)(?:</v>)?", re.DOTALL)
 VTT_SKIPPED_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
+MESSAGE, REPLY, REACTION, UNREACTION = "message", "reply", "reaction", "reaction removed"
 
 
 @dataclass(frozen=True)
 class Utterance:
     """One chat message or one transcript cue."""
 
-    offset: timedelta | None  # from the start of the recording; None when the line carried no time
+    offset: timedelta | None  # chat: from the meeting's start; cue: from the recording's; None when not counted
     speaker: str  # empty when the file does not say who
     text: str
+    recipient: str = ""  # chat: "Everyone" or a person; empty when the file does not say
+    private: bool = False  # chat: a direct (private) message
+    clock: str = ""  # a saved chat's time of day as the file writes it (its computer's clock, zone unknown)
+    refers_to: str = ""  # the message a reply or a reaction refers to, as Zoom quotes it
+    kind: str = MESSAGE  # MESSAGE, REPLY, REACTION or UNREACTION
 
 
 def is_text_record(file_type: str) -> bool:
@@ -70,18 +95,75 @@ def read(file_type: str, stream: BinaryIO, limit: int = TEXT_LIMIT) -> Transcrip
 
 
 def parse_chat(lines: Iterable[str]) -> tuple[Utterance, ...]:
-    result: list[tuple[timedelta | None, str, list[str]]] = []
+    """The messages of a chat file in any of Zoom's layouts (see the module's docstring), in the file's order."""
+    messages: list[tuple[Utterance, list[str]]] = []  # each message's header, and its lines of text
     for line in lines:
-        match = CHAT_LINE.fullmatch(line)
-        if match:
-            hours, minutes, seconds, speaker, text = match.groups()
-            offset = timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))
-            result.append((offset, speaker or "", [text]))
-        elif result:
-            result[-1][2].append(line)
+        header = _chat_header(line)
+        if header is not None:
+            first = header.text
+            messages.append((header, [first] if first or header.offset is not None else []))
+        elif messages:
+            messages[-1][1].append(line)
         elif line.strip():
-            result.append((None, "", [line]))
-    return tuple(Utterance(offset, speaker, "\n".join(text).rstrip("\n")) for offset, speaker, text in result)
+            messages.append((Utterance(None, "", ""), [line]))
+    return tuple(_message(header, lines) for header, lines in messages)
+
+
+def _chat_header(line: str) -> Utterance | None:
+    """The message a line starts (its text: what follows the header on the same line); None for any other."""
+    if saved := _saved_header(line.strip()):
+        return saved
+    if cloud := CLOUD_LINE.fullmatch(line):
+        hours, minutes, seconds, speaker, text = cloud.groups()
+        return Utterance(timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds)), speaker or "", text)
+    if panel := PANEL_LINE.fullmatch(line.strip()):
+        speaker, recipient, private, time = panel.groups()
+        return _addressed(speaker, recipient, "", time, private=bool(private))
+    return None
+
+
+def _saved_header(line: str) -> Utterance | None:
+    """A saved chat's message header: `TIME From  Name  to  Whom:`, `TIME From Name to Whom:`, `TIME From  Name :`."""
+    saved = SAVED_LINE.fullmatch(line)
+    if saved is None:
+        return None
+    time, word, rest = saved.groups()
+    if fields := re.fullmatch(r"(.+?)\s{2,}\S+\s{2,}(.+?)\s*:(?:\s(.*)|)", rest):  # Name  to  Whom: (any language)
+        return _addressed(fields[1], fields[2], fields[3] or "", time)
+    older = re.fullmatch(r"(.+?)\s+:(?:\s(.*)|)", rest)  # an older client's `Name : text`, without a recipient
+    if older and " to " not in older[1]:
+        return Utterance(None, older[1].strip(), older[2] or "", clock=time)
+    if word == "From" and (fields := re.fullmatch(r"(.+) to (.+?)\s*:(?:\s(.*)|)", rest)):  # Name to Whom:
+        return _addressed(fields[1], fields[2], fields[3] or "", time)
+    return None
+
+
+def _addressed(speaker: str, recipient: str, text: str, time: str, *, private: bool = False) -> Utterance:
+    """A saved chat's message: to everyone (or a group), or privately to one person, marked or not."""
+    whom = PRIVATE.sub("", recipient).strip()
+    return Utterance(
+        None,
+        speaker.strip(),
+        text,
+        recipient=whom,
+        private=private or PRIVATE.search(recipient) is not None or not GROUPS.match(whom),
+        clock=time,
+    )
+
+
+def _message(header: Utterance, lines: list[str]) -> Utterance:
+    """A message's text (its lines, indentation of a saved chat's lines removed), and what kind it is."""
+    saved = header.offset is None and bool(header.clock)
+    text = "\n".join(line.strip() if saved else line for line in lines).strip("\n")
+    if saved:
+        text = text.strip()
+    if reply := REPLYING.fullmatch(text):
+        return replace(header, text=reply[2], refers_to=reply[1], kind=REPLY)
+    if reacted := REACTED_TO.fullmatch(text):
+        return replace(header, text=reacted[2], refers_to=reacted[1], kind=REACTION)
+    if unreacted := UNREACTED_TO.fullmatch(text):
+        return replace(header, text=unreacted[1], refers_to=unreacted[2], kind=UNREACTION)
+    return replace(header, text=text)
 
 
 def parse_vtt(lines: Iterable[str]) -> tuple[Utterance, ...]:

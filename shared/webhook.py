@@ -3,9 +3,11 @@
 Zoom signs every notification: `x-zm-signature` = `v0=` + hex HMAC-SHA256(secret token,
 `v0:{x-zm-request-timestamp}:{raw body}`). A request is refused unless that signature matches (compared in
 constant time), its timestamp is within 5 minutes of now, and the same signed request was not seen before
-(a replay). A verified `recording.completed` or `recording.transcript_completed` queues the meeting UUID
-and nothing more: the capture stage re-reads everything from Zoom's API, so a forged or replayed event
-cannot inject content, and the event's `download_token` and `download_url` are never used. Zoom sends
+(a replay). A verified `recording.completed` or `recording.transcript_completed`, or `meeting.summary_completed`
+or `meeting.summary_updated` (the AI summary done or edited, after the meeting may be archived), queues the
+meeting UUID and nothing more: the capture stage re-reads everything from Zoom's API (what is new goes into an
+addition), so a forged or replayed event cannot inject content, and the event's `download_token`,
+`download_url` and summary text are never used. Zoom sends
 duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
 Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
 The daily timer remains the safety net for a notification that never arrives.
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 VALIDATION = "endpoint.url_validation"
 RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
+SUMMARY_EVENTS = ("meeting.summary_completed", "meeting.summary_updated")  # the AI summary done, or edited
 TOLERANCE = timedelta(minutes=5)
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
@@ -90,13 +93,16 @@ def receive(
         encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
         log.info("webhook endpoint validated")
         return Reply(200, {"plainToken": plain, "encryptedToken": encrypted})
-    if name not in RECORDING_EVENTS:
+    if name not in RECORDING_EVENTS + SUMMARY_EVENTS:
         log.info("webhook event %s ignored", name[:100])
         return Reply(200, {"ignored": name})
     meeting = payload.get("object") if isinstance(payload, dict) else None
-    uuid = meeting.get("uuid") if isinstance(meeting, dict) else None
+    field = "meeting_uuid" if name in SUMMARY_EVENTS else "uuid"  # Zoom's summary events name it so
+    uuid = meeting.get(field) if isinstance(meeting, dict) else None
     if not isinstance(uuid, str) or not uuid:
         return _refuse(400, f"{name} without a meeting uuid")
+    if name in SUMMARY_EVENTS:
+        meeting = {"uuid": uuid, "topic": meeting.get("meeting_topic"), "start_time": meeting.get("meeting_start_time")}
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
         inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
         log.info("webhook %s: meeting queued", name)

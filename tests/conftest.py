@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from local.world import ROOT, ZOOM_ACCOUNT_ID, EmulatorProcess, World, start_emulator, start_world
+from tests.dovecot import Dovecot, start_dovecot, stop_dovecot
 from tests.tenant import TENANT_ID, Tenant
 
 SHARED = ROOT.parent / "shared"
@@ -31,6 +32,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     graph_seed.write_text(json.dumps({"tenant_id": TENANT_ID, "users": []}))
     with ExitStack() as stack:
         yield start_world(stack, folder / "run", zoom_seed, graph_seed)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A Dovecot IMAP server (Debian's package), as real mail systems read our messages."""
+    server = start_dovecot()
+    yield server
+    stop_dovecot(server)
 
 
 @pytest.fixture

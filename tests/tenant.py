@@ -98,6 +98,9 @@ class Meeting:
     summary: dict[str, Any] | None = None  # the summary fields of GET /meetings/{uuid}/meeting_summary
     recording: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # more recording fields, e.g. auto_delete_date
+    recorded: tuple[int, int] | None = None  # recording's start and end, minutes after the meeting's: all of it
+    timezone: str = "Europe/London"  # the recording's `timezone` ("" as Zoom gives instant meetings)
+    rows: list[dict[str, Any]] | None = None  # Zoom's participant rows as they are, instead of the attendees'
 
     @property
     def uuid_path(self) -> str:
@@ -125,8 +128,10 @@ class Tenant:
         upn: str = "",
         aliases: tuple[str, ...] = (),
         groups: tuple[str, ...] = (),
+        timezone: str = "Europe/London",
+        email: str = "",
     ) -> Person:
-        email = f"{name.split()[0].lower()}@{domain}"
+        email = email or f"{name.split()[0].lower()}@{domain}"
         person = Person(name, email, mailbox=mailbox)
         if zoom:
             person.zoom_id = "z" + uuidlib.uuid4().hex[:21]
@@ -140,7 +145,7 @@ class Tenant:
                     "email": email,
                     "type": 2,
                     "pmi": 8000000000 + len(self.zoom_users),
-                    "timezone": "Europe/London",
+                    "timezone": timezone,
                     "verified": 1,
                     "dept": "",
                     "created_at": "2024-01-01T00:00:00Z",
@@ -200,12 +205,14 @@ class Tenant:
         entries = []
         for index, m in enumerate(self.meetings):
             end = m.start + timedelta(minutes=m.minutes)
+            first, last = m.recorded or (0, m.minutes)
+            recording_start, recording_end = m.start + timedelta(minutes=first), m.start + timedelta(minutes=last)
             files, audio, contents = [], [], {}
             for number, f in enumerate(m.files):
                 item = {
                     "meeting_id": m.uuid,
-                    "recording_start": zoom_time(m.start),
-                    "recording_end": zoom_time(end),
+                    "recording_start": zoom_time(recording_start),
+                    "recording_end": zoom_time(recording_end),
                     "file_type": f.file_type,
                     "file_extension": EXTENSIONS.get(f.file_type, ""),
                     "download_url": "https://zoom.us/rec/download/placeholder",
@@ -241,8 +248,8 @@ class Tenant:
                 "topic": m.topic,
                 "type": m.kind,
                 "start_time": zoom_time(m.start),
-                "timezone": "Europe/London",
-                "duration": m.minutes,
+                "timezone": m.timezone,
+                "duration": last - first,  # what was recorded: Zoom's listing has no other duration
                 "total_size": sum(f.size for f in m.files),
                 "recording_count": len(files),
                 "share_url": "https://zoom.us/rec/share/x",
@@ -268,10 +275,20 @@ class Tenant:
             entries.append(
                 {
                     "recording": m.recording,
-                    "participants": participants,
+                    "participants": participants if m.rows is None else m.rows,
                     "polls": m.polls,
                     "qa": m.qa,
                     "summary": m.summary,
+                    "details": {
+                        "duration": m.minutes,
+                        "start_time": zoom_time(m.start),
+                        "end_time": zoom_time(end),
+                        "host_id": m.host.zoom_id,
+                        "topic": m.topic,
+                        "type": m.kind,
+                        "user_email": m.host.email,
+                        "user_name": m.host.name,
+                    },
                     "files": contents,
                 }
             )

@@ -12,10 +12,13 @@ Seed (Zoom's own wire shapes): `{"account_id", "users": [user objects as GET /us
 "meetings": [{"recording": <one item of GET /users/{id}/recordings "meetings">, "participants": [<items of
 GET /past_meetings/{uuid}/participants>], "polls": [<"questions" items of GET /past_meetings/{uuid}/polls>],
 "qa": [<"questions" items of GET /past_meetings/{uuid}/qa>], "summary": <GET
-/meetings/{uuid}/meeting_summary, its summary fields>, "files": {"<file id or file_type>": "<path relative
-to the seed>"}}]}`. A recording of type 5, 6 or 9 is a webinar: it is served by the webinar endpoints
-instead of the meeting ones. A file whose content is not given is generated, deterministically, with its
-`file_size`. An optional `"latency"` (seconds each API request and download takes) overrides `--latency`.
+/meetings/{uuid}/meeting_summary, its summary fields>, "details": <GET /past_meetings/{uuid} (or the webinar
+report) as Zoom answers it>, "files": {"<file id or file_type>": "<path relative to the seed>"}}]}`. Without
+`details`, the meeting ends when its last participant left (never at start + the recording's `duration`, which
+is what was recorded), and without participants Zoom has no details (404). A recording of type 5, 6 or 9 is a
+webinar: it is served by the webinar endpoints instead of the meeting ones. A file whose content is not given
+is generated, deterministically, with its `file_size`. An optional `"latency"` (seconds each API request and
+download takes) overrides `--latency`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
@@ -122,6 +125,7 @@ class ZoomEmulator(Emulator):
                 "polls": list(entry.get("polls", [])),
                 "qa": list(entry.get("qa", [])),
                 "summary": entry.get("summary"),
+                "details": entry.get("details"),
                 "files": {k: base_dir / v for k, v in (entry.get("files") or {}).items()},
             }
             self.meetings.append(meeting)
@@ -318,15 +322,19 @@ class ZoomEmulator(Emulator):
         if meeting is None:
             return _error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
         details = self._details(meeting)
-        details["source"] = "Zoom"
-        return Response.json(200, details)
+        if details is None:
+            return _error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(meeting_id)}.")
+        return Response.json(200, {"source": "Zoom", **details})
 
     @route("GET", r"/v2/report/webinars/([^/]+)", category="Heavy")
     def webinar_report(self, request: Request, webinar_id: str) -> Response:
         meeting = self._instance(webinar_id, webinar=True)
         if meeting is None:
             return _error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
-        return Response.json(200, {**self._details(meeting), "custom_keys": [], "tracking_fields": []})
+        details = self._details(meeting)
+        if details is None:
+            return _error(404, MEETING_NOT_FOUND, f"Meeting {unquote(webinar_id)} not found or has expired.")
+        return Response.json(200, {"custom_keys": [], "tracking_fields": [], **details})
 
     @route("GET", r"/v2/past_meetings/([^/]+)/participants", category="Medium")
     def participants(self, request: Request, meeting_id: str) -> Response:
@@ -357,8 +365,9 @@ class ZoomEmulator(Emulator):
         meeting = self._meeting(meeting_id)
         if meeting is None or not meeting["summary"]:
             return _error(404, MEETING_NOT_FOUND, "There is no meeting summary for this meeting.")
-        recording, details = meeting["recording"], self._details(meeting)
+        recording, details = meeting["recording"], self._details(meeting) or {}
         host = self._user(str(recording.get("host_id"))) or {}
+        start, end = details.get("start_time") or recording["start_time"], details.get("end_time") or ""
         return Response.json(
             200,
             {
@@ -367,12 +376,12 @@ class ZoomEmulator(Emulator):
                 "meeting_uuid": recording["uuid"],
                 "meeting_id": recording.get("id"),
                 "meeting_topic": str(recording.get("topic") or ""),
-                "meeting_start_time": details["start_time"],
-                "meeting_end_time": details["end_time"],
-                "summary_start_time": details["start_time"],
-                "summary_end_time": details["end_time"],
-                "summary_created_time": details["end_time"],
-                "summary_last_modified_time": details["end_time"],
+                "meeting_start_time": start,
+                "meeting_end_time": end,
+                "summary_start_time": start,
+                "summary_end_time": end,
+                "summary_created_time": end,
+                "summary_last_modified_time": end,
                 **meeting["summary"],
             },
         )
@@ -382,18 +391,26 @@ class ZoomEmulator(Emulator):
         meeting = self._meeting(segment)
         return meeting if meeting is not None and _is_webinar(meeting) == webinar else None
 
-    def _details(self, meeting: dict[str, Any]) -> dict[str, Any]:
-        """The instance's details, as GET /past_meetings/{uuid} and the webinar report give them."""
+    def _details(self, meeting: dict[str, Any]) -> dict[str, Any] | None:
+        """The instance's details, as GET /past_meetings/{uuid} and the webinar report give them: the seed's
+        `details` as they are; without them, the meeting ends when its last participant left (the recording's
+        `duration` is what was recorded, not the meeting's). None when nothing says when it ended."""
         recording = meeting["recording"]
-        start = datetime.fromisoformat(str(recording["start_time"]).replace("Z", "+00:00"))
+        if meeting["details"] is not None:
+            return {"id": recording.get("id"), "uuid": recording["uuid"], **meeting["details"]}
+        leaves = [_moment(p.get("leave_time")) for p in meeting["participants"]]
+        if not any(leaves):
+            return None
+        start = _moment(recording["start_time"]) or datetime.now(UTC)
+        end = max(leave for leave in leaves if leave)
         host = self._user(str(recording.get("host_id"))) or {}
         people = {p.get("user_email") or p.get("name") for p in meeting["participants"]}
         return {
             "id": recording.get("id"),
             "uuid": recording["uuid"],
-            "duration": int(recording.get("duration") or 0),
+            "duration": -(-int((end - start).total_seconds()) // 60),
             "start_time": recording["start_time"],
-            "end_time": _zoom_time(start + timedelta(minutes=int(recording.get("duration") or 0))),
+            "end_time": _zoom_time(end),
             "host_id": str(recording.get("host_id") or ""),
             "dept": str(host.get("dept") or ""),
             "participants_count": len(people),
@@ -533,6 +550,13 @@ def generated(seed: str, size: int, start: int = 0, *, text: bool = False) -> It
         produced += len(chunk)
         block_index += 1
         skip = 0
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
 
 
 def _day(value: Any) -> date:

@@ -3,6 +3,9 @@ than a chunk of it: `compose` renders the headers, both bodies and our JSON reco
 and knows the message's exact size; `Composition.write` streams it out, base64-encoding each attached file
 as it reads it. Names of attachments are built from Zoom's enumerations and our own numbering, never from
 free text.
+
+The message is 7-bit: headers as `headers` writes them, the bodies in quoted-printable or base64 (whichever is
+shorter), every encoded line within RFC 2045's 76 characters; text files say they are UTF-8, as Zoom writes them.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from typing import BinaryIO
 
 from shared.integrity import verified_chunks
-from shared.message.bodies import Opener, Said, read_said, render_bodies
-from shared.message.headers import HEADERS, write_headers
+from shared.message.bodies import Opener, Said, content, read_said, render_bodies
+from shared.message.headers import header_block
 from shared.message.record import RECORD_FILENAME, MeetingRecord
 from shared.message.text import meeting_zone
-from shared.records import CapturedFile, Meeting, RecordingFile
+from shared.records import CapturedFile, Meeting, RecordingFile, StoredIn
 from shared.transcript import TEXT_LIMIT
 
 CONTENT_TYPES = {
@@ -43,8 +47,10 @@ EXTENSIONS = {
     "CSV": "CSV",
     "SUMMARY": "JSON",
 }
-BASE64_LINE = 76  # characters of a base64 line (RFC 2045)
+BASE64_LINE = 76  # characters of a base64 or quoted-printable line (RFC 2045)
 BASE64_LINE_BYTES = 57  # the bytes one such line encodes
+# The MIME structure below the headers: 7-bit, in lines of 76 characters at most.
+PARTS = policy.SMTP.clone(cte_type="7bit", max_line_length=BASE64_LINE)
 
 
 def attachment_name(index: int, file: RecordingFile) -> str:
@@ -88,35 +94,41 @@ class Composition:
 
 
 def compose(
-    meeting: Meeting, files: Sequence[CapturedFile], said: Said, *, said_limit: int = TEXT_LIMIT
+    meeting: Meeting,
+    files: Sequence[CapturedFile],
+    said: Said,
+    *,
+    said_limit: int = TEXT_LIMIT,
+    stored_in: StoredIn | None = None,
 ) -> Composition:
     """The message for one meeting: headers, a text and an HTML body, the attached files and our JSON record.
 
     `said` holds the chat and transcript files read as text, by file key; the bodies show at most
     `said_limit` characters of it (the files themselves are archived whole). The default keeps the HTML body
-    small enough for the importer to send to Graph in one request; it is about 10 hours of speech.
+    small enough for the importer to send to Graph in one request; it is about 10 hours of speech. The bodies
+    name the files not attached by `stored_in`, the container they are kept in.
     """
     zone = meeting_zone(meeting.timezone)
-    text, html_body = render_bodies(meeting, files, said, zone, said_limit)
+    text, html_body = render_bodies(content(meeting, files, said, zone, said_limit, stored_in))
     # Boundaries and placeholders derived from the bodies: the same meeting gives the same bytes, and Zoom
     # text cannot contain a string it would have to predict from a hash of itself.
     seed = hashlib.sha256((text + html_body).encode()).hexdigest()[:24]
-    msg = EmailMessage(policy=HEADERS)
-    write_headers(msg, meeting, files, zone)
+    msg = EmailMessage(policy=PARTS)
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
     attached = tuple(c for c in files if c.attached)
     placeholders = []
     for number, captured in enumerate(attached):
         maintype, subtype = captured.content_type.split("/", 1)
-        msg.add_attachment(b"", maintype, subtype, filename=captured.filename)
+        charset = {"charset": "utf-8"} if maintype == "text" else None
+        msg.add_attachment(b"", maintype, subtype, filename=captured.filename, params=charset)
         placeholders.append(f"zoom-archive-file-{seed}-{number}")
         msg.get_payload()[-1].set_payload(placeholders[-1] + "\n")
     record = MeetingRecord.of(meeting, files).to_json()
     msg.add_attachment(record, "application", "json", filename=RECORD_FILENAME)
     for number, part in enumerate(p for p in msg.walk() if p.is_multipart()):
         part.set_boundary(f"==zoom-archive-{seed}-{number}==")
-    segments, rest = [], msg.as_bytes()
+    segments, rest = [], header_block(meeting, files, zone) + msg.as_bytes()
     for placeholder in placeholders:
         before, found, rest = rest.partition(placeholder.encode() + b"\r\n")
         assert found and placeholder.encode() not in rest, "a placeholder must stand once, alone on its line"

@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import HeaderParser
+from email.utils import getaddresses
 from typing import BinaryIO, Protocol
 
 from shared.message.compose import base64_size
@@ -133,6 +135,7 @@ class ArchivedMessage:
     html: str
     attachments: tuple[Attachment, ...]  # our JSON record among them
     record: MeetingRecord
+    in_reply_to: str = ""  # an addition's: the Message-ID of its meeting's message
 
 
 @dataclass(frozen=True)
@@ -160,17 +163,18 @@ def read_message(message: bytes | MessageSource) -> ArchivedMessage:
         else:
             attachments.append(_attachment(source, part, hashes))
     record = record or _record_of(attachments)
-    sender = top["From"].addresses[0] if top["From"] and top["From"].addresses else None
+    senders = _people(top, "From")
     return ArchivedMessage(
         archive_key=str(top[HEADER_ARCHIVE_KEY]).strip(),
         message_id=str(top["Message-ID"]).strip(),
         subject=str(top["Subject"] or ""),
-        sender=Person(sender.display_name, sender.addr_spec) if sender else Person("", ""),
-        to=tuple(Person(a.display_name, a.addr_spec) for a in (top["To"].addresses if top["To"] else ())),
+        sender=senders[0] if senders else Person("", ""),
+        to=_people(top, "To"),
         date=record.start or top["Date"].datetime,
         html=html_body,
         attachments=tuple(attachments),
         record=record,
+        in_reply_to=str(top["In-Reply-To"] or "").strip(),
     )
 
 
@@ -183,6 +187,19 @@ def read_record(message: bytes | MessageSource) -> MeetingRecord:
         return record
     found = (_attachment(source, p, {}) for p in _parts(source, body, delimiter, {}))
     return _record_of([a for a in found if a.filename == RECORD_FILENAME])
+
+
+def _people(msg: EmailMessage, header: str) -> tuple[Person, ...]:
+    """The people an address header names, each name decoded as RFC 2047 says: the `email` package's address
+    parser keeps the space between two encoded words of a display name, which a name longer than one encoded
+    word would gain, so the names are decoded from the header's raw text instead. (A name outside ASCII is one
+    that a message written before the headers were 7-bit holds as raw UTF-8: it is taken as it is.)"""
+    raw = [value.replace("\r\n", "") for name, value in msg.raw_items() if name.lower() == header.lower()]
+    return tuple(
+        Person(str(make_header(decode_header(name))) if name.isascii() else name, email)
+        for name, email in getaddresses(raw)
+        if email
+    )
 
 
 def _record_of(attachments: Sequence[Attachment]) -> MeetingRecord:
@@ -203,17 +220,23 @@ def _top(source: MessageSource) -> tuple[EmailMessage, bytes, int]:
 
 
 def _headers(source: MessageSource, start: int) -> tuple[EmailMessage, int]:
-    """The headers of the entity beginning at `start`, and where its body begins (after the blank line)."""
+    """The headers of the entity beginning at `start`, their encoded words decoded, and where its body begins
+    (after the blank line). Messages written before the headers were 7-bit hold raw UTF-8 in them (RFC 6532):
+    read as text, it gives the same names, never escaped bytes."""
     length, first = WINDOW, max(0, start - 2)  # from the CRLF before: a part may have no headers
     while True:
         window = source.read(first, length + 2)
         blank = window.find(b"\r\n\r\n")
         if blank >= 0:
             text = window[start - first : max(start - first, blank + 2)]
-            return BytesParser(policy=policy.default).parsebytes(text, headersonly=True), first + blank + 4
+            return _parsed(text), first + blank + 4
         if len(window) < length + 2 or length >= HEADERS_LIMIT:
-            return BytesParser(policy=policy.default).parsebytes(window, headersonly=True), source.size
+            return _parsed(window), source.size
         length *= 4
+
+
+def _parsed(block: bytes) -> EmailMessage:
+    return HeaderParser(policy=policy.default).parsestr(block.decode("utf-8", errors="replace"))
 
 
 def _parts(source: MessageSource, body: int, delimiter: bytes, sizes: dict[str, int]) -> Iterator[_Part]:

@@ -16,12 +16,15 @@ from typing import Any
 from shared.records import (
     CapturedFile,
     Meeting,
+    MissingFile,
     Participant,
     Person,
     PollAnswer,
     Question,
+    RecordingFile,
     Session,
     Summary,
+    archive_key,
     as_int,
     as_list,
     parse_time,
@@ -46,11 +49,15 @@ class ArchivedFile:
     sha256: str
     zoom_fingerprint: str  # empty when Zoom states none
     stored_as: str  # blob name in the recordings container; empty when attached to the message
+    listed_size: int | None = None  # the size Zoom lists; None when it gives none (or 0)
+    note: str = ""  # a disagreement with Zoom's listing, recorded rather than fatal
 
     @classmethod
     def of(cls, captured: CapturedFile) -> ArchivedFile:
         file = captured.file
         return cls(
+            listed_size=file.size,
+            note=captured.note,
             key=file.key,
             file_type=file.file_type,
             recording_type=file.recording_type,
@@ -83,10 +90,24 @@ class MeetingRecord:
     qa: tuple[Question, ...]
     summary: Summary | None
     files: tuple[ArchivedFile, ...]
+    recording_minutes: int = 0  # the listing's `duration`: what was recorded
+    recording_start: datetime | None = None
+    recording_end: datetime | None = None
+    end_source: str = ""
+    timezone_source: str = ""
+    missing: tuple[MissingFile, ...] = ()
+    addition_to: str = ""  # an addition's: the archive key of its meeting's own message (its Message-ID's left part)
 
     @classmethod
     def of(cls, meeting: Meeting, files: Sequence[CapturedFile]) -> MeetingRecord:
+        recording_start, recording_end = meeting.recording_span
         return cls(
+            recording_minutes=meeting.recording_minutes,
+            recording_start=recording_start,
+            recording_end=recording_end,
+            end_source=meeting.end_source,
+            timezone_source=meeting.timezone_source,
+            missing=meeting.missing,
             uuid=meeting.uuid,
             meeting_id=meeting.meeting_id,
             archive_key=meeting.key,
@@ -103,6 +124,7 @@ class MeetingRecord:
             qa=meeting.qa,
             summary=meeting.summary,
             files=tuple(ArchivedFile.of(c) for c in files),
+            addition_to=archive_key(meeting.uuid) if meeting.addition else "",
         )
 
     def to_json(self) -> bytes:
@@ -114,24 +136,33 @@ class MeetingRecord:
             "uuid": self.uuid,
             "id": self.meeting_id,
             "archive_key": self.archive_key,
+            "addition_to": self.addition_to or None,
             "topic": self.topic,
             "host": {"id": self.host_id, "name": self.host.name, "email": self.host.email},
             "start_time": _time(self.start),
             "end_time": _time(self.end),
+            "end_time_source": self.end_source or None,
             "duration": self.duration_minutes,
+            "recording_start": _time(self.recording_start),
+            "recording_end": _time(self.recording_end),
+            "recording_duration": self.recording_minutes,
             "timezone": self.timezone,
+            "timezone_source": self.timezone_source or None,
             "type": self.type,
             "participants": [
                 {
                     "name": p.name,
                     "email": p.email,
                     "id": p.zoom_id,
+                    "registrant_id": p.registrant_id or None,
+                    "other_names": list(p.names),
                     "internal": p.internal,
                     "sessions": [
                         {
                             "join_time": _time(s.join_time),
                             "leave_time": _time(s.leave_time),
                             "duration": s.duration_seconds,
+                            "user_id": s.participant_id or None,
                         }
                         for s in p.sessions
                     ],
@@ -164,8 +195,22 @@ class MeetingRecord:
                     "sha256": f.sha256,
                     "zoom_fingerprint": f.zoom_fingerprint or None,
                     "stored_as": f.stored_as or None,
+                    "listed_size": f.listed_size,
+                    "note": f.note or None,
                 }
                 for f in self.files
+            ],
+            "missing_files": [
+                {
+                    "key": m.file.key,
+                    "file_type": m.file.file_type,
+                    "recording_type": m.file.recording_type,
+                    "recording_start": _time(m.file.start),
+                    "recording_end": _time(m.file.end),
+                    "listed_size": m.file.size,
+                    "reason": m.reason,
+                }
+                for m in self.missing
             ],
         }
 
@@ -206,6 +251,13 @@ class MeetingRecord:
             ),
             summary=_summary(data.get("summary")),
             files=tuple(_file(f) for f in _objects(data.get("files"))),
+            recording_minutes=as_int(data.get("recording_duration")),
+            recording_start=parse_time(data.get("recording_start")),
+            recording_end=parse_time(data.get("recording_end")),
+            end_source=_str(data.get("end_time_source")),
+            timezone_source=_str(data.get("timezone_source")),
+            missing=tuple(_missing(m) for m in _objects(data.get("missing_files"))),
+            addition_to=_str(data.get("addition_to")),
         )
 
 
@@ -222,6 +274,10 @@ def _summary_fields(summary: Summary | None) -> dict[str, Any] | None:
         "details": [{"label": label, "summary": text} for label, text in summary.details],
         "next_steps": list(summary.next_steps),
         "edited": _summary_fields(summary.edited),
+        "content": summary.content or None,
+        "doc_url": summary.doc_url or None,
+        "last_modified": _time(summary.modified),
+        "zoom": json.loads(summary.zoom) if summary.zoom else None,  # Zoom's answer, whole
     }
 
 
@@ -231,10 +287,17 @@ def _participant(item: dict[str, Any]) -> Participant:
         email=_str(item.get("email")),
         internal=bool(item.get("internal")),
         sessions=tuple(
-            Session(parse_time(s.get("join_time")), parse_time(s.get("leave_time")), as_int(s.get("duration")))
+            Session(
+                parse_time(s.get("join_time")),
+                parse_time(s.get("leave_time")),
+                as_int(s.get("duration")),
+                _str(s.get("user_id")),
+            )
             for s in _objects(item.get("sessions"))
         ),
         zoom_id=_str(item.get("id")),
+        registrant_id=_str(item.get("registrant_id")),
+        names=tuple(_str(n) for n in as_list(item.get("other_names"))),
     )
 
 
@@ -247,7 +310,26 @@ def _summary(value: Any) -> Summary | None:
         details=tuple((_str(d.get("label")), _str(d.get("summary"))) for d in _objects(value.get("details"))),
         next_steps=tuple(_str(step) for step in as_list(value.get("next_steps"))),
         edited=_summary(value.get("edited")),
+        content=_str(value.get("content")),
+        doc_url=_str(value.get("doc_url")),
+        modified=parse_time(value.get("last_modified")),
+        zoom=json.dumps(value["zoom"], sort_keys=True) if isinstance(value.get("zoom"), dict) else "",
     )
+
+
+def _missing(item: dict[str, Any]) -> MissingFile:
+    file = RecordingFile(
+        key=_str(item.get("key")),
+        file_type=_str(item.get("file_type")),
+        extension="",
+        recording_type=_str(item.get("recording_type")),
+        size=None if item.get("listed_size") is None else as_int(item.get("listed_size")),
+        download_url="",
+        start=parse_time(item.get("recording_start")),
+        end=parse_time(item.get("recording_end")),
+        status="",
+    )
+    return MissingFile(file, _str(item.get("reason")))
 
 
 def _file(item: dict[str, Any]) -> ArchivedFile:
@@ -263,6 +345,8 @@ def _file(item: dict[str, Any]) -> ArchivedFile:
         sha256=_str(item.get("sha256")),
         zoom_fingerprint=_str(item.get("zoom_fingerprint")),
         stored_as=_str(item.get("stored_as")),
+        listed_size=None if item.get("listed_size") is None else as_int(item.get("listed_size")),
+        note=_str(item.get("note")),
     )
 
 

@@ -1,8 +1,10 @@
 """Zoom text as the message may carry it, and the clock, duration and size formats of both bodies.
 
-Everything that comes from Zoom is untrusted: a header value loses control and line-break characters before
-the `email` package sees it (the Python 3.11 runtime may predate the CVE-2024-6923 fix); a body keeps line
-breaks but no other control character, nor a lone surrogate, which a JSON string may hold and UTF-8 cannot.
+Everything that comes from Zoom is untrusted: a header value (and any one-line value a body shows) loses
+control and line-break characters, and the Unicode controls that reorder text (bidi embeddings, overrides,
+isolates and marks: a name or topic holding U+202E could disguise itself and what follows it in a Subject or a
+list of recipients); a body keeps line breaks but no other control character, nor a lone surrogate, which a
+JSON string may hold and UTF-8 cannot.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BODY_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Bidi controls (ALM, LRM, RLM, LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI), the deprecated format controls
+# after them, and the zero-width no-break space: invisible, and able to reorder what a reader sees.
+REORDERING = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u206f\ufeff]")
 
 
 def header_text(value: str, limit: int = 0) -> str:
-    """A single line of text safe for a header: no control characters, no line or paragraph separators, and
-    no lone surrogate; shortened to `limit` characters, with an ellipsis, when given."""
+    """A single line of text safe for a header: no control characters, no line or paragraph separators, no
+    character that reorders text, and no lone surrogate; shortened to `limit` characters, with an ellipsis, when
+    given."""
     cleaned = "".join(
         " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else "\ufffd" if unicodedata.category(c) == "Cs" else c
-        for c in str(value)
+        for c in REORDERING.sub("", str(value))
     )
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
     if limit and len(cleaned) > limit:

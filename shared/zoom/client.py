@@ -29,6 +29,6 @@ class ZoomClient(Endpoints):
         super().__init__(Transport(settings.zoom_api_url, session, self.tokens, limiter))
         self.downloads = Downloads(session, self.tokens, settings.zoom_download_hosts)
 
-    def download(self, url: str, sink: BinaryIO, expected_size: int | None) -> Download:
+    def download(self, url: str, sink: BinaryIO) -> Download:
         """Stream a recording file into `sink`; see `Downloads.download`."""
-        return self.downloads.download(url, sink, expected_size)
+        return self.downloads.download(url, sink)

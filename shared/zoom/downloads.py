@@ -3,7 +3,9 @@
 A download URL redirects to another host, which must be a Zoom host (the token goes to the first host
 only); Zoom can answer an HTML page with 200 instead of the file; a connection that breaks mid-file is
 resumed where it stopped with a Range request, through the same redirects, by the download retry policy.
-(Facts: ../shared/reference/zoom-api.md §3.2.)
+A download is whole when it has every byte its own framing announced (Content-Length, Content-Range): the size
+Zoom lists for a file is not evidence (it is 0 for some chat, transcript and restored files, and can differ),
+so the caller compares it and records a disagreement. (Facts: ../shared/reference/zoom-api.md §3.2.)
 """
 
 from __future__ import annotations
@@ -62,11 +64,11 @@ class Downloads:
         self.allowed_hosts = allowed_hosts
         self.policy = policy
 
-    def download(self, url: str, sink: BinaryIO, expected_size: int | None) -> Download:
+    def download(self, url: str, sink: BinaryIO) -> Download:
         """Stream a recording file into `sink`, hashing it, and check it is the file and all of it.
 
         A broken connection or a 5xx is tried again, resuming after the bytes received; an HTML page, a
-        foreign host or a wrong size is refused at once.
+        foreign host or fewer bytes than the server announced is refused.
         """
         if not host_allowed(url, self.allowed_hosts):
             raise DownloadError(f"download URL host {urlsplit(url).hostname!r} is not an allowed Zoom host")
@@ -77,7 +79,7 @@ class Downloads:
                 if response.status_code >= 500 or response.status_code == 429:
                     raise _Unavailable(response)
                 received.take(response)
-                return received.result(expected_size)
+                return received.result()
 
         def judge(error: Exception) -> Failure | None:
             if isinstance(error, _Unavailable):
@@ -154,9 +156,7 @@ class _Received:
         self.total = int(length) if length and length.isdigit() else None
         return self.size
 
-    def result(self, expected_size: int | None) -> Download:
+    def result(self) -> Download:
         if self.total is not None and self.size != self.total:
             raise DownloadError(f"download has {self.size} bytes but the server announced {self.total}")
-        if expected_size is not None and self.size != expected_size:
-            raise DownloadError(f"download has {self.size} bytes but Zoom lists the file with {expected_size}")
         return Download(size=self.size, sha256=self.digest.hexdigest())

@@ -150,3 +150,111 @@ def test_a_deferral_that_never_ends_fails_with_its_reason(fresh: World, tenant: 
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert (row["status"], row["error_code"]) == ("failed", "still_processing")
     assert "Zoom is still processing 1 of the meeting's 1 file(s) since" in row["reason"]
+
+
+def test_a_meeting_recorded_late_lasts_as_long_as_the_meeting_did_and_keeps_both_spans(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice = tenant.person("Alice Archer")
+    late = tenant.meeting(alice, "Recorded late", minutes=181)
+    late.recorded = (108, 181)  # recording began 108 minutes in: the listing's duration is 73
+    tenant.apply(fresh)
+
+    meeting = fetch(fresh, late.uuid)
+
+    assert (meeting.end, meeting.end_source) == (late.start + timedelta(minutes=181), "details")
+    assert (meeting.duration_minutes, meeting.recording_minutes) == (181, 73)
+    assert meeting.recording_span == (late.start + timedelta(minutes=108), late.start + timedelta(minutes=181))
+
+
+def test_without_zooms_details_a_meeting_ends_when_its_last_participant_left(fresh: World, tenant: Tenant) -> None:
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    meeting = tenant.meeting(alice, "Stand-up", attendees=[(alice, 0, 20), (bob, 3, 26)], minutes=30)
+    tenant.apply(fresh)
+    fresh.zoom.fault(  # Zoom has no details of the instance
+        {
+            "method": "GET",
+            "path": f"^/v2/past_meetings/{meeting.uuid_path}$",
+            "status": 404,
+            "body": {"code": 3001, "message": "Meeting does not exist."},
+        }
+    )
+
+    fetched = fetch(fresh, meeting.uuid)
+
+    assert (fetched.end, fetched.end_source, fetched.duration_minutes) == (
+        meeting.start + timedelta(minutes=26),
+        "participants",
+        26,
+    )
+
+
+def test_an_instant_meeting_without_a_time_zone_is_shown_in_its_hosts(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer", timezone="America/Los_Angeles")
+    instant = tenant.meeting(alice, "Quick call", kind=1)
+    instant.timezone = ""  # as Zoom lists every instant meeting
+    scheduled = tenant.meeting(alice, "Planning")
+    tenant.apply(fresh)
+
+    assert (fetch(fresh, instant.uuid).timezone, fetch(fresh, instant.uuid).timezone_source) == (
+        "America/Los_Angeles",
+        "host",
+    )
+    assert (fetch(fresh, scheduled.uuid).timezone, fetch(fresh, scheduled.uuid).timezone_source) == (
+        "Europe/London",
+        "meeting",
+    )
+
+
+def test_participants_are_told_apart_by_zooms_ids_not_their_names(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Call", minutes=2)
+    at = meeting.start.strftime("%Y-%m-%dT%H:%M")
+    meeting.rows = [
+        {
+            "id": alice.zoom_id,
+            "name": "Alice Archer",
+            "user_id": "16778240",
+            "user_email": alice.email,
+            "join_time": f"{at}:00Z",
+            "leave_time": f"{at}:59Z",
+            "duration": 59,
+        },
+        {
+            "id": alice.zoom_id,
+            "name": "Alice's phone",
+            "user_id": "16779264",
+            "user_email": "",
+            "join_time": f"{at}:05Z",
+            "leave_time": f"{at}:59Z",
+            "duration": 54,
+        },
+        {
+            "id": "",
+            "name": "iPhone",
+            "user_id": "16780288",
+            "user_email": "",
+            "join_time": f"{at}:10Z",
+            "leave_time": f"{at}:50Z",
+            "duration": 40,
+        },
+        {
+            "id": "",
+            "name": "iPhone",
+            "user_id": "16781312",
+            "user_email": "",
+            "join_time": f"{at}:20Z",
+            "leave_time": f"{at}:40Z",
+            "duration": 20,
+        },
+    ]
+    tenant.apply(fresh)
+
+    people = fetch(fresh, meeting.uuid).participants
+
+    assert [(p.name, p.email, p.internal, len(p.sessions), p.total_seconds) for p in people] == [
+        ("Alice Archer", alice.email, True, 2, 113),
+        ("iPhone", "", False, 1, 40),
+        ("iPhone", "", False, 1, 20),
+    ]
+    assert people[0].names == ("Alice's phone",)

@@ -18,7 +18,9 @@ from azure.storage.blob import BlobServiceClient
 
 from local.world import World
 from shared.mailbox import ARCHIVE_KEY_PROPERTY
+from shared.message.reader import read_message
 from shared.message.record import RECORD_FILENAME
+from shared.message.text import header_text
 from shared.records import archive_key
 from shared.state import mailbox_row
 from tests.tenant import File, GraphReader, Tenant
@@ -156,11 +158,58 @@ def test_a_recording_over_max_message_size_is_stored_at_capture_and_linked(fresh
     assert not any(n.endswith(".mp4") for n in names)
     assert any(n.endswith(".txt") for n in names)
     digest = hashlib.sha256(big).hexdigest()
-    assert f"recordings/{digest}.mp4" in item["body"]["content"]
+    body = item["body"]["content"]
     stored = BlobServiceClient.from_connection_string(fresh.azurite.connection_string).get_container_client(
         "recordings"
     )
+    assert stored.get_blob_client(f"{digest}.mp4").url in body, "the body names the blob fully: account and all"
+    assert "<th>Storage account</th><td>devstoreaccount1</td>" in body and f"--name {digest}.mp4" in body
     assert stored.download_blob(f"{digest}.mp4").readall() == big
+
+
+def test_names_and_topics_in_any_script_reach_graph_as_zoom_gave_them(fresh: World, tenant: Tenant) -> None:
+    """Zoom's names and topic go through the message (RFC 2047 headers), the blob, the importer's read and the
+    Graph JSON create, and come back from Graph as Zoom gave them: only controls and characters that would
+    reorder the text are gone. (They once came back as surrogate escapes, JSON that is not Unicode.)"""
+    names = {
+        "José Müller": "jose",
+        "山田 太郎 会議室の担当者": "taro",
+        "Дмитрий Иванов": "dmitry",
+        "محمد علي": "mohammed",
+        "Zoë 👩\u200d💻 Ångström": "zoe",
+        "Ali \u202egnp.exe\u202c Khan": "ali",
+        'O\'Brien, "Jr" \\ <boss@evil.example>': "obrien",
+        "=?utf-8?q?Fake_CEO?=": "ceo",
+    }
+    people = [tenant.person(name, email=f"{local}@contoso.example") for name, local in names.items()]
+    host = people[0]
+    topic = "Réunion 会議 — Планёрка \u202eevil\u202c =?utf-8?q?x?= " + "長い議題 " * 12
+    tenant.meeting(host, topic, attendees=[(p, 0, 30) for p in people], files=[File("CHAT", b"00:00:01\tA:\thi\r\n")])
+    tenant.apply(fresh)
+
+    run(fresh)
+
+    graph = GraphReader(fresh)
+    expected = [header_text(name, 100) for name in names]
+    assert expected[5] == "Ali gnp.exe Khan" and expected[4] == "Zoë 👩\u200d💻 Ångström"
+    for person in people:
+        (item,) = graph.items(person, graph.folder(person))
+        assert item["subject"] == read_message(_blob(fresh)).subject
+        assert item["subject"].startswith(header_text(topic, 160) + " - Zoom meeting ")
+        assert item["from"]["emailAddress"] == {"name": expected[0], "address": host.email}
+        to = {r["emailAddress"]["address"]: r["emailAddress"]["name"] for r in item["toRecipients"]}
+        assert to == {p.email: name for p, name in zip(people, expected, strict=True)}
+
+
+def _blob(world: World) -> bytes:
+    messages = BlobServiceClient.from_connection_string(world.azurite.connection_string).get_container_client(
+        "messages"
+    )
+    (blob,) = list(messages.list_blobs())
+    assert blob.content_settings.content_type == "message/rfc822"
+    data = messages.download_blob(blob.name).readall()
+    assert data.isascii(), "message/rfc822 holds 7-bit text: any other script is encoded"
+    return data
 
 
 def _extension(file: File) -> str:

@@ -10,7 +10,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from local.world import World
 from shared.archiver import Archiver
-from shared.records import archive_key
+from shared.records import MeetingRef, archive_key, utc_text
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
 from tests.integration.conftest import daily_limit_spent
@@ -23,6 +23,10 @@ def archiver(world: World, **settings: str) -> Archiver:
     archive = Archiver(load_settings(world.app_settings(**settings)))
     archive.storage.ensure_created()
     return archive
+
+
+def clear(world: World) -> None:
+    QueueClient.from_connection_string(world.azurite.connection_string, MEETINGS_QUEUE).clear_messages()
 
 
 def queued(world: World) -> list[str]:
@@ -50,20 +54,27 @@ def test_hosts_the_filters_leave_out_are_not_even_listed(fresh: World, tenant: T
     assert listed == {alice.zoom_id, carol.zoom_id}
 
 
-def test_a_meeting_shorter_than_the_minimum_is_not_queued_and_its_row_says_why(fresh: World, tenant: Tenant) -> None:
+def test_a_meeting_shorter_than_the_minimum_is_left_out_by_how_long_it_lasted_not_what_was_recorded(
+    fresh: World, tenant: Tenant
+) -> None:
     alice = tenant.person("Alice Archer")
     short = tenant.meeting(alice, "Wrong room", minutes=2)
-    long = tenant.meeting(alice, "Planning", minutes=30)
+    long = tenant.meeting(alice, "Planning", minutes=60)
+    long.recorded = (30, 31)  # an hour-long meeting recorded for a minute: the listing says `duration` 1
     tenant.apply(fresh)
     archive = archiver(fresh, ARCHIVE_MIN_DURATION_MINUTES="5")
 
-    listing = archive.enumerate_meetings()
+    archive.enumerate_meetings()  # the listing cannot tell how long a meeting lasted: both are queued
+    assert queued(fresh) == sorted([short.uuid, long.uuid])
+    assert archive.capture_meeting(MeetingRef(long.uuid)).status == "captured"
+    assert archive.capture_meeting(MeetingRef(short.uuid)).status == "excluded"
 
-    assert queued(fresh) == [long.uuid]
-    assert listing.meetings_left_out == 1
     row = archive.state.meeting(archive_key(short.uuid))
-    assert row and (row["status"], row["topic"]) == ("excluded", "Wrong room")
+    assert row and (row["status"], row["topic"], row["meeting_seconds"]) == ("excluded", "Wrong room", 120)
     assert row["reason"] == "the meeting lasted 2 minute(s), less than ARCHIVE_MIN_DURATION_MINUTES (5)"
+    clear(fresh)
+    listing = archive.enumerate_meetings()  # the next runs know it is too short: it is not queued again
+    assert queued(fresh) == [] and listing.meetings_left_out == 1
 
     archiver(fresh).enumerate_meetings()  # the administrator drops the minimum: the meeting is archived now
     assert short.uuid in queued(fresh)
@@ -137,9 +148,10 @@ def test_backfill_leaves_out_what_the_filters_leave_out(fresh: World, tenant: Te
         today - timedelta(days=60), today - timedelta(days=40), lambda *step: progress.append(step)
     )
 
-    assert queued(fresh) == [kept.uuid] and queued_count == 1
-    assert progress == [(1, 1, 1)], "only the hosts the filters keep are listed"
-    assert archive.state.meeting(archive_key(short.uuid))["status"] == "excluded"  # type: ignore[index]
+    # Both of Alice's are queued (how long a meeting lasted is the capture's to find out), none of Bob's.
+    assert queued(fresh) == sorted([kept.uuid, short.uuid]) and queued_count == 2
+    assert progress == [(1, 1, 2)], "only the hosts the filters keep are listed"
+    assert archive.capture_meeting(MeetingRef(short.uuid, source="backfill")).status == "excluded"
     assert archive.state.meeting(archive_key(kept.uuid))["source"] == "backfill"  # type: ignore[index]
 
 
@@ -170,3 +182,32 @@ def test_a_listed_meeting_waiting_for_zoom_is_queued_only_once_its_wait_is_over(
     archive.enumerate_meetings()
 
     assert queued(fresh) == [waited.uuid]
+
+
+def test_the_timer_has_captured_meetings_due_for_another_look_captured_again_without_touching_their_status(
+    fresh: World, tenant: Tenant
+) -> None:
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    now = datetime.now(UTC)
+    due, later, done = "due==", "later==", "done=="
+    archive.state.update_meeting(
+        archive_key(due), uuid=due, status="captured", recheck=True, recheck_after=utc_text(now - timedelta(minutes=1))
+    )
+    archive.state.update_meeting(
+        archive_key(later),
+        uuid=later,
+        status="captured",
+        recheck=True,
+        recheck_after=utc_text(now + timedelta(hours=5)),
+    )
+    archive.state.update_meeting(archive_key(done), uuid=done, status="captured", recheck=False, recheck_after="")
+
+    assert archive.enumerate_meetings().requeued == 1
+
+    assert queued(fresh) == [due]
+    row = archive.state.meeting(archive_key(due)) or {}
+    assert row["status"] == "captured" and row["recheck_after"] > utc_text(now + timedelta(hours=11))
+    clear(fresh)
+    archive.enumerate_meetings()  # queued once: not again on the next run, unless its look never happened
+    assert queued(fresh) == []

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 from dataclasses import fields
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,6 +14,7 @@ import requests
 from local.world import serving_host
 from shared.report import Gap
 from shared.status import COUNTS, FORMULA_STARTS, Failure
+from tests.chromium import chromium_dom
 from tests.integration.conftest import FailedRun
 
 pytestmark = pytest.mark.integration
@@ -65,21 +64,6 @@ class Page(HTMLParser):
             self._row, self._count = None, ""
         elif tag == "table":
             self._day = ""
-
-
-def chromium_dom(url: str, profile: Path) -> str:
-    """The page as headless Chromium loaded and rendered it (Debian's package; `make test` installs it)."""
-    browser = shutil.which("chromium")
-    assert browser, "chromium is missing: `make test` installs Debian's chromium package"
-    result = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}", "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0 and "<html" in result.stdout, result.stderr[-2000:]
-    return result.stdout
 
 
 def test_the_status_page_shows_the_days_counts_and_every_failure(failed_run: FailedRun, tmp_path: Path) -> None:
@@ -144,7 +128,9 @@ def test_the_csv_download_parses_and_matches_the_json(failed_run: FailedRun, tmp
     assert "attachment" in as_csv.headers["Content-Disposition"]
     assert bad.status_code == 400
     log = as_json.json()
-    rows = [{name: unquoted(value) for name, value in row.items()} for row in csv.DictReader(io.StringIO(as_csv.text))]
+    assert as_csv.content.startswith(b"\xef\xbb\xbf"), "a UTF-8 byte order mark, for Excel"
+    sheet = csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig")))
+    rows = [{name: unquoted(value) for name, value in row.items()} for row in sheet]
     days = []
     for row in rows:
         if row["record"] == "day":

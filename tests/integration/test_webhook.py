@@ -21,12 +21,14 @@ import requests
 from azure.storage.queue import QueueClient
 
 from local.world import WEBHOOK_SECRET_TOKEN, World, serving_host
+from shared.mailbox import IN_REPLY_TO, REFERENCES
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.state import State
 from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER, Storage
 from shared.webhook import receive
 from tests.conftest import shared_file
+from tests.corpus import sample as corpus_sample
 from tests.tenant import File, GraphReader, Tenant
 
 pytestmark = pytest.mark.integration
@@ -92,6 +94,21 @@ def test_a_signed_recording_event_queues_the_meeting_uuid_and_nothing_else(fresh
     stored = json.dumps(row) + json.dumps([m.content for m in receiver.queue.peek_messages(max_messages=32)])
     assert "abJhbGciOiJIUzUxMiJ9" not in stored, "the event's download_token must never be kept"
     assert "example.com/recording" not in stored, "the event's download URLs must never be kept"
+
+
+@pytest.mark.parametrize("event", ["meeting.summary_completed", "meeting.summary_updated"])
+def test_a_signed_summary_event_queues_its_meeting_for_the_summary_to_be_archived(fresh: World, event: str) -> None:
+    receiver = Receiver(fresh)
+    documented = json.loads(corpus_sample(f"webhook/{event}-docs-zoomnet.json").read_text())
+    body = json.dumps(documented, separators=(",", ":")).encode()
+
+    status, _ = receiver.post(body, signed(body))
+
+    uuid = documented["payload"]["object"]["meeting_uuid"]
+    assert status == 200 and queued(receiver.queue) == [MeetingRef(uuid=uuid, source="webhook")]
+    row = receiver.state.meeting(archive_key(uuid))
+    assert (row["status"], row["topic"], row["day"]) == ("queued", "My Meeting", "2019-07-15")
+    assert "Mobile app" not in json.dumps(row), "the event's summary text is never kept: the capture reads Zoom's"
 
 
 def test_other_events_are_acknowledged_and_ignored(fresh: World) -> None:
@@ -229,4 +246,10 @@ def test_a_transcript_zoom_finishes_after_the_meeting_was_archived_reaches_the_m
         vtts = [a for a in addition["attachments"] if a["name"].endswith(".vtt")]
         assert [base64.b64decode(a["contentBytes"]) for a in vtts] == [vtt]
         assert not any(a["name"].endswith(".mp4") for a in addition["attachments"])
+        properties = graph.get(
+            f"/users/{(alice if mailbox is after[0] else bob).graph_id}/messages/{addition['id']}",
+            **{"$expand": "singleValueExtendedProperties"},
+        ).json()["singleValueExtendedProperties"]
+        threading = {p["id"]: p["value"] for p in properties if p["id"] in (IN_REPLY_TO, REFERENCES)}
+        assert threading == dict.fromkeys((IN_REPLY_TO, REFERENCES), first["internetMessageId"]), "threads"
     assert len(list(Storage(load_settings(settings).storage).container(MESSAGES_CONTAINER).list_blobs())) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def filters(**settings: str) -> Filters:
 def test_by_default_every_host_meeting_and_file_type_is_archived() -> None:
     default = filters()
     assert default.host_excluded(ALICE) == default.host_excluded(BOB) == default.host_excluded({}) == ""
-    assert default.meeting_excluded({"duration": 0}) == ""
+    assert default.too_short(timedelta(0)) == ""
     assert all(default.archives(t) for t in ("MP4", "CC", "TIMELINE", "SUMMARY", ""))
 
 
@@ -47,10 +48,10 @@ def test_either_include_list_lets_a_host_in_and_an_exclusion_wins() -> None:
     assert "ZOOM_EXCLUDE_USERS" in excluded.host_excluded(ALICE)
 
 
-def test_a_meeting_shorter_than_the_minimum_is_left_out_with_its_duration() -> None:
+def test_a_meeting_shorter_than_the_minimum_is_left_out_with_how_long_it_lasted() -> None:
     five = filters(ARCHIVE_MIN_DURATION_MINUTES="5")
-    assert five.meeting_excluded({"duration": 5}) == ""
-    assert five.meeting_excluded({"duration": 4}) == (
+    assert five.too_short(timedelta(minutes=5)) == five.too_short(timedelta(hours=3)) == ""
+    assert five.too_short(timedelta(minutes=4, seconds=59)) == (
         "the meeting lasted 4 minute(s), less than ARCHIVE_MIN_DURATION_MINUTES (5)"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,13 +14,17 @@ from shared.records import (
     MeetingRef,
     Person,
     RecordingFile,
+    StoredIn,
     Summary,
     archive_key,
     group_participants,
     is_internal,
+    meeting_end,
+    meeting_timezone,
     poll_answers_from_zoom,
     questions_from_zoom,
 )
+from tests.corpus import answer
 
 DOMAINS = ("contoso.example",)
 
@@ -29,6 +34,13 @@ def test_the_archive_key_is_stable_and_safe_for_storage_names() -> None:
     assert key == archive_key("/ajXp112QmuoKj4854875==")
     assert len(key) == 32 and key.isalnum()
     assert key != archive_key("ajXp112QmuoKj4854875==")
+
+
+def test_a_stored_file_is_named_by_its_container_url_without_any_credential_in_it() -> None:
+    sas = StoredIn("st1", "recordings", "https://st1.blob.core.windows.net/recordings?sv=2024&sig=secret")
+    assert sas.blob_url("ab.mp4") == "https://st1.blob.core.windows.net/recordings/ab.mp4"
+    local = StoredIn("devstoreaccount1", "recordings", "http://127.0.0.1:10000/devstoreaccount1/recordings/")
+    assert local.blob_url("ab.mp4") == "http://127.0.0.1:10000/devstoreaccount1/recordings/ab.mp4"
 
 
 def test_a_participant_who_rejoins_keeps_every_session() -> None:
@@ -171,7 +183,160 @@ def test_the_ai_summary_keeps_its_sections_and_the_hosts_edit() -> None:
     assert (summary.edited.overview, summary.edited.details) == ("Budget agreed (edited).", (("", "Edited details"),))
     assert Summary.from_zoom({**body, "edited_summary": None}).edited is None  # type: ignore[union-attr]
     assert Summary.from_zoom(None) is None
-    assert Summary.from_zoom({"summary_title": "Meeting summary", "summary_details": []}) is None
+
+
+def test_the_current_ai_summary_is_markdown_with_a_link_to_its_zoom_doc() -> None:
+    body = answer("api/meeting-summary-docs-zoomnet.json")
+    summary = Summary.from_zoom(body)
+    assert summary is not None and summary.content == body["summary_content"]  # the Markdown, whole
+    assert summary.content.startswith("## Key takeaways\n- Mobile app") and "## Action items" in summary.content
+    assert summary.doc_url == "https://docs.zoom.us/doc/1aBcDeFgHiJkLmNoPqRsTu"
+    assert summary.overview == "Meeting overview" and summary.next_steps == ("step1",)  # the older fields too
+    assert json.loads(summary.zoom) == body  # Zoom's answer, kept whole
+    assert summary.modified == datetime(2020, 7, 15, 23, 30, 19, tzinfo=UTC)
+
+
+def test_a_summary_content_given_as_an_object_becomes_markdown() -> None:
+    summary = Summary.from_zoom(answer("api/meeting-summary-docs-zoom-plugin.json"))
+    assert summary is not None and summary.content == (
+        "## Summary\nThe team discussed Q1 roadmap priorities...\n\n"
+        "## Next steps\n- John to finalize design specs by Friday\n- Sarah to schedule customer interviews\n\n"
+        "## Keywords\n- roadmap\n- Q1\n- design\n- customers"
+    )
+
+
+def test_a_real_summary_of_the_older_form_keeps_every_detail_and_step() -> None:
+    body = answer("api/meeting-summary-2026-acdc173-forkcast.json")
+    summary = Summary.from_zoom(body)
+    assert summary is not None and not summary.content and summary.overview == body["summary_overview"]
+    assert [label for label, _ in summary.details] == [d["label"] for d in body["summary_details"]]
+    assert summary.next_steps == tuple(body["next_steps"]) and len(summary.next_steps) == 5
+
+
+def test_a_summary_with_a_title_and_no_text_is_kept_and_known_as_empty() -> None:
+    summary = Summary.from_zoom(answer("api/meeting-summary-2025-devforum-title-only.json"))
+    assert summary is not None and summary.empty and summary.title == "Meeting Summary for Introductory Chat"
+    assert summary.version == "2025-05-23T17:32:34Z"  # a later edit would be another version
+
+
+def test_two_guests_with_the_same_name_at_the_same_time_are_two_people() -> None:
+    def iphone(user_id: str, join: str, leave: str, seconds: int) -> dict[str, Any]:
+        return {
+            "id": "",
+            "name": "iPhone",
+            "user_id": user_id,
+            "user_email": "",
+            "join_time": join,
+            "leave_time": leave,
+            "duration": seconds,
+        }
+
+    rows = [
+        iphone("16778240", "2026-01-01T10:00:10Z", "2026-01-01T10:01:50Z", 100),
+        iphone("16779264", "2026-01-01T10:00:20Z", "2026-01-01T10:01:19Z", 59),
+    ]
+    people = group_participants(rows, DOMAINS)
+    assert [(p.name, p.total_seconds) for p in people] == [("iPhone", 100), ("iPhone", 59)]
+    assert [s.participant_id for p in people for s in p.sessions] == ["16778240", "16779264"]
+
+
+def test_a_guest_who_rejoins_under_the_same_name_keeps_both_sessions_in_one_person() -> None:
+    rows = [
+        {"name": "Grace", "user_id": "1", "join_time": "2026-01-01T10:00:00Z", "leave_time": "2026-01-01T10:10:00Z"},
+        {"name": "Grace", "user_id": "2", "join_time": "2026-01-01T10:12:00Z", "leave_time": "2026-01-01T10:30:00Z"},
+    ]
+    (grace,) = group_participants(rows, DOMAINS)
+    assert [s.participant_id for s in grace.sessions] == ["1", "2"]
+
+
+def test_a_person_on_a_computer_and_a_phone_is_one_person_by_zoom_id() -> None:
+    rows = [
+        {
+            "id": "zAlice",
+            "name": "Alice Archer",
+            "user_id": "1",
+            "user_email": "alice@contoso.example",
+            "join_time": "2026-01-01T10:00:00Z",
+            "leave_time": "2026-01-01T11:00:00Z",
+            "duration": 3600,
+        },
+        {
+            "id": "zAlice",
+            "name": "+44 20 7946 0000",
+            "user_id": "2",
+            "user_email": "",
+            "join_time": "2026-01-01T10:01:00Z",
+            "leave_time": "2026-01-01T11:00:00Z",
+            "duration": 3540,
+        },
+        {
+            "participant_user_id": "pBob",
+            "name": "Bob",
+            "registrant_id": "r9",
+            "user_email": "",
+            "join_time": "2026-01-01T10:00:00Z",
+            "leave_time": "2026-01-01T10:05:00Z",
+            "duration": 300,
+        },
+        {
+            "name": "Bob (tablet)",
+            "registrant_id": "r9",
+            "user_email": "",
+            "join_time": "2026-01-01T10:06:00Z",
+            "leave_time": "2026-01-01T10:09:00Z",
+            "duration": 180,
+        },
+    ]
+    alice, bob = group_participants(rows, DOMAINS)
+    assert (alice.name, alice.email, alice.internal, alice.zoom_id) == (
+        "Alice Archer",
+        "alice@contoso.example",
+        True,
+        "zAlice",
+    )
+    assert alice.names == ("+44 20 7946 0000",) and len(alice.sessions) == 2
+    assert (bob.zoom_id, bob.registrant_id, bob.names, bob.total_seconds) == ("pBob", "r9", ("Bob (tablet)",), 480)
+
+
+def test_zooms_documented_participant_row_keeps_every_id() -> None:
+    (jill,) = group_participants(answer("api/past-meeting-participants-docs-zoomnet.json")["participants"], DOMAINS)
+    assert (jill.zoom_id, jill.registrant_id, jill.sessions[0].participant_id) == (
+        "30R7kT7bTIKSNUFEuH_Qlg",
+        "_f08HhPJS82MIVLuuFaJPg",
+        "27423744",
+    )
+    assert jill.sessions[0].join_time == datetime(2022, 3, 23, 6, 58, 9, tzinfo=UTC)
+
+
+def test_a_listed_size_of_zero_is_unknown_not_zero_bytes() -> None:
+    chat = {"id": "c", "file_type": "CHAT", "file_extension": "TXT", "file_size": 0, "status": "completed"}
+    assert RecordingFile.from_zoom(chat, "u").size is None and not RecordingFile.from_zoom(chat, "u").processing
+
+
+def test_a_meeting_ends_when_zoom_says_it_did_not_when_its_recording_does() -> None:
+    page = answer("api/recordings-2020-alchezoomy2.json")
+    late = next(m for m in page["meetings"] if m["start_time"] == "2020-10-23T15:16:54Z")
+    meeting = Meeting.from_zoom(late, Person("", ""), ())
+    assert meeting.recording_minutes == 73 and meeting.recording_span[0] == datetime(
+        2020, 10, 23, 17, 4, 53, tzinfo=UTC
+    )
+    assert meeting_end(meeting.start, None, (), meeting.files) == (
+        datetime(2020, 10, 23, 18, 18, 2, tzinfo=UTC),  # not start + 73 minutes, 108 minutes earlier
+        "recordings",
+    )
+    details = {"start_time": "2020-10-23T15:16:54Z", "end_time": "2020-10-23T18:20:00Z", "duration": 184}
+    assert meeting_end(meeting.start, details, (), meeting.files)[0] == datetime(2020, 10, 23, 18, 20, tzinfo=UTC)
+    assert meeting_end(meeting.start, {"duration": 184}, (), ())[0] == datetime(2020, 10, 23, 18, 20, 54, tzinfo=UTC)
+    assert meeting_end(meeting.start, None, (), ()) == (None, "")
+
+
+def test_an_instant_meeting_without_a_time_zone_takes_its_hosts() -> None:
+    meeting = Meeting.from_zoom(answer("api/recordings-2024-nango.json")["meetings"][0], Person("", ""), ())
+    host = answer("api/user-2020-alchezoomy2.json")
+    assert meeting.timezone == "" and meeting.type == 1
+    assert meeting_timezone(meeting.timezone, host["timezone"]) == ("America/Los_Angeles", "host")
+    assert meeting_timezone("Europe/London", host["timezone"]) == ("Europe/London", "meeting")
+    assert meeting_timezone("", "") == meeting_timezone("Not/AZone", "../../etc/passwd") == ("UTC", "")
 
 
 def test_a_meeting_without_a_start_time_is_refused_rather_than_dated_now() -> None:

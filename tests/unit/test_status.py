@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from shared.report import Gap
-from shared.status import COUNTS, Day, Failure, StatusLog, query, render, status_log, to_text
+from shared.status import BOM, COUNTS, Day, Failure, StatusLog, query, render, status_log, to_text
 
 TODAY = date(2026, 3, 10)
 
@@ -45,6 +45,25 @@ def test_an_import_is_partial_when_its_row_or_its_meeting_counts_files_stored_ap
 
     (found,) = status_log(_Rows(meeting | {"stored_files": 1}, rows), [], day, day).days  # type: ignore[arg-type]
     assert found.counts["partially_imported"] == 3, "capture stored a file apart: no copy has it attached"
+
+
+def test_every_day_of_the_period_is_shown_and_a_day_nothing_is_known_of_says_so() -> None:
+    day = date(2026, 3, 9)
+    meeting = {"PartitionKey": "k1", "day": day.isoformat(), "status": "captured", "delivery": "delivered"}
+    shown = status_log(_Rows(meeting, []), [], date(2026, 3, 7), TODAY)  # type: ignore[arg-type]
+
+    assert [d.day for d in shown.days] == ["2026-03-10", "2026-03-09", "2026-03-08", "2026-03-07"]
+    assert [d.empty for d in shown.days] == [True, False, True, True]
+    assert to_text(shown).count("nothing recorded, no completeness report yet") == 3
+    page = render(shown, "html")[0]
+    assert page.count("<p class='empty'") == 3 and page.count("<table class='day'") == 1
+    csv_rows = list(csv.DictReader(io.StringIO(render(shown, "csv")[0].removeprefix(BOM))))
+    assert [(r["day"], r["available"]) for r in csv_rows] == [
+        ("2026-03-10", "0"),
+        ("2026-03-09", "1"),
+        ("2026-03-08", "0"),
+        ("2026-03-07", "0"),
+    ]
 
 
 def test_the_period_is_the_last_seven_days_unless_asked() -> None:
@@ -83,7 +102,8 @@ def test_the_page_escapes_zoom_text_and_loads_nothing() -> None:
 def test_the_csv_has_a_row_per_day_failure_and_gap() -> None:
     body, content_type, headers = render(log(), "csv")
 
-    rows = list(csv.DictReader(io.StringIO(body)))
+    assert body.startswith(BOM + "record,day,"), "Excel reads a CSV file as UTF-8 only after a byte order mark"
+    rows = list(csv.DictReader(io.StringIO(body.encode().decode("utf-8-sig"))))
     assert content_type == "text/csv" and "attachment" in headers["Content-Disposition"]
     assert [r["record"] for r in rows] == ["day", "failure", "gap"]
     assert rows[0]["available"] == "1" and rows[1]["mailbox"] == "bob@x" and rows[2]["kind"] == "import_failed"
@@ -103,7 +123,7 @@ def test_csv_text_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote(topic
 
     body, _, _ = render(hostile, "csv")
 
-    failure_row = list(csv.DictReader(io.StringIO(body)))[1]
+    failure_row = list(csv.DictReader(io.StringIO(body.removeprefix(BOM))))[1]
     assert failure_row["topic"] == failure_row["reason"] == "'" + topic
     assert failure_row["meeting_uuid"] == "u1" and failure_row["day"] == "2026-03-09", "other text stays as it is"
 

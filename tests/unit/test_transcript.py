@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from shared.transcript import Utterance, parse_chat, parse_vtt, read
 from tests.conftest import shared_file
+from tests.corpus import chat_files, sample, transcript_files
 
 
 def chat(text: str) -> tuple[Utterance, ...]:
@@ -105,3 +109,116 @@ def test_reading_stops_at_the_limit_and_says_the_file_goes_on() -> None:
 def test_parsers_take_any_lines() -> None:
     assert parse_chat([]) == () and parse_vtt([]) == ()
     assert parse_vtt(["WEBVTT"]) == ()
+
+
+# Every chat file of the corpus (tests/samples/zoom/chat, one per layout Zoom has written), and how many messages
+# each holds: counted by hand from the file's message headers (a time, or "From", starting a line).
+CHATS = {
+    "cloud-2020-zoomgroupstats.txt": 10,
+    "cloud-2025-acdc154-forkcast.txt": 310,
+    "cloud-2026-acdc173-forkcast.txt": 125,
+    "local-2022-zehua-chen.txt": 5,
+    "local-2023-bushong1.txt": 15,
+    "pasted-2020-ethereum-pm-acde095.txt": 72,
+    "pasted-2021-ethereum-pm-acde124.txt": 94,
+    "pasted-2021-ethereum-pm-feemarket08.txt": 11,
+    "pasted-2022-ethereum-pm-acdc092.txt": 78,
+}
+
+
+def corpus_chat(name: str) -> tuple[Utterance, ...]:
+    return read("CHAT", sample(f"chat/{name}").open("rb")).utterances
+
+
+def test_the_corpus_holds_the_chat_files_counted_here() -> None:
+    assert sorted(p.name for p in chat_files()) == sorted(CHATS)
+
+
+@pytest.mark.parametrize(("name", "messages"), sorted(CHATS.items()))
+def test_every_message_of_every_real_chat_layout_has_its_time_sender_and_text(name: str, messages: int) -> None:
+    said = corpus_chat(name)
+    assert len(said) == messages
+    assert all(u.speaker and (u.offset is not None or u.clock) and u.text for u in said)
+    text = sample(f"chat/{name}").read_text(encoding="utf-8-sig")
+    assert all(u.text.split("\n")[0].strip() in text or u.kind != "message" for u in said)  # words as written
+
+
+def test_a_cloud_chat_keeps_replies_with_their_lines_and_reactions() -> None:
+    said = corpus_chat("cloud-2025-acdc154-forkcast.txt")
+    assert said[1] == Utterance(timedelta(minutes=7), "nixo", "gm", refers_to="Gm :)", kind="reply")
+    reaction = next(u for u in said if u.kind == "reaction")
+    assert (reaction.speaker, reaction.text, reaction.refers_to) == (
+        "Katya Riazantseva",
+        "\u2764\ufe0f",
+        "goooooooood morning ...",
+    )
+    assert sum(u.kind == "reply" for u in said) == 61 and sum(u.kind == "reaction" for u in said) == 109
+
+
+def test_a_saved_chat_names_the_recipient_and_marks_a_direct_message_private() -> None:
+    said = corpus_chat("local-2023-bushong1.txt")
+    assert said[0] == Utterance(None, "John Doe", "Good morning folks", recipient="Everyone", clock="10:01:00")
+    dm = next(u for u in said if u.private)
+    assert (dm.speaker, dm.recipient, dm.text, dm.clock) == ("John Doe", "Open Mike", "Please mute", "10:03:00")
+    assert [(u.kind, u.refers_to) for u in said if u.kind != "message"] == [
+        ("reply", "Good morning folks"),
+        ("reply", "Good morning folks"),
+        ("reply", "Hello world, this me..."),
+        ("reaction", "Good morning folks"),
+        ("reaction removed", "Good morning folks"),
+    ]
+    assert next(u for u in said if u.speaker.startswith("Charlie")).speaker == "Charlie Barlie (she/her)"
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "expected"),
+    [
+        ("local-2022-zehua-chen.txt", 4, ("Person 1", "Person 2", True, "16:15:17", "search")),
+        ("pasted-2022-ethereum-pm-acdc092.txt", 0, ("Trent", "Everyone", False, "10:00:49", "gmgmgm")),
+        (
+            "pasted-2022-ethereum-pm-acdc092.txt",
+            22,
+            ("xinbenlv.eth", "Pooja Ranjan", True, "10:27:14", "Pooja, do you know if there is a live note?"),
+        ),
+        ("pasted-2021-ethereum-pm-feemarket08.txt", 0, ("JosephC", "", False, "11:00:43", "I can look it up")),
+        (
+            "pasted-2020-ethereum-pm-acde095.txt",
+            0,
+            ("Edson Ayllon", "Everyone", False, "10:04 AM", "Agenda: https://github.com/ethereum/pm/issues/203"),
+        ),
+        ("pasted-2021-ethereum-pm-acde124.txt", 93, ("Micah Zoltu", "Everyone", False, "16:00:34", "\U0001f606")),
+    ],
+)
+def test_each_saved_layout_gives_sender_recipient_privacy_time_and_text(
+    name: str, index: int, expected: tuple[str, str, bool, str, str]
+) -> None:
+    u = corpus_chat(name)[index]
+    assert (u.speaker, u.recipient, u.private, u.clock, u.text) == expected
+
+
+def test_a_message_copied_from_the_chat_panel_privately_is_marked_private() -> None:
+    private = [u for u in corpus_chat("pasted-2020-ethereum-pm-acde095.txt") if u.private]
+    assert [(u.speaker, u.recipient, u.clock) for u in private] == [("Alex (axic)", "Me", "11:01 AM")]
+    assert private[0].text.startswith("I know that ignoring the transactiontype field")
+
+
+def test_a_saved_message_on_several_lines_is_one_message() -> None:
+    said = chat(
+        "10:00:00 From  Ann  to  Everyone:\n\tfirst line\n\tsecond line\n10:01:00 From  Bo  to  Everyone:\n\tok\n"
+    )
+    assert [u.text for u in said] == ["first line\nsecond line", "ok"]
+
+
+def test_other_languages_words_in_the_saved_layout_are_read_by_their_places() -> None:
+    said = chat("16:20:25\t De  victormln : Hi!\r\n09:01:02\t Von  Anna  an  Ben(Direct Message) : Hallo\r\n")
+    assert [(u.speaker, u.recipient, u.private, u.text) for u in said] == [
+        ("victormln", "", False, "Hi!"),
+        ("Anna", "Ben", True, "Hallo"),
+    ]
+
+
+@pytest.mark.parametrize("path", transcript_files(), ids=lambda p: p.name)
+def test_every_cue_of_every_real_transcript_is_read(path: Path) -> None:
+    cues = path.read_text(encoding="utf-8-sig").count(" --> ")
+    said = read("TRANSCRIPT", path.open("rb")).utterances
+    assert len(said) == cues and all(u.offset is not None and u.text for u in said)

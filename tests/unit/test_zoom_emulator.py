@@ -38,7 +38,8 @@ SEED = {
                 "start_time": "2026-03-09T10:00:00Z",
                 "duration": 60,
                 "recording_files": [],
-            }
+            },
+            "details": {"start_time": "2026-03-09T10:00:00Z", "end_time": "2026-03-09T11:02:00Z", "duration": 62},
         }
     ],
 }
@@ -160,7 +161,8 @@ def test_a_token_in_the_query_string_is_refused_even_when_valid() -> None:
 def test_a_uuid_starting_with_a_slash_or_holding_two_is_found_only_double_encoded(uuid: str, endpoint: str) -> None:
     """Zoom's rule for UUIDs that begin with "/" or contain "//": encoded once, the meeting does not exist."""
     recording = {**SEED["meetings"][0]["recording"], "uuid": uuid, "type": 2, "topic": "Planning"}
-    emulator = ZoomEmulator({**SEED, "meetings": [{"recording": recording}]}, Path("."))
+    details = SEED["meetings"][0]["details"]
+    emulator = ZoomEmulator({**SEED, "meetings": [{"recording": recording, "details": details}]}, Path("."))
     token = oauth_token(emulator)
     once, twice = quote(uuid, safe=""), quote(quote(uuid, safe=""), safe="")
 
@@ -176,3 +178,24 @@ def test_with_latency_every_api_request_takes_at_least_that_long() -> None:
     started = time.monotonic()
     assert call(emulator, "/v2/users?status=active", token).status == 200
     assert time.monotonic() - started >= 0.2
+
+
+def test_a_meetings_end_is_never_made_from_the_recordings_duration() -> None:
+    """The listing's `duration` is what was recorded: the details say when the meeting ended, else its participants."""
+    recording = {**SEED["meetings"][0]["recording"], "type": 2, "duration": 5}
+    rows = [{"name": "Ann", "join_time": "2026-03-09T10:00:00Z", "leave_time": "2026-03-09T11:30:00Z"}]
+    seeds = [
+        {"recording": recording, "details": SEED["meetings"][0]["details"]},
+        {"recording": recording, "participants": rows},
+        {"recording": recording},
+    ]
+    answers = []
+    for seed in seeds:
+        emulator = ZoomEmulator({**SEED, "meetings": [seed]}, Path("."))
+        response = call(emulator, "/v2/past_meetings/webinar%3D%3D", oauth_token(emulator))
+        answers.append((response.status, body(response).get("end_time"), body(response).get("duration")))
+    assert answers == [
+        (200, "2026-03-09T11:02:00Z", 62),  # the seed's details, as Zoom gave them
+        (200, "2026-03-09T11:30:00Z", 90),  # the last participant's leave
+        (404, None, None),  # nothing says when it ended: Zoom has no details
+    ]

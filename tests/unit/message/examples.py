@@ -162,6 +162,21 @@ class Markup(HTMLParser):
 
 MARKUP = str.maketrans("<>&\"'", "_____")  # HTML's special characters, each replaced by a harmless one
 
+
+def header_lines(data: bytes, name: str) -> list[bytes]:
+    """The raw lines of a top-level header: its first line and the lines that continue it."""
+    lines, found = [], False
+    for line in data[: data.index(b"\r\n\r\n")].split(b"\r\n"):
+        if line.startswith((b" ", b"\t")):
+            if found:
+                lines.append(line)
+            continue
+        found = line.lower().startswith(name.lower().encode() + b":")
+        if found:
+            lines.append(line)
+    return lines
+
+
 OUR_HEADERS = (
     "Subject",
     "From",

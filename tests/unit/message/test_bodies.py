@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,9 @@ from hypothesis import strategies as st
 from shared.message.bodies import read_said
 from shared.message.compose import build_message, compose
 from shared.message.reader import read_message
-from shared.records import Participant, PollAnswer, Question, Session, Summary
+from shared.records import MissingFile, Participant, PollAnswer, Question, Session, StoredIn, Summary
 from tests.conftest import shared_file
+from tests.corpus import answer, sample
 from tests.unit.message.examples import (
     MARKUP,
     START,
@@ -36,27 +38,36 @@ from tests.unit.message.examples import (
 
 def test_the_bodies_state_the_meeting_facts() -> None:
     end = START + timedelta(minutes=47)
-    text, html = bodies(build_message(meeting(end=end), [], {}))
+    video = captured(1, "MP4", b"v", start=START + timedelta(minutes=5))  # recorded 09:35 to 10:35 UTC
+    built = meeting(end=end, end_source="details", timezone_source="meeting", recording_minutes=60, files=(video.file,))
+    text, html = bodies(build_message(built, [video], {"key-1": b"v"}))
     facts = [
         ("Topic", "Planning"),
         ("Meeting ID", "123"),
         ("Meeting UUID", "/ajXp112QmuoKj4854875=="),
         ("Host", "Alice Archer <alice@contoso.example>"),
         ("Start", "2026-03-04 04:30:00"),  # in the meeting's time zone
-        ("End", "2026-03-04 05:17:00"),  # as Zoom reported it
+        ("End", "2026-03-04 05:17:00 (from Zoom's past meeting details)"),
         ("Duration", "45 minutes"),
-        ("Time zone", ZONE),
+        ("Recorded", "2026-03-04 04:35:00 to 2026-03-04 05:35:00 (60 minutes)"),
+        ("Time zone", f"{ZONE} (the meeting's)"),
         ("Type", "Scheduled meeting (type 2)"),
     ]
     assert "\n".join(f"{label}: {value}" for label, value in facts) in text
     assert all([label, value] in Page(html).rows for label, value in facts)
 
 
-def test_a_meeting_without_its_end_or_a_known_zone_is_dated_from_its_start_in_utc() -> None:
+def test_the_time_zone_is_the_hosts_when_zoom_names_none_for_the_meeting_and_the_body_says_so() -> None:
+    text, html = bodies(build_message(meeting(timezone="Europe/Paris", timezone_source="host"), [], {}))
+    assert "Start: 2026-03-04 10:30:00" in text
+    assert ["Time zone", "Europe/Paris (the host's: Zoom names none for the meeting)"] in Page(html).rows
+
+
+def test_a_meeting_without_its_end_or_a_known_zone_says_so_and_is_dated_in_utc() -> None:
     text, html = bodies(build_message(meeting(timezone="Not/AZone", type=42), [], {}))
-    assert "Start: 2026-03-04 09:30:00\nEnd: 2026-03-04 10:15:00" in text  # start + the listed duration
-    assert "Time zone: UTC" in text and "Type: type 42" in text
-    assert ["Time zone", "UTC"] in Page(html).rows
+    assert "Start: 2026-03-04 09:30:00\nEnd: unknown: Zoom gives no end time" in text  # never start + a duration
+    assert "Duration:" not in text and "Type: type 42" in text
+    assert ["Time zone", "UTC (neither the meeting nor its host names a time zone)"] in Page(html).rows
 
 
 def test_the_participant_table_has_every_session_and_the_total() -> None:
@@ -114,36 +125,65 @@ def test_the_manifest_lists_every_file_and_where_it_went() -> None:
         captured(1, "MP4", video, stored=True, fingerprint=hashlib.sha256(video).hexdigest()),
         captured(2, "CHAT", chat),
     ]
-    data = build_message(meeting(), files, {"key-2": chat})
-    text, html = bodies(data)
+    stored_in = StoredIn("starchive", "recordings", "https://starchive.blob.core.windows.net/recordings")
+    out = io.BytesIO()
+    compose(meeting(), files, {}, stored_in=stored_in).write(out, lambda c: io.BytesIO(chat))
+    text, html = bodies(out.getvalue())
     video_sha, chat_sha = hashlib.sha256(video).hexdigest(), hashlib.sha256(chat).hexdigest()
-    stored = f"stored in the archive as recordings/{video_sha}.mp4"
     assert (
-        f"Files (2)\n- 01-mp4.mp4: MP4, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, {stored}\n"
-        f"- 02-chat.txt: CHAT, 20 bytes, SHA-256 {chat_sha}, attached\n"
+        f"Files (2)\n- 01-mp4.mp4: MP4, 4.9 KB, SHA-256 {video_sha}, matches Zoom's fingerprint, stored in the "
+        f"archive (see below)\n- 02-chat.txt: CHAT, 20 bytes, SHA-256 {chat_sha}, attached\n"
+    ) in text
+    url = f"https://starchive.blob.core.windows.net/recordings/{video_sha}.mp4"
+    assert (
+        f"- 01-mp4.mp4 (4.9 KB)\n    SHA-256: {video_sha}\n    Storage account: starchive\n    Container: recordings\n"
+        f"    Blob: {video_sha}.mp4\n    URL: {url}\n    Download: az storage blob download --auth-mode login "
+        f"--account-name starchive --container-name recordings --name {video_sha}.mp4 --file 01-mp4.mp4\n"
     ) in text
     page = Page(html)
-    assert ["01-mp4.mp4", "MP4", "4.9 KB", f"{video_sha}, matches Zoom's fingerprint", stored] in page.rows
-    assert ["02-chat.txt", "CHAT", "20 bytes", chat_sha, "attached"] in page.rows
-    attachments = {a.filename: a.data for a in read_message(data).attachments}
+    assert ["01-mp4.mp4", "MP4", "4.9 KB", "stored in the archive (see below)"] in page.rows
+    assert [f"SHA-256 {video_sha}, matches Zoom's fingerprint"] in page.rows
+    assert ["02-chat.txt", "CHAT", "20 bytes", "attached"] in page.rows and [f"SHA-256 {chat_sha}"] in page.rows
+    assert "Files stored in the archive instead of attached" in page.headings
+    assert [["File", "01-mp4.mp4 (4.9 KB)"], ["SHA-256", video_sha], ["Storage account", "starchive"]] == [
+        row for row in page.rows if row[0] in ("File", "SHA-256", "Storage account")
+    ]
+    assert ["Blob", f"{video_sha}.mp4"] in page.rows and ["URL", url] in page.rows
+    attachments = {a.filename: a.data for a in read_message(out.getvalue()).attachments}
     assert attachments["02-chat.txt"] == chat  # CRLF and tabs untouched
     assert "01-mp4.mp4" not in attachments
 
 
-def test_the_chat_is_text_with_speakers_and_wall_clock_times() -> None:
+def test_an_addition_says_what_it_adds_and_to_which_message() -> None:
+    vtt = b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nAlice: late\n"
+    files = [captured(1, "TRANSCRIPT", vtt)]
+    original = read_message(build_message(meeting(), [], {}))
+    data = build_message(meeting(addition=True, files=(files[0].file,)), files, {"key-1": vtt})
+    text, html = bodies(data)
+    said = (
+        "This message adds 1 file that Zoom made available after the meeting was archived. The meeting's own "
+        f"message has the same topic and start (2026-03-04 04:30:00); its Message-ID is {original.message_id}."
+    )
+    assert f"Zoom meeting record\n\n{said}\n" in text and said in Page(html).paragraphs
+    addition = read_message(data)
+    assert addition.in_reply_to == original.message_id and original.in_reply_to == ""
+    assert addition.record.addition_to == original.archive_key and original.record.addition_to == ""
+
+
+def test_the_chat_is_text_with_speakers_and_wall_clock_times_from_the_meetings_start() -> None:
     chat = b"00:01:02\tAlice Archer:\tHello <b>all</b>\r\nsecond line\r\n00:02:03\tBob Baker:\tHi & bye\r\n"
-    recording_start = START + timedelta(minutes=2)
+    recording_start = START + timedelta(minutes=2)  # a cloud chat's times count from the meeting's start anyway
     files = [captured(1, "CHAT", chat, start=recording_start)]
     text, html = bodies(build_message(meeting(), files, {"key-1": chat}))
-    heading = "In-meeting chat (01-chat.txt; recording started 2026-03-04 04:32:00, times in America/New_York)"
-    # 09:32 UTC recording start + 1 min 2 s, shown in New York time
+    heading = "In-meeting chat (01-chat.txt; the meeting started 2026-03-04 04:30:00, times in America/New_York)"
+    # 09:30 UTC meeting start + 1 min 2 s, shown in New York time
     assert (
-        f"{heading}\n04:33:02 Alice Archer: Hello <b>all</b>\n    second line\n04:34:03 Bob Baker: Hi & bye\n" in text
+        f"{heading}\n04:31:02 Alice Archer: Hello <b>all</b>\n    second line\n04:32:03 Bob Baker: Hi & bye\n" in text
     )
     page = Page(html)
     assert heading in page.headings
-    assert ["04:33:02", "Alice Archer", "Hello <b>all</b>\nsecond line"] in page.rows
-    assert ["04:34:03", "Bob Baker", "Hi & bye"] in page.rows
+    assert ["04:31:02", "Alice Archer", "Hello <b>all</b>\nsecond line"] in page.rows
+    assert ["04:32:03", "Bob Baker", "Hi & bye"] in page.rows
 
 
 def test_a_time_on_the_next_day_shows_its_date() -> None:
@@ -204,6 +244,8 @@ def test_polls_questions_and_the_ai_summary_are_in_the_bodies() -> None:
     )
     qa = (Question("Dan", "dan@contoso.example", "When is <i>launch</i>?", "Monday"), Question("Eve", "", "Why?", ""))
     summary = Summary("Quarterly plan", "We agreed\non a plan.", (("Budget", "Up 5%"),), ("Send notes",))
+    one = bodies(build_message(meeting(polls=polls[:1]), [], {}))
+    assert "Polls (1 answer)\n" in one[0] and "Polls (1 answer)" in Page(one[1]).headings
     data = build_message(meeting(polls=polls, qa=qa, summary=summary), [], {})
     text, html = bodies(data)
     assert (
@@ -319,3 +361,67 @@ def test_any_chat_or_transcript_text_is_shown_escaped_and_the_file_kept_whole(
     for _, _, text in lines:
         for word in re.findall(r"[A-Za-z0-9]{3,}", text.split("\n")[0].split("\r")[0]):
             assert word in html  # what was said is searchable in the body
+
+
+def test_a_saved_chat_shows_to_whom_each_message_went_and_marks_private_ones() -> None:
+    chat = sample("chat/local-2023-bushong1.txt").read_bytes()
+    text, html = bodies(build_message(meeting(), [captured(1, "CHAT", chat)], {"key-1": chat}))
+    heading = "In-meeting chat (01-chat.txt; times as the file writes them, on its writer's clock)"
+    assert heading in text and heading in Page(html).headings
+    assert "10:01:00 John Doe to Everyone: Good morning folks\n" in text
+    assert "10:03:00 John Doe to Open Mike (privately): Please mute\n" in text
+    assert '10:01:10 Alice Balice to Everyone: (replying to "Good morning folks") Hi John\n' in text
+    assert '10:04:06 Charlie Barlie (she/her) to Everyone: (reacted \U0001f44b to "Good morning folks")\n' in text
+    page = Page(html)
+    assert ["10:03:00", "John Doe", "Open Mike (privately)", "Please mute"] in page.rows
+    assert ["Time", "From", "To", "Text"] in page.rows
+
+
+def test_files_zoom_lists_that_could_not_be_fetched_are_named_with_why() -> None:
+    chat = b"00:00:01\tAlice:\thi\r\n"
+    video = captured(2, "MP4", b"v").file
+    lost = MissingFile(replace(video, size=None), "download answered HTTP 404 (1 attempts)")
+    listed = replace(
+        captured(1, "CHAT", chat), note="Zoom lists 30 bytes; the download has 20, all the server announced"
+    )
+    text, html = bodies(build_message(meeting(missing=(lost,)), [listed], {"key-1": chat}))
+    assert (
+        "Files not archived (1): Zoom lists them, but they could not be fetched; a later run adds them\n"
+        "- MP4, recorded 2026-03-04 04:30:00 to 2026-03-04 05:30:00: download answered HTTP 404 (1 attempts)\n"
+    ) in text
+    assert ["MP4", "2026-03-04 04:30:00 to 2026-03-04 05:30:00", "download answered HTTP 404 (1 attempts)"] in (
+        Page(html).rows
+    )
+    assert "attached (Zoom lists 30 bytes; the download has 20, all the server announced)" in text
+
+
+def test_the_ai_summary_as_markdown_is_readable_in_both_bodies_and_links_to_its_zoom_doc() -> None:
+    summary = Summary.from_zoom(answer("api/meeting-summary-docs-zoomnet.json"))
+    text, html = bodies(build_message(meeting(summary=summary), [], {}))
+    assert "AI summary: Meeting summary for my meeting\n## Key takeaways\n- Mobile app performance issues" in text
+    assert "As a Zoom Doc: https://docs.zoom.us/doc/1aBcDeFgHiJkLmNoPqRsTu" in text
+    assert "<h2>Key takeaways</h2>" in html and "<li><strong>Details</strong>" in html
+    assert '<a href="https://docs.zoom.us/doc/1aBcDeFgHiJkLmNoPqRsTu">' in html
+    assert "Meeting overview" in text  # the older fields, present too, are shown as well
+
+
+@given(markdown=zoom_text)
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+def test_markdown_from_zoom_never_puts_its_own_markup_or_scripts_in_the_html_body(markdown: str) -> None:
+    summary = Summary("T", "", (), (), content=f"{markdown}\n<script>alert(1)</script>[x](javascript:alert(1))")
+    _, html = bodies(build_message(meeting(summary=summary), [], {}))
+    assert "<script" not in html.lower() and 'href="javascript' not in html.lower()
+
+
+def test_a_summary_zoom_gives_no_text_for_says_so() -> None:
+    summary = Summary.from_zoom(answer("api/meeting-summary-2025-devforum-title-only.json"))
+    text, html = bodies(build_message(meeting(summary=summary), [], {}))
+    assert "AI summary: Meeting Summary for Introductory Chat\nZoom gives this summary a title but no text." in text
+    assert "Zoom gives this summary a title but no text." in Page(html).paragraphs
+
+
+def test_an_addition_says_what_it_adds_to_the_archived_meeting() -> None:
+    summary = Summary("Plan", "Agreed.", (), ())
+    text, html = bodies(build_message(meeting(summary=summary, addition=True), [], {}))
+    said = "This message adds its AI summary that Zoom made available after the meeting was archived."
+    assert said in text and said in " ".join(Page(html).paragraphs)

@@ -89,3 +89,20 @@ def test_any_zoom_text_round_trips_without_new_headers_or_markup(topic: str, nam
     assert_markup_of(data, make(*(t.translate(MARKUP) for t in (topic, name, other))))
     assert header_text(topic, 160) in str(parsed(data)["Subject"]) or not header_text(topic)
     assert read_message(data).record.topic == topic
+
+
+def test_text_files_say_they_are_utf8_and_the_blob_is_7_bit() -> None:
+    """Zoom writes chat and transcript files in UTF-8; without a charset a reader would take them for ASCII."""
+    chat, vtt = (
+        "00:00:01\tJosé:\t会議\r\n".encode(),
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nJosé: 会議\n".encode(),
+    )
+    files = [captured(1, "CHAT", chat), captured(2, "TRANSCRIPT", vtt), captured(3, "MP4", b"v" * 100)]
+    data = build_message(meeting(), files, {"key-1": chat, "key-2": vtt, "key-3": b"v" * 100})
+    parts = {p.get_filename(): p for p in parsed(data).iter_attachments()}
+    assert parts["01-chat.txt"]["Content-Type"] == 'text/plain; charset="utf-8"'
+    assert parts["02-transcript.vtt"]["Content-Type"] == 'text/vtt; charset="utf-8"'
+    assert (
+        parts["03-mp4.mp4"]["Content-Type"] == "video/mp4" and parts["zoom-meeting.json"].get_param("charset") is None
+    )
+    assert parts["01-chat.txt"].get_content() == chat.decode() and data.isascii()

@@ -115,3 +115,23 @@ def test_a_message_that_is_not_ours_is_refused() -> None:
     data = build_message(meeting(), [], {})
     with pytest.raises(ValueError, match="not an archived meeting message"):
         read_message(data.replace(b"X-Zoom-Archive-Key: ", b"X-Zoom-Archive-Key: x"))
+
+
+def test_a_message_written_with_utf8_headers_before_they_were_7_bit_reads_back_the_same() -> None:
+    """Messages archived before the headers were RFC 2047 hold raw UTF-8 (RFC 6532) in them."""
+    people = (attendee("José Müller", "jose@contoso.example"), attendee('山田 太郎, "Jr"', "taro@contoso.example"))
+    data = build_message(meeting(topic="Réunion 会議", name="山田 太郎", participants=people), [], {})
+    head, body = data.split(b"\r\n\r\n", 1)
+    unfolded = head.decode().replace("\r\n ", " ")
+    old = "\r\n".join(
+        [
+            "Subject: Réunion 会議 - Zoom meeting 2026-03-04 04:30 EST",
+            "From: 山田 太郎 <alice@contoso.example>",
+            'To: José Müller <jose@contoso.example>, "山田 太郎, \\"Jr\\"" <taro@contoso.example>',
+            *(line for line in unfolded.split("\r\n") if not line.startswith(("Subject", "From", "To"))),
+        ]
+    ).encode()
+    message, new = read_message(old + b"\r\n\r\n" + body), read_message(data)
+    assert (message.subject, message.sender, message.to) == (new.subject, new.sender, new.to)
+    assert message.sender == Person("山田 太郎", "alice@contoso.example")
+    assert [p.name for p in message.to] == ["José Müller", '山田 太郎, "Jr"']

@@ -15,35 +15,58 @@ from shared.message.record import ArchivedFile, MeetingRecord
 from shared.records import Participant, Person, PollAnswer, Question, Session, Summary
 from tests.unit.message.examples import START, captured, meeting, zoom_text
 
-# A record as the archive has written it since additions were added (the archived .eml files hold these).
+# A record as the archive writes it since it keeps the meeting's and the recordings' spans, participants' ids,
+# every form of the AI summary and the files it could not fetch.
 WRITTEN = {
     "uuid": "/ajXp112QmuoKj4854875==",
     "id": 123,
     "archive_key": "9f8657ea4fbeec522bc1049f48e87d66",
+    "addition_to": None,
     "topic": "Planning <b>",
     "host": {"id": "zAlice", "name": "Alice Archer", "email": "alice@contoso.example"},
     "start_time": "2026-03-04T09:30:00Z",
     "end_time": "2026-03-04T10:17:00Z",
+    "end_time_source": "details",
     "duration": 45,
+    "recording_start": "2026-03-04T09:30:00Z",
+    "recording_end": "2026-03-04T10:30:00Z",
+    "recording_duration": 60,
     "timezone": "America/New_York",
+    "timezone_source": "host",
     "type": 2,
     "participants": [
         {
             "name": "Bob",
             "email": "bob@contoso.example",
             "id": "zBob",
+            "registrant_id": None,
+            "other_names": ["Bob's phone"],
             "internal": True,
             "sessions": [
-                {"join_time": "2026-03-04T09:30:00Z", "leave_time": "2026-03-04T09:40:00Z", "duration": 600},
-                {"join_time": "2026-03-04T09:50:00Z", "leave_time": None, "duration": 0},
+                {
+                    "join_time": "2026-03-04T09:30:00Z",
+                    "leave_time": "2026-03-04T09:40:00Z",
+                    "duration": 600,
+                    "user_id": "16778240",
+                },
+                {"join_time": "2026-03-04T09:50:00Z", "leave_time": None, "duration": 0, "user_id": None},
             ],
         },
         {
             "name": "iPhone",
             "email": "",
             "id": "",
+            "registrant_id": "r1",
+            "other_names": [],
             "internal": False,
-            "sessions": [{"join_time": "2026-03-04T09:30:00Z", "leave_time": "2026-03-04T09:30:00Z", "duration": 60}],
+            "sessions": [
+                {
+                    "join_time": "2026-03-04T09:30:00Z",
+                    "leave_time": "2026-03-04T09:30:00Z",
+                    "duration": 60,
+                    "user_id": None,
+                }
+            ],
         },
     ],
     "polls": [
@@ -68,7 +91,15 @@ WRITTEN = {
             "details": [{"label": "", "summary": "Up 7%"}],
             "next_steps": [],
             "edited": None,
+            "content": None,
+            "doc_url": None,
+            "last_modified": None,
+            "zoom": None,
         },
+        "content": "## Key takeaways\n- Budget up",
+        "doc_url": "https://docs.zoom.us/doc/x",
+        "last_modified": "2026-03-04T11:00:00Z",
+        "zoom": {"summary_content": "## Key takeaways\n- Budget up", "summary_title": "Plan"},
     },
     "files": [
         {
@@ -83,6 +114,8 @@ WRITTEN = {
             "sha256": "cd" * 32,
             "zoom_fingerprint": "ab" * 32,
             "stored_as": "cd" * 32 + ".mp4",
+            "listed_size": 5,
+            "note": None,
         },
         {
             "key": "f2",
@@ -96,9 +129,41 @@ WRITTEN = {
             "sha256": "ef" * 32,
             "zoom_fingerprint": None,
             "stored_as": None,
+            "listed_size": None,
+            "note": "Zoom lists 4 bytes; the download has 3, all the server announced",
         },
     ],
+    "missing_files": [
+        {
+            "key": "f3",
+            "file_type": "TRANSCRIPT",
+            "recording_type": "audio_transcript",
+            "recording_start": "2026-03-04T09:30:00Z",
+            "recording_end": "2026-03-04T10:30:00Z",
+            "listed_size": None,
+            "reason": "download answered HTTP 404 (1 attempts)",
+        }
+    ],
 }
+NEW = ("end_time_source", "recording_start", "recording_end", "recording_duration", "timezone_source")
+
+
+def _before(record: dict) -> dict:
+    """The record as the archive wrote it before it kept spans, ids, summary forms and missing files."""
+    old = {k: v for k, v in record.items() if k not in (*NEW, "missing_files")}
+    old["participants"] = [
+        {
+            **{k: v for k, v in p.items() if k not in ("registrant_id", "other_names")},
+            "sessions": [{k: v for k, v in s.items() if k != "user_id"} for s in p["sessions"]],
+        }
+        for p in record["participants"]
+    ]
+    summary = record["summary"]
+    old["summary"] = {k: summary[k] for k in ("title", "overview", "details", "next_steps")}
+    old["summary"]["edited"] = {k: summary["edited"][k] for k in ("title", "overview", "details", "next_steps")}
+    old["summary"]["edited"]["edited"] = None
+    old["files"] = [{k: v for k, v in f.items() if k not in ("listed_size", "note")} for f in record["files"]]
+    return old
 
 
 def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> None:
@@ -109,19 +174,22 @@ def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> No
         "Bob",
         "bob@contoso.example",
         True,
-        (Session(START, START + timedelta(minutes=10), 600), Session(START + timedelta(minutes=20), None, 0)),
+        (
+            Session(START, START + timedelta(minutes=10), 600, "16778240"),
+            Session(START + timedelta(minutes=20), None, 0),
+        ),
         "zBob",
+        names=("Bob's phone",),
     )
     assert record.participants[0] == bob and record.participants[1].zoom_id == ""
+    assert record.participants[1].registrant_id == "r1"
+    assert (record.end_source, record.timezone_source, record.recording_minutes) == ("details", "host", 60)
+    assert [(m.file.key, m.reason) for m in record.missing] == [("f3", "download answered HTTP 404 (1 attempts)")]
     assert record.polls == (PollAnswer("p1", "Bob", "bob@contoso.example", "Ship it?", "Yes", START),)
     assert record.qa == (Question("Guest", "", "Recorded?", ""),)
-    assert record.summary == Summary(
-        "Plan",
-        "Agreed.",
-        (("Budget", "Up 5%"),),
-        ("Send notes",),
-        Summary("Plan", "Agreed more.", (("", "Up 7%"),), ()),
-    )
+    assert record.summary is not None and record.summary.content == "## Key takeaways\n- Budget up"
+    assert record.summary.edited == Summary("Plan", "Agreed more.", (("", "Up 7%"),), ())
+    assert json.loads(record.summary.zoom)["summary_content"] == "## Key takeaways\n- Budget up"
     assert record.files[0].stored_as == "cd" * 32 + ".mp4" and record.files[0].zoom_fingerprint == "ab" * 32
     assert (record.files[1].stored_as, record.files[1].zoom_fingerprint, record.files[1].recording_end) == (
         "",
@@ -130,6 +198,17 @@ def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> No
     )
     assert json.loads(record.to_json()) == WRITTEN
     assert record.to_json() == json.dumps(WRITTEN, indent=2).encode()  # the same bytes, field for field
+
+
+def test_a_record_written_before_spans_ids_and_missing_files_were_kept_reads_back() -> None:
+    older = MeetingRecord.from_json(json.dumps(_before(WRITTEN)))
+    assert older.participants[0].sessions[0].participant_id == "" and older.missing == ()
+    assert (older.end, older.duration_minutes, older.summary and older.summary.overview) == (
+        START + timedelta(minutes=47),
+        45,
+        "Agreed.",
+    )
+    assert json.loads(older.to_json())["end_time_source"] is None
 
 
 def test_a_record_missing_fields_or_holding_nulls_reads_them_as_empty() -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from jinja2 import UndefinedError
 from markupsafe import Markup
 
-from shared.message.render import TEMPLATES, line_breaks, render_template
+from shared.message.render import TEMPLATES, counted, line_breaks, render_template
 from tests.unit.message.examples import Page, zoom_text
 
 
@@ -36,6 +36,9 @@ def test_the_text_body_escapes_nothing() -> None:
         questions=(),
         summaries=(),
         files=(),
+        missing=(),
+        stored=(),
+        addition="",
     )
 
 
@@ -46,5 +49,9 @@ def test_a_template_given_too_little_fails() -> None:
 
 def test_line_breaks_between_tags_are_for_the_reader_of_the_template_only() -> None:
     section = render_template("stored_files.html", files=[])
-    assert "\n" not in section and "the archive's storage" in section
-    assert section.startswith("<h2>Files stored in the archive instead of attached</h2><p>")
+    assert "\n" not in section.strip() and "the archive&#39;s storage" in section
+    assert section.startswith('<div class="notice stored"><h2>Files stored in the archive instead of attached</h2><p>')
+
+
+def test_a_count_says_its_noun_in_the_singular_only_for_one() -> None:
+    assert [counted(n, "answer") for n in (0, 1, 2)] == ["0 answers", "1 answer", "2 answers"]

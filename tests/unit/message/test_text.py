@@ -22,6 +22,14 @@ def test_header_text_is_one_clean_line_within_its_limit(value: str, limit: int) 
     line.encode()  # UTF-8 can carry it
 
 
+def test_header_text_drops_every_character_that_reorders_text() -> None:
+    """Bidi embeddings, overrides, isolates and marks (U+202E makes "gnp.exe" read "exe.png") are invisible
+    and can disguise a name or a subject; the joiners that emoji and some scripts need stay."""
+    reordering = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u206a\u206f\ufeff"
+    assert header_text(f"In{reordering}voice \u202egnp.exe") == "Invoice gnp.exe"
+    assert header_text("👩\u200d💻 می\u200cخواهم") == "👩\u200d💻 می\u200cخواهم"
+
+
 def test_header_text_keeps_words_and_shortens_with_an_ellipsis() -> None:
     assert header_text("  Réunion\r\n\t会議\u2028now\x00 ") == "Réunion 会議 now"
     assert header_text("Plan\ud800ning") == "Plan\ufffdning"
