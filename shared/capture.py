@@ -9,11 +9,14 @@ holds up waits for the reset; neither counts as a failed attempt, and the next t
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, ContainerClient
@@ -55,6 +58,7 @@ PART_ALLOWANCE = 1024  # an attachment's MIME part headers and boundary line, ge
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
 WEBINAR_TYPES = (5, 6, 9)  # a webinar, a recurring one without and with a fixed time
 INSTANT_MEETING = 1  # Zoom offers no polls in instant meetings
+CALLS_AT_ONCE = 32  # Zoom calls this process's captures make at the same time, at most
 DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
 RECHECK_AFTER = timedelta(hours=6)  # a captured meeting is looked at once more then: Zoom's later files, its summary
 PARTIAL_RETRIES_FOR = timedelta(days=7)  # a file that could not be fetched is tried on every run for this long
@@ -102,6 +106,8 @@ class Capturer:
         self.staging = staging
         self.settings = settings
         self.filters = filters
+        # The Zoom calls of the captures running in this process that do not wait for each other.
+        self._calls = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="zoom-call")
 
     def capture_meeting(self, ref: MeetingRef, attempt: int) -> Capture:
         key = archive_key(ref.uuid)
@@ -274,14 +280,26 @@ class Capturer:
                 DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(meeting.files)} file(s)"
             )
         webinar = meeting.type in WEBINAR_TYPES
-        details = zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)
-        participants = group_participants(zoom.participants(uuid, webinar=webinar), self.settings.organization_domains)
-        end, end_source = meeting_end(meeting.start, details, participants, meeting.files)
+        lasted = {
+            "details": lambda: zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid),
+            "sessions": lambda: zoom.participants(uuid, webinar=webinar),
+        }
+        said = {
+            "polls": lambda: zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None,
+            "qa": lambda: zoom.qa(uuid, webinar=webinar),
+            "summary": lambda: zoom.meeting_summary(uuid),
+        }
+        # All at once, unless the meeting may yet be left out for how long it lasted: then what was said waits.
+        early = not filters.min_duration_minutes
+        fetched = self._together({**lasted, **(said if early else {})})
+        participants = group_participants(fetched["sessions"], self.settings.organization_domains)
+        end, end_source = meeting_end(meeting.start, fetched["details"], participants, meeting.files)
         minutes = _minutes(end - meeting.start) if end else meeting.recording_minutes
         if end and (reason := filters.too_short(end - meeting.start)):
             return NotNow(EXCLUDED, reason, int((end - meeting.start).total_seconds()))
         timezone, timezone_source = meeting_timezone(meeting.timezone, str((user or {}).get("timezone") or ""))
-        polls = zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None
+        if not early:
+            fetched |= self._together(said)
         return replace(
             meeting,
             participants=participants,
@@ -292,10 +310,17 @@ class Capturer:
             duration_minutes=minutes,
             timezone=timezone,
             timezone_source=timezone_source,
-            polls=poll_answers_from_zoom(polls),
-            qa=questions_from_zoom(zoom.qa(uuid, webinar=webinar)),
-            summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
+            polls=poll_answers_from_zoom(fetched["polls"]),
+            qa=questions_from_zoom(fetched["qa"]),
+            summary=Summary.from_zoom(fetched["summary"]),
         )
+
+    def _together(self, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Zoom calls of one meeting that do not depend on each other, made at the same time (each still waits
+        for its turn in the account's budget); their answers by name, or the first error once all have ended."""
+        started = {name: self._calls.submit(contextvars.copy_context().run, call) for name, call in calls.items()}
+        wait(started.values())
+        return {name: future.result() for name, future in started.items()}
 
     def _not_now(self, outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int) -> Capture:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
