@@ -10,6 +10,7 @@ holds up waits for the reset; neither counts as a failed attempt, and the next t
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
 import uuid
 from collections.abc import Callable
@@ -48,7 +49,7 @@ from shared.records import (
 )
 from shared.settings import Settings
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
-from shared.storage import copy_once
+from shared.storage import copy_once, store_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import DailyLimitReached, DownloadError, ZoomClient, ZoomError
 
@@ -58,6 +59,7 @@ PART_ALLOWANCE = 1024  # an attachment's MIME part headers and boundary line, ge
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
 WEBINAR_TYPES = (5, 6, 9)  # a webinar, a recurring one without and with a fixed time
 INSTANT_MEETING = 1  # Zoom offers no polls in instant meetings
+IN_MEMORY = 8 * MIB  # a capture's small downloads, together, stay in memory instead of staging (24 at once: 192 MiB)
 CALLS_AT_ONCE = 32  # Zoom calls this process's captures make at the same time, at most
 DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
 RECHECK_AFTER = timedelta(hours=6)  # a captured meeting is looked at once more then: Zoom's later files, its summary
@@ -356,9 +358,10 @@ class Capturer:
         Returns the meeting as archived (a file that could not be fetched after its retries is among its
         `missing`, with the reason, and the rest is archived without it), its files, the message, and whether
         this capture wrote it (False when a concurrent capture of the same meeting wrote it first). Each
-        download goes into staging while it is hashed; attached files are read back from there into the
-        message, stored ones are copied into the recordings container by the storage service (a 1 GiB recording
-        crosses the app twice: in from Zoom, out to staging); staging is emptied whatever happens.
+        download goes into staging while it is hashed (small ones stay in memory); attached files are read back
+        from there into the message, stored ones are copied into the recordings container by the storage service
+        (a 1 GiB recording crosses the app twice: in from Zoom, out to staging); staging is emptied whatever
+        happens.
         """
         limit = self.settings.max_message_size_mb * MIB
         area = Staging(self.staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
@@ -379,8 +382,8 @@ class Capturer:
             if meeting.addition and blob.exists():
                 return meeting, captured, composition, False  # the same addition, archived already
             for c in captured:
-                if not c.attached:  # copied in storage, server-side: its bytes crossed the app once, on download
-                    copy_once(area.blob(c.filename), self.recordings, c.stored_as)
+                if not c.attached:
+                    area.store(c, self.recordings)
             writer = BlockBlobWriter(blob, "message/rfc822", once=True)
             composition.write(writer, area.open)
             written = writer.commit()  # False: a concurrent capture finished first, with the same record
@@ -473,29 +476,81 @@ def error_code(error: Exception) -> str:
 
 
 class Staging:
-    """One capture's folder in the staging container: where downloads land, read back, then deleted."""
+    """Where one capture's downloads land until the message is written: in memory while they fit in
+    `allowance` bytes together (a chat, a transcript, a short recording: no storage round trip), else in the
+    capture's folder of the staging container, read back from there, and deleted at the end."""
 
-    def __init__(self, container: ContainerClient, folder: str):
+    def __init__(self, container: ContainerClient, folder: str, allowance: int = IN_MEMORY):
         self.container = container
         self.folder = folder
-        self.names: list[str] = []
+        self.allowance = allowance
+        self.names: list[str] = []  # staged in the container
+        self.kept: dict[str, bytes] = {}  # kept in memory
 
     def blob(self, filename: str) -> BlobClient:
         return self.container.get_blob_client(f"{self.folder}/{filename}")
 
-    def writer(self, filename: str, kind: str) -> BlockBlobWriter:
+    def writer(self, filename: str, kind: str) -> Landing:
+        return Landing(self, filename, kind)
+
+    def room(self) -> int:
+        return self.allowance - sum(map(len, self.kept.values()))
+
+    def staged(self, filename: str, kind: str) -> BlockBlobWriter:
         self.names.append(filename)
         return BlockBlobWriter(self.blob(filename), kind, once=False)
 
     def open(self, captured: CapturedFile) -> BinaryIO:
+        if captured.filename in self.kept:
+            return io.BytesIO(self.kept[captured.filename])
         return open_blob(self.blob(captured.filename), captured.size)
 
+    def store(self, captured: CapturedFile, recordings: ContainerClient) -> None:
+        """Store a file apart, by its SHA-256: one staged is copied by the storage service (its bytes do not
+        cross the app again), one kept in memory is written."""
+        if captured.filename in self.kept:
+            store_once(recordings, captured.stored_as, self.kept[captured.filename], captured.content_type)
+        else:
+            copy_once(self.blob(captured.filename), recordings, captured.stored_as)
+
     def empty(self) -> None:
+        self.kept.clear()
         for filename in self.names:
             try:
                 self.blob(filename).delete_blob()
             except ResourceNotFoundError:
                 pass  # never committed: the service drops uncommitted blocks by itself
+
+
+class Landing(io.RawIOBase):
+    """One download on its way into `Staging`: held in memory while the capture's allowance has room for it,
+    then moved into a staging blob (what it holds first) as soon as it outgrows it."""
+
+    def __init__(self, area: Staging, filename: str, kind: str):
+        super().__init__()
+        self.area, self.filename, self.kind = area, filename, kind
+        self.held = bytearray()
+        self.staged: BlockBlobWriter | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.staged is None and len(self.held) + len(data) <= self.area.room():
+            self.held += data
+            return len(data)
+        if self.staged is None:
+            self.staged = self.area.staged(self.filename, self.kind)
+            self.staged.write(self.held)
+            self.held = bytearray()
+        self.staged.write(data)
+        return len(data)
+
+    def commit(self) -> None:
+        if self.staged is None:
+            self.area.kept[self.filename] = bytes(self.held)
+        else:
+            self.staged.commit()
 
 
 def place_files(
