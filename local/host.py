@@ -72,6 +72,7 @@ BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 IDLE_SLEEP = 0.2
 RECEIPT_LEASE_SECONDS = 30  # a host that dies leaves a blob to the others after this
 BUSY_SLEEP = 0.05  # between two polls while invocations are running
+BLOB_POLL = 1.0  # seconds between two listings of a blob container while busy
 
 
 def _duration(text: str) -> timedelta:
@@ -144,6 +145,7 @@ class LocalHost:
         self.failed = 0
         self.running: dict[str, set[str]] = {t.name: set() for t in self.triggers}  # messages or receipts
         self.host_errors: list[BaseException] = []
+        self.blobs_listed = 0.0  # when the blob containers were last listed
 
     # --- storage ----------------------------------------------------------------------------------
 
@@ -419,7 +421,7 @@ class LocalHost:
 
     def _drain(self, pool: ThreadPoolExecutor) -> None:
         while True:
-            started = self._poll_all(pool)
+            started = self._poll_all(pool, every_blob=False)
             if not started and not self._busy() and self._outstanding() == 0 and not self._poll_all(pool):
                 return
             time.sleep(BUSY_SLEEP if started or self._busy() else IDLE_SLEEP)
@@ -442,15 +444,19 @@ class LocalHost:
                     if trigger.kind == "timerTrigger" and due[trigger.name] <= now:
                         self.fire_timer(trigger)
                         due[trigger.name] = schedules[trigger.name].next_after(datetime.now(UTC))
-                if not self._poll_all(pool):
+                if not self._poll_all(pool, every_blob=False):
                     time.sleep(BUSY_SLEEP if self._busy() else 1.0)
 
-    def _poll_all(self, pool: ThreadPoolExecutor) -> int:
+    def _poll_all(self, pool: ThreadPoolExecutor, *, every_blob: bool = True) -> int:
+        """Poll each queue; and each blob container unless `every_blob` is False and it was listed less than
+        BLOB_POLL seconds ago (listing a container of thousands of blobs is what a busy host would spend its
+        time on)."""
         worked = 0
         for trigger in self.triggers:
             if trigger.kind == "queueTrigger":
                 worked += self.poll_queue(trigger, pool)
-            elif trigger.kind == "blobTrigger":
+            elif trigger.kind == "blobTrigger" and (every_blob or time.monotonic() >= self.blobs_listed + BLOB_POLL):
+                self.blobs_listed = time.monotonic()
                 worked += self.poll_blobs(trigger, pool)
         return worked
 

@@ -23,6 +23,7 @@ import json
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -95,6 +96,7 @@ class Figures:
 
 def run() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: the hosts and the world stop too
     WORKDIR.mkdir(parents=True, exist_ok=True)
     zoom_seed, graph_seed = tenant(random.Random(15), WORKDIR / "files")
     (WORKDIR / "zoom-seed.json").write_text(json.dumps(zoom_seed))
