@@ -282,10 +282,6 @@ class Capturer:
                 DEFERRED, f"Zoom is still processing {len(processing)} of the meeting's {len(meeting.files)} file(s)"
             )
         webinar = meeting.type in WEBINAR_TYPES
-        lasted = {
-            "details": lambda: zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid),
-            "sessions": lambda: zoom.participants(uuid, webinar=webinar),
-        }
         said = {
             "polls": lambda: zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None,
             "qa": lambda: zoom.qa(uuid, webinar=webinar),
@@ -293,8 +289,14 @@ class Capturer:
         }
         # All at once, unless the meeting may yet be left out for how long it lasted: then what was said waits.
         early = not filters.min_duration_minutes
-        fetched = self._together({**lasted, **(said if early else {})})
-        participants = group_participants(fetched["sessions"], self.settings.organization_domains)
+        fetched = self._together(
+            {"details": lambda: zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)}
+            | (said if early else {})
+        )
+        # Zoom lists no participants of a meeting that had one (its spec says so): that call is not made.
+        count = (fetched["details"] or {}).get("participants_count")
+        sessions = [] if isinstance(count, int) and count < 2 else zoom.participants(uuid, webinar=webinar)
+        participants = group_participants(sessions, self.settings.organization_domains)
         end, end_source = meeting_end(meeting.start, fetched["details"], participants, meeting.files)
         minutes = _minutes(end - meeting.start) if end else meeting.recording_minutes
         if end and (reason := filters.too_short(end - meeting.start)):

@@ -272,10 +272,11 @@ class Tenant:
                 }
                 for n, (p, join, leave) in enumerate(m.attendees)
             ]
+            served = participants if m.rows is None else m.rows
             entries.append(
                 {
                     "recording": m.recording,
-                    "participants": participants if m.rows is None else m.rows,
+                    "participants": served,
                     "polls": m.polls,
                     "qa": m.qa,
                     "summary": m.summary,
@@ -284,6 +285,7 @@ class Tenant:
                         "start_time": zoom_time(m.start),
                         "end_time": zoom_time(end),
                         "host_id": m.host.zoom_id,
+                        "participants_count": len({r["user_email"] or r["name"] for r in served}),
                         "topic": m.topic,
                         "type": m.kind,
                         "user_email": m.host.email,

@@ -3,7 +3,8 @@
 One Azurite and one pair of emulators serve a tenant of MEETINGS meetings: the Zoom emulator enforces the
 Business plan's rate limits and takes ZOOM_LATENCY over each request, Graph takes GRAPH_LATENCY. Each
 meeting is what a recorded Zoom meeting is: a video and an audio file, often a chat and a transcript, 2 to 12
-participants (some rejoin, some are guests), and now and then poll answers, Q&A or an AI summary. Text files
+participants (some rejoin, some are guests; one in ten is recorded alone), and now and then poll answers, Q&A
+or an AI summary. Text files
 have real sizes; video and audio are MEDIA_SCALE of theirs (a 60-minute meeting's video is 1.2 MB, not 240),
 or the mailboxes of the Graph emulator, which keeps everything in memory, would not hold the run.
 
@@ -79,11 +80,13 @@ class Figures:
     zoom_calls: int
     medium_calls: int
     refused: int  # 429s the emulator answered
+    busiest_medium_second: int  # Medium calls Zoom answered in the busiest second (Business allows 60)
     duplicate_captures: int
     duplicate_items: int
     items: int
     peak_rss_mib: list[float]
     cpu_seconds: dict[str, float]  # by process: where the 2 cores' time went
+    answers: Counter[tuple[str, int]]  # (endpoint, status) -> requests
 
     @property
     def captured_per_minute(self) -> float:
@@ -153,7 +156,8 @@ def throughput(world: World, hosts: int, zoom_seed: dict[str, Any], graph_seed: 
         cpu |= {name: cpu_seconds(pid) - before[name] for name, pid in others.items()}
     log = world.zoom.requests()
     api = [r for r in log if r["path"].startswith("/v2/")]
-    medium = sum(1 for r in api if ENDPOINTS.get(endpoint(r["path"])) == "Medium")
+    medium_calls = [r for r in api if ENDPOINTS.get(endpoint(r["path"])) == "Medium"]
+    medium = len(medium_calls)
     participants = Counter(r["path"] for r in api if r["path"].endswith("/participants"))
     held = mailboxes(world, graph_seed)
     duplicates = sum(count - 1 for ids in held for count in Counter(ids).values() if count > 1)
@@ -165,11 +169,13 @@ def throughput(world: World, hosts: int, zoom_seed: dict[str, Any], graph_seed: 
         zoom_calls=len(api),
         medium_calls=medium,
         refused=sum(1 for r in log if r["status"] == 429 and not r["fault"]),
+        busiest_medium_second=max(Counter(int(r["time"]) for r in medium_calls).values(), default=0),
         duplicate_captures=sum(count - 1 for count in participants.values()),
         duplicate_items=duplicates,
         items=sum(len(ids) for ids in held),
         peak_rss_mib=peaks,
         cpu_seconds=cpu,
+        answers=Counter((endpoint(r["path"]), r["status"]) for r in api),
     )
 
 
@@ -306,14 +312,15 @@ def _meeting(rng: random.Random, number: int, people: list[dict[str, str]], text
     minutes = rng.randint(15, 90)
     start = (datetime.now(UTC) - timedelta(days=1 + number % 20, minutes=rng.randint(0, 600))).replace(microsecond=0)
     end = start + timedelta(minutes=minutes)
-    attendees = [host, *rng.sample([p for p in people if p is not host], rng.randint(1, 8))]
+    alone = rng.random() < 0.1  # a recording made alone: a talk, a demo
+    attendees = [host, *([] if alone else rng.sample([p for p in people if p is not host], rng.randint(1, 8)))]
     participants = []
     for person in attendees:
         joins = 2 if rng.random() < 0.15 else 1  # some leave and come back
         for join in range(joins):
             left = start + timedelta(minutes=minutes * (join + 1) // joins)
             participants.append(_participant(rng, person["name"], person["email"], person["zoom_id"], start, left))
-    for guest in range(rng.choice([0, 0, 0, 1, 2, 3])):
+    for guest in range(0 if alone else rng.choice([0, 0, 0, 1, 2, 3])):
         email = f"guest{guest}@fabrikam.example"
         participants.append(_participant(rng, f"Guest {number}-{guest}", email, "", start, end))
     video, audio = (int(per_minute * minutes * MEDIA_SCALE) for per_minute in (VIDEO_PER_MINUTE, AUDIO_PER_MINUTE))
@@ -349,8 +356,8 @@ def _meeting(rng: random.Random, number: int, people: list[dict[str, str]], text
         "recording": recording,
         "participants": participants,
         "files": files,
-        "polls": _answers(rng, voters, "Which option?") if kind != 1 and rng.random() < 0.1 else [],
-        "qa": _answers(rng, voters, "Is this recorded?") if rng.random() < 0.05 else [],
+        "polls": _answers(rng, voters, "Which option?") if voters and kind != 1 and rng.random() < 0.1 else [],
+        "qa": _answers(rng, voters, "Is this recorded?") if voters and rng.random() < 0.05 else [],
         "summary": _summary(number) if rng.random() < 0.3 else None,
     }
 
@@ -497,7 +504,8 @@ def _child(env: dict[str, str], stage: str, argument: str) -> float:
             rss = peak_rss(child.pid)
         except OSError:
             break
-        print(f"    {time.monotonic() - started:5.0f}s: {stage} running, peak RSS so far {rss:.0f} MiB")
+        if rss:
+            print(f"    {time.monotonic() - started:5.0f}s: {stage} running, peak RSS so far {rss:.0f} MiB")
     output = child.stdout.read().decode() if child.stdout else ""
     child.wait()
     if child.returncode != 0:
@@ -532,6 +540,7 @@ def report(results: list[Figures], capture_rss: float, import_rss: float) -> Non
         ("meetings delivered per minute", lambda r: f"{r.meetings / r.deliver_seconds * 60:.0f}"),
         ("Zoom API calls", lambda r: f"{r.zoom_calls}"),
         ("429s", lambda r: f"{r.refused} ({r.refused / r.zoom_calls:.2%})"),
+        ("Medium calls in the busiest second (limit 60)", lambda r: f"{r.busiest_medium_second}"),
         ("duplicate captures", lambda r: f"{r.duplicate_captures}"),
         ("duplicate items", lambda r: f"{r.duplicate_items} (of {r.items})"),
         ("peak RSS per host (MiB)", lambda r: ", ".join(f"{p:.0f}" for p in r.peak_rss_mib)),
@@ -540,6 +549,11 @@ def report(results: list[Figures], capture_rss: float, import_rss: float) -> Non
     ]
     for label, value in rows:
         print(f"| {label} | " + " | ".join(value(r) for r in results) + " |")
+    first = results[0]
+    print(f"\nZoom's answers by endpoint ({first.hosts} host run, {first.meetings} meetings): calls, of them 404")
+    for template in sorted({t for t, _ in first.answers}, key=lambda t: -first.answers[(t, 200)]):
+        calls = sum(n for (t, _), n in first.answers.items() if t == template)
+        print(f"  {template:<45} {ENDPOINTS.get(template, '?'):<7} {calls:>6} {first.answers[(template, 404)]:>6}")
     print(f"\npeak RSS, capture of a meeting with a ~150 MB message and a 1 GiB video: {capture_rss:.0f} MiB")
     print(f"peak RSS, import of that message: {import_rss:.0f} MiB")
 

@@ -49,7 +49,7 @@ def test_every_request_of_a_run_is_an_operation_of_the_spec_with_declared_parame
 ) -> None:
     alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker", status="inactive")
     tenant.meeting(alice, "Planning", uuid="/ajXp112QmuoKj4854875==", attendees=[(alice, 0, 30), (bob, 5, 25)])
-    tenant.meeting(bob, "Town hall", kind=9)
+    tenant.meeting(bob, "Town hall", kind=9, attendees=[(bob, 0, 60), (alice, 0, 60)])
     tenant.meeting(alice, "Long ago", days_ago=45)
     tenant.apply(fresh)
     archiver = Archiver(load_settings(fresh.app_settings(ARCHIVE_BACKFILL_DAYS="60")))

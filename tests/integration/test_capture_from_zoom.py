@@ -78,9 +78,20 @@ def test_the_calls_of_a_meeting_that_do_not_wait_for_each_other_go_out_together(
     Archiver(settings).capturer.fetch_meeting(planning.uuid)
 
     answered = {r["path"].rsplit("/", 1)[-1]: r["time"] for r in zoom.requests() if r["path"].startswith("/v2/")}
-    together = [answered[name] for name in ("participants", "polls", "qa", "meeting_summary")]
-    together.append(answered[planning.uuid_path])  # the details
+    together = [answered[name] for name in (planning.uuid_path, "polls", "qa", "meeting_summary")]  # the details...
     assert max(together) - min(together) < 2
+    assert answered["participants"] > max(together) - 0.5, "asked for once the details say there were two people"
+
+
+def test_the_participants_of_a_meeting_of_one_are_not_asked_for(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    recorded = tenant.meeting(alice, "Recorded alone", attendees=[(alice, 0, 30)])
+    tenant.apply(fresh)
+
+    meeting = fetch(fresh, recorded.uuid)
+
+    assert meeting.participants == () and meeting.host.email == alice.email
+    assert not [c for c in zoom_calls(fresh) if c.endswith("/participants")], "Zoom lists nobody when one attended"
 
 
 def test_files_without_an_id_keep_the_same_key_on_every_capture(fresh: World, tenant: Tenant) -> None:

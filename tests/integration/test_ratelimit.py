@@ -54,7 +54,7 @@ def test_a_busy_account_under_business_limits_and_faults_is_archived_exactly_onc
     zoom.fault(
         {
             "method": "GET",
-            "path": "^/v2/past_meetings/[^/]+/participants$",
+            "path": "^/v2/past_meetings/[^/]+/polls$",
             "status": 429,
             "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "QPS"},
             "body": {"code": 429, "message": "You have reached the maximum per-second rate limit for this API."},

