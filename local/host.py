@@ -27,6 +27,7 @@ a development and test tool; it does not claim parity with the real host.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
 import importlib
 import json
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions import HttpRequest, HttpResponse
 from azure.functions.blob import InputStream
 from azure.functions.queue import QueueMessage
@@ -70,7 +71,7 @@ HOST_ID = "local"
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 IDLE_SLEEP = 0.2
-RECEIPT_LEASE_SECONDS = 30  # a host that dies leaves a blob to the others after this
+RECEIPT_LEASE_SECONDS = 60  # a host that dies leaves a blob to the others after this (the longest finite lease)
 BUSY_SLEEP = 0.05  # between two polls while invocations are running
 BLOB_POLL = 1.0  # seconds between two listings of a blob container while busy
 
@@ -145,7 +146,8 @@ class LocalHost:
         self.failed = 0
         self.running: dict[str, set[str]] = {t.name: set() for t in self.triggers}  # messages or receipts
         self.host_errors: list[BaseException] = []
-        self.blobs_listed = 0.0  # when the blob containers were last listed
+        self.backlog: dict[str, list[tuple[str, Any]]] = {t.name: [] for t in self.triggers}  # blobs listed, to start
+        self.listed: dict[str, float] = dict.fromkeys(self.running, 0.0)  # when each container was last listed
 
     # --- storage ----------------------------------------------------------------------------------
 
@@ -257,34 +259,43 @@ class LocalHost:
         else:
             queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
 
-    def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
+    def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor, *, relist: bool = True) -> int:
         """Start the function on the blob versions that have no receipt yet and are not running, up to
-        `maxDegreeOfParallelism` at a time; returns how many it started."""
+        `maxDegreeOfParallelism` at a time; returns how many it started. The container is listed when asked
+        (`relist`), or once what the last listing found has all been started and BLOB_POLL seconds have passed:
+        a container of thousands of blobs is listed once for all of them, not at every poll."""
         container_name, _, prefix = expand(trigger.binding["path"]).partition("/")
-        prefix = prefix.split("{", 1)[0]
         service = self._blob_service(trigger.binding)
         container = service.get_container_client(container_name)
         receipts = service.get_container_client(RECEIPTS_CONTAINER)
-        pending = []
-        try:
-            blobs = list(container.list_blobs(name_starts_with=prefix or None))
-        except ResourceNotFoundError:
-            return 0
+        backlog = self.backlog[trigger.name]
+        if relist or (not backlog and time.monotonic() >= self.listed[trigger.name] + BLOB_POLL):
+            self.listed[trigger.name] = time.monotonic()
+            try:
+                backlog[:] = self._unprocessed(trigger, container, receipts, prefix.split("{", 1)[0])
+            except ResourceNotFoundError:
+                return 0
+        with self.lock:
+            running = set(self.running[trigger.name])
+        started = 0
+        while backlog and started < self.blob_parallelism - len(running):
+            name, blob = backlog.pop(0)
+            if name not in running:
+                receipt = receipts.get_blob_client(name)
+                self._start(pool, trigger, name, self._run_blob, trigger, container, container_name, blob, receipt)
+                started += 1
+        return started
+
+    def _unprocessed(self, trigger: Trigger, container: Any, receipts: Any, prefix: str) -> list[tuple[str, Any]]:
+        """The container's blob versions that have no receipt saying they are done, by receipt name."""
+        blobs = list(container.list_blobs(name_starts_with=prefix or None))
         done = {
             r.name
             for r in receipts.list_blobs(name_starts_with=self._receipt_prefix(trigger), include=["metadata"])
             if (r.metadata or {}).get("done") == "true"
         }
-        with self.lock:
-            running = set(self.running[trigger.name])
-        room = self.blob_parallelism - len(running)
-        for blob in blobs:
-            name = self._receipt_name(trigger, container_name, blob)
-            if name not in done and name not in running and len(pending) < room:
-                pending.append((name, blob, receipts.get_blob_client(name)))
-        for name, blob, receipt in pending:
-            self._start(pool, trigger, name, self._run_blob, trigger, container, container_name, blob, receipt)
-        return len(pending)
+        named = ((self._receipt_name(trigger, container.container_name, blob), blob) for blob in blobs)
+        return [(name, blob) for name, blob in named if name not in done]
 
     def _receipt_prefix(self, trigger: Trigger) -> str:
         return f"blobreceipts/{HOST_ID}/Host.Functions.{trigger.name}/"
@@ -311,9 +322,12 @@ class LocalHost:
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
         """Run the function on one blob version, unless another host (a process polling the same container)
         holds its receipt's lease, as one instance of the real host takes a blob from its internal queue."""
-        with _held(receipt) as lease:
-            if lease is not None and receipt.get_blob_properties().metadata.get("done") != "true":
-                self._run_leased_blob(trigger, container, container_name, blob, receipt, lease)
+        try:
+            with _held(receipt) as lease:
+                if lease is not None and receipt.get_blob_properties().metadata.get("done") != "true":
+                    self._run_leased_blob(trigger, container, container_name, blob, receipt, lease)
+        except AzureError as error:  # the receipt's lease lost, storage unreachable: the blob is listed again
+            print(f"[{_clock()}] {trigger.name} {blob.name}: receipt not written ({type(error).__name__})", flush=True)
 
     def _run_leased_blob(
         self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any, lease: Any
@@ -448,16 +462,14 @@ class LocalHost:
                     time.sleep(BUSY_SLEEP if self._busy() else 1.0)
 
     def _poll_all(self, pool: ThreadPoolExecutor, *, every_blob: bool = True) -> int:
-        """Poll each queue; and each blob container unless `every_blob` is False and it was listed less than
-        BLOB_POLL seconds ago (listing a container of thousands of blobs is what a busy host would spend its
-        time on)."""
+        """Poll each queue and each blob container; `every_blob` lists each container again, else blobs the last
+        listing found are started first (listing thousands of blobs is what a busy host would spend its time on)."""
         worked = 0
         for trigger in self.triggers:
             if trigger.kind == "queueTrigger":
                 worked += self.poll_queue(trigger, pool)
-            elif trigger.kind == "blobTrigger" and (every_blob or time.monotonic() >= self.blobs_listed + BLOB_POLL):
-                self.blobs_listed = time.monotonic()
-                worked += self.poll_blobs(trigger, pool)
+            elif trigger.kind == "blobTrigger":
+                worked += self.poll_blobs(trigger, pool, relist=every_blob)
         return worked
 
     def _report(self) -> int:
@@ -484,8 +496,11 @@ def _held(receipt: Any) -> Iterator[Any]:
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(RECEIPT_LEASE_SECONDS / 3):
-            lease.renew()
+        while not stop.wait(RECEIPT_LEASE_SECONDS / 4):
+            try:
+                lease.renew()
+            except HttpResponseError:
+                return  # lost (this host was too slow to renew it): another host may run the blob too
 
     renewer = threading.Thread(target=renew, daemon=True)
     renewer.start()
@@ -494,7 +509,8 @@ def _held(receipt: Any) -> Iterator[Any]:
     finally:
         stop.set()
         renewer.join()
-        lease.release()
+        with contextlib.suppress(HttpResponseError):
+            lease.release()
 
 
 @dataclass(frozen=True)

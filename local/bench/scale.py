@@ -546,6 +546,11 @@ def report(results: list[Figures], capture_rss: float, import_rss: float) -> Non
         ("peak RSS per host (MiB)", lambda r: ", ".join(f"{p:.0f}" for p in r.peak_rss_mib)),
         ("CPU seconds, until all delivered", lambda r: ", ".join(f"{k} {v:.0f}" for k, v in r.cpu_seconds.items())),
         ("CPU available (2 cores × wall)", lambda r: f"{2 * r.deliver_seconds:.0f}"),
+        ("CPU seconds per meeting, every process", lambda r: f"{sum(r.cpu_seconds.values()) / r.meetings:.2f}"),
+        (
+            "cores the ceiling would take at that cost",
+            lambda r: f"{sum(r.cpu_seconds.values()) / r.meetings * r.ceiling_per_minute / 60:.1f}",
+        ),
     ]
     for label, value in rows:
         print(f"| {label} | " + " | ".join(value(r) for r in results) + " |")
