@@ -27,7 +27,9 @@ HEAVY = "Heavy"
 RESOURCE_INTENSIVE = "Resource-intensive"
 CATEGORIES = (LIGHT, MEDIUM, HEAVY, RESOURCE_INTENSIVE)
 DAILY_CATEGORIES = (HEAVY, RESOURCE_INTENSIVE)  # they share one daily quota
-BATCH = 16  # slots one process reserves at most at once: its callers waiting for one, up to this
+BATCH = 16  # slots one process reserves at most at once
+AHEAD = 0.25  # seconds of this process's recent calls a reservation covers, so that a steady stream of calls
+# writes the budget's row once per batch, not once per call (what a batch may leave unused is this long)
 LATE = 0.1  # seconds a caller may go after its slot; a later slot is given up, so that calls never bunch
 
 
@@ -80,9 +82,10 @@ class RateLimiter:
     """Thread-safe: one per process, shared by every invocation that calls Zoom.
 
     Each category has the slots this process reserved and has not used yet. A call takes the earliest one
-    and sleeps until its time; when none is left, one of the waiting calls reserves a batch for all those
-    waiting, so that a busy process writes the budget's row once per batch. A slot missed by more than
-    `LATE` (its caller came too late) is given up rather than sent late, on top of the slots that follow.
+    and sleeps until its time; when none is left, one of the waiting calls reserves a batch: for all those
+    waiting, or for the calls this process made in the last AHEAD seconds if it made more (a steady stream of
+    calls arrives one by one), so that a busy process writes the budget's row once per batch. A slot missed by
+    more than `LATE` (its caller came too late) is given up rather than sent late, on top of those that follow.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._slots: dict[str, deque[float]] = {c: deque() for c in CATEGORIES}
         self._waiting: Counter[str] = Counter()
+        self._recent: dict[str, deque[float]] = {c: deque() for c in CATEGORIES}  # when calls took their slots
         self._reserving = {c: threading.Lock() for c in CATEGORIES}
         self._paused_until: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
         self._blocked: dict[str, DailyLimitReached] = {}  # categories refused until then, as this process knows
@@ -144,7 +148,10 @@ class RateLimiter:
                 with self._lock:
                     if self._usable(category):
                         continue  # another caller reserved while this one waited for the lock
-                    count = min(BATCH, max(1, self._waiting[category]))
+                    # The daily quota counts what is reserved: Heavy and Resource-intensive calls reserve no more
+                    # than they wait for.
+                    ahead = 0 if category in DAILY_CATEGORIES else len(self._recent[category])
+                    count = min(BATCH, max(1, self._waiting[category], ahead))
                 try:
                     times = self.budget.reserve(category, count)
                 except DailyLimitReached as refused:
@@ -167,4 +174,10 @@ class RateLimiter:
             if self._now() < refused.until:
                 raise DailyLimitReached(category, refused.until, refused.limit)
             del self._blocked[category]
-        return self._slots[category].popleft() if self._usable(category) else None
+        if not self._usable(category):
+            return None
+        recent, now = self._recent[category], self._clock()
+        recent.append(now)
+        while recent[0] < now - AHEAD:
+            recent.popleft()
+        return self._slots[category].popleft()
