@@ -11,12 +11,13 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help deps test lint run bench clean chromium dovecot lock
+.PHONY: help deps test lint run bench chaos clean chromium dovecot lock
 
 help:
 	@echo "make run    archive the bundled demo tenant through the local world, then print a summary"
 	@echo "make test   run the whole test suite (unit, contract, integration against Azurite and the emulators)"
 	@echo "make bench  measure speed and memory"
+	@echo "make chaos  the kill test: SIGKILL the local host KILLS times (100), recover, check nothing is lost"
 	@echo "make lint   ruff"
 	@echo "make lock   pin requirements.in into requirements.txt (what Azure installs)"
 
@@ -63,6 +64,11 @@ run: deps
 
 bench: deps
 	$(BIN)/python -m local.bench
+
+# The kill test's long form; `make test` runs a short one (tests/integration/test_chaos.py).
+KILLS ?= 100
+chaos: deps
+	$(BIN)/python -m local.chaos --kills $(KILLS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .ruff_cache .hypothesis .local .bench

@@ -12,9 +12,9 @@ import azurefunctions.extensions.bindings.blob as blob_sdk
 
 from shared import status, telemetry
 from shared.archiver import Archiver
-from shared.records import MeetingRef
+from shared.records import MeetingRef, MessageRef
 from shared.settings import load_settings
-from shared.storage import MEETINGS_QUEUE, MESSAGES_CONTAINER
+from shared.storage import IMPORTS_QUEUE, MEETINGS_QUEUE, MESSAGES_CONTAINER
 
 telemetry.configure(os.environ)
 archiver = Archiver(load_settings(os.environ))
@@ -46,6 +46,12 @@ def import_message(blob: blob_sdk.BlobClient) -> None:
     archiver.import_message(blob.blob_name)
 
 
+@app.queue_trigger(arg_name="msg", queue_name=IMPORTS_QUEUE, connection="AzureWebJobsStorage")
+def retry_import(msg: func.QueueMessage) -> None:
+    """Import an archived message again, as the sweep asked (the blob trigger cannot be fired twice)."""
+    archiver.redeliver(MessageRef.from_json(msg.get_body()))
+
+
 # Anonymous: Zoom cannot hold a function key, and its HMAC signature (checked in shared/webhook.py) is the
 # authentication. Requests that are unsigned, stale or replayed are refused before anything is queued.
 @app.route(route="zoom/webhook", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -70,3 +76,10 @@ def status_log(req: func.HttpRequest) -> func.HttpResponse:
 def reconcile(timer: func.TimerRequest) -> None:
     """Compare Zoom's inventory of recent days with what reached each mailbox; store the completeness reports."""
     archiver.reconcile()
+
+
+@app.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def sweep(timer: func.TimerRequest) -> None:
+    """Drive again the work that stopped short (poison queues, the reports' gaps), with back-off; then fail it
+    for good, for a person, with the reason."""
+    archiver.sweep()

@@ -390,6 +390,13 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (killed, or timed out) is the client's business, as for a real
+        service; anything else is printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
+            return
+        super().handle_error(request, client_address)
+
 
 def serve(emulator: Emulator, port: int, base_dir: Path, cert_dir: Path | None = None) -> Server:
     """Start serving in a background thread; returns the server (call `shutdown()` to stop)."""

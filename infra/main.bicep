@@ -135,6 +135,8 @@ param maxMessageSizeMb string = '35'
 param reconcileSchedule string = '0 0 6 * * *'
 @description('App setting RECONCILE_DAYS: past days each completeness report compares again with Zoom.')
 param reconcileDays string = '7'
+@description('App setting SWEEP_SCHEDULE: when the sweep drives stopped work again.')
+param sweepSchedule string = '0 */5 * * * *'
 @description('App setting TLS_CA_FILE (for the local emulators; leave empty in Azure).')
 param tlsCaFile string = ''
 
@@ -254,6 +256,7 @@ var appSettings = {
   ZOOM_WEBHOOK_SECRET_TOKEN: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/zoom-webhook-secret-token/)'
   RECONCILE_SCHEDULE: reconcileSchedule
   RECONCILE_DAYS: reconcileDays
+  SWEEP_SCHEDULE: sweepSchedule
   TLS_CA_FILE: tlsCaFile
   WORKBOOK_URL: workbookUrl
 }

@@ -39,9 +39,7 @@ import threading
 import time
 import traceback
 import typing
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,14 +62,16 @@ from azure.storage.queue import (
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.blob import BlobClientConverter
 
-from local.ncrontab import Schedule
+from shared.ncrontab import Schedule
 from shared.settings import local_settings
 
 HOST_ID = "local"
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 IDLE_SLEEP = 0.2
-RECEIPT_LEASE_SECONDS = 60  # a host that dies leaves a blob to the others after this (the longest finite lease)
+# Seconds a message or blob being run is hidden from other hosts, renewed every third of it while it runs.
+# Azure's listener holds 10 minutes; here a killed host's work comes back within this.
+LEASE = 30.0
 BUSY_SLEEP = 0.05  # between two polls while invocations are running
 BLOB_POLL = 1.0  # seconds between two listings of a blob container while busy
 
@@ -193,6 +193,7 @@ class LocalHost:
 
     def _invoke(self, trigger: Trigger, argument: Any, label: str, result: Any = None) -> bool:
         started = time.monotonic()
+        print(f"[{_clock()}] {trigger.name} {label}: started", flush=True)
         try:
             returned = trigger.call(argument)
             if result is not None:
@@ -218,7 +219,7 @@ class LocalHost:
             return 0
         queue_name = expand(trigger.binding["queueName"])
         queue = self._queue(trigger.binding, queue_name)
-        received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=600))
+        received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=LEASE))
         for message in received:
             self._start(pool, trigger, message.id, self._run_message, trigger, queue, queue_name, message)
         return len(received)
@@ -238,6 +239,9 @@ class LocalHost:
 
     def _run_message(self, trigger: Trigger, queue: QueueClient, queue_name: str, message: Any) -> None:
         body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
+        if message.dequeue_count > self.max_dequeue:  # received that often and never finished: its workers died
+            self._poison_message(trigger, queue, queue_name, message, body)
+            return
         argument = QueueMessage(
             id=message.id,
             body=body,
@@ -247,17 +251,21 @@ class LocalHost:
             expiration_time=message.expires_on,
             time_next_visible=message.next_visible_on,
         )
-        if self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})"):
+        with _Renewed(lambda: _hide(queue, message, LEASE)):
+            ok = self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})")
+        if ok:
             queue.delete_message(message)
         elif message.dequeue_count >= self.max_dequeue:
-            poison = self._queue(trigger.binding, f"{queue_name}-poison")
-            poison.send_message(body)
-            queue.delete_message(message)
-            with self.lock:
-                self.poisoned += 1
-            print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {queue_name}-poison", flush=True)
+            self._poison_message(trigger, queue, queue_name, message, body)
         else:
             queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
+
+    def _poison_message(self, trigger: Trigger, queue: QueueClient, name: str, message: Any, body: bytes) -> None:
+        self._queue(trigger.binding, f"{name}-poison").send_message(body)
+        queue.delete_message(message)
+        with self.lock:
+            self.poisoned += 1
+        print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {name}-poison", flush=True)
 
     def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor, *, relist: bool = True) -> int:
         """Start the function on the blob versions that have no receipt yet and are not running, up to
@@ -320,39 +328,53 @@ class LocalHost:
         return InputStream(data=data, name=f"{container_name}/{name}", length=len(data), uri=container.url)
 
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
-        """Run the function on one blob version, unless another host (a process polling the same container)
-        holds its receipt's lease, as one instance of the real host takes a blob from its internal queue."""
+        """Run the function on one blob version, unless another host is running it: its receipt is leased while
+        it runs, and counts the attempts started, so a blob whose workers keep dying is poisoned too (in Azure
+        the trigger's internal queue message counts them). A storage hiccup leaves the blob to the next listing."""
         try:
-            with _held(receipt) as lease:
-                if lease is not None and receipt.get_blob_properties().metadata.get("done") != "true":
-                    self._run_leased_blob(trigger, container, container_name, blob, receipt, lease)
-        except AzureError as error:  # the receipt's lease lost, storage unreachable: the blob is listed again
-            print(f"[{_clock()}] {trigger.name} {blob.name}: receipt not written ({type(error).__name__})", flush=True)
+            self._run_leased_blob(trigger, container, container_name, blob, receipt)
+        except AzureError as error:
+            print(f"[{_clock()}] {trigger.name} {blob.name}: left for later ({type(error).__name__})", flush=True)
 
-    def _run_leased_blob(
-        self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any, lease: Any
-    ) -> None:
-        argument = self._blob_argument(trigger, container, container_name, blob.name)
-        if self._invoke(trigger, argument, blob.name):
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true"}, lease=lease)
-            return
-        failures = int(receipt.get_blob_properties().metadata.get("failures", "0")) + 1
-        if failures >= self.blob_poison_threshold:
-            poison = self._queue(trigger.binding, BLOB_POISON_QUEUE)
-            message = {
-                "FunctionId": f"Host.Functions.{trigger.name}",
-                "BlobType": "BlockBlob",
-                "ContainerName": container_name,
-                "BlobName": blob.name,
-                "ETag": str(blob.etag),
-            }
-            poison.send_message(json.dumps(message).encode())
-            receipt.upload_blob(b"", overwrite=True, metadata={"done": "true", "failures": str(failures)}, lease=lease)
-            with self.lock:
-                self.poisoned += 1
-            print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
-        else:
-            receipt.upload_blob(b"", overwrite=True, metadata={"failures": str(failures)}, lease=lease)
+    def _run_leased_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
+        with contextlib.suppress(ResourceExistsError):
+            receipt.upload_blob(b"", overwrite=False)
+        try:
+            lease = receipt.acquire_lease(lease_duration=int(LEASE))
+        except HttpResponseError:
+            return  # another host holds it: that one runs it
+        try:
+            with _Renewed(lease.renew):
+                metadata = dict(receipt.get_blob_properties().metadata or {})
+                if metadata.get("done") == "true":
+                    return  # finished by another host since the listing
+                attempts = int(metadata.get("attempts", "0"))
+                if attempts < self.blob_poison_threshold:
+                    receipt.set_blob_metadata({"attempts": str(attempts + 1)}, lease=lease)
+                    argument = self._blob_argument(trigger, container, container_name, blob.name)
+                    if self._invoke(trigger, argument, blob.name):
+                        receipt.set_blob_metadata({"done": "true"}, lease=lease)
+                        return
+                    attempts += 1
+                if attempts >= self.blob_poison_threshold:
+                    self._poison_blob(trigger, container_name, blob)
+                    receipt.set_blob_metadata({"done": "true", "attempts": str(attempts)}, lease=lease)
+        finally:
+            with contextlib.suppress(HttpResponseError):
+                lease.release()
+
+    def _poison_blob(self, trigger: Trigger, container_name: str, blob: Any) -> None:
+        message = {
+            "FunctionId": f"Host.Functions.{trigger.name}",
+            "BlobType": "BlockBlob",
+            "ContainerName": container_name,
+            "BlobName": blob.name,
+            "ETag": str(blob.etag),
+        }
+        self._queue(trigger.binding, BLOB_POISON_QUEUE).send_message(json.dumps(message).encode())
+        with self.lock:
+            self.poisoned += 1
+        print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -481,36 +503,31 @@ class LocalHost:
         return 1 if self.poisoned else 0
 
 
-@contextmanager
-def _held(receipt: Any) -> Iterator[Any]:
-    """A lease on a blob receipt (made if missing), renewed while the block runs; None when another host has it."""
-    try:
-        receipt.upload_blob(b"", overwrite=False)
-    except ResourceExistsError:
-        pass
-    try:
-        lease = receipt.acquire_lease(lease_duration=RECEIPT_LEASE_SECONDS)
-    except HttpResponseError:  # leased by another host (409), or changed under us (412): it is theirs
-        yield None
-        return
-    stop = threading.Event()
+class _Renewed:
+    """Calls `renew` every third of LEASE while the block runs (a lease on the work, kept while it is done)."""
 
-    def renew() -> None:
-        while not stop.wait(RECEIPT_LEASE_SECONDS / 4):
-            try:
-                lease.renew()
-            except HttpResponseError:
-                return  # lost (this host was too slow to renew it): another host may run the blob too
+    def __init__(self, renew: Any):
+        self.renew = renew
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    renewer = threading.Thread(target=renew, daemon=True)
-    renewer.start()
-    try:
-        yield lease
-    finally:
-        stop.set()
-        renewer.join()
-        with contextlib.suppress(HttpResponseError):
-            lease.release()
+    def __enter__(self) -> None:
+        self.thread.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(LEASE / 3):
+            with contextlib.suppress(AzureError):
+                self.renew()
+
+
+def _hide(queue: QueueClient, message: Any, seconds: float) -> None:
+    """Keep a message being run invisible for `seconds` more; its new pop receipt is kept on it."""
+    updated = queue.update_message(message, visibility_timeout=int(seconds))
+    message.pop_receipt, message.next_visible_on = updated.pop_receipt, updated.next_visible_on
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ class World:
             "MAX_MESSAGE_SIZE_MB": "35",
             "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET_TOKEN,
             "RECONCILE_SCHEDULE": "0 0 6 * * *",
+            "SWEEP_SCHEDULE": "0 */5 * * * *",
             "RECONCILE_DAYS": "7",
             "TLS_CA_FILE": str(self.graph.ca_file),
             # retries of a failed queue message come quickly in the local world

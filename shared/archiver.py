@@ -17,7 +17,7 @@ from email.parser import BytesHeaderParser
 
 from azure.core.exceptions import AzureError
 
-from shared import capture, delivery, inventory, report, status, telemetry, webhook
+from shared import capture, claims, delivery, inventory, report, status, sweep, telemetry, webhook
 from shared.blobio import BlobSource
 from shared.filters import Filters
 from shared.graph import GraphClient
@@ -26,7 +26,7 @@ from shared.mailbox import MailboxImporter
 from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message.headers import HEADER_ARCHIVE_KEY, HEADER_UUID
 from shared.message.reader import InMemory, MessageSource
-from shared.records import MeetingRef, archive_key
+from shared.records import MeetingRef, MessageRef, archive_key
 from shared.settings import Settings
 from shared.state import CAPTURED, QUEUED, State, column_list
 from shared.storage import (
@@ -41,8 +41,6 @@ from shared.storage import (
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
-# host.json extensions.queues.maxDequeueCount: the attempt after which a meeting goes to meetings-poison.
-MAX_ATTEMPTS = 5
 HEAD_BYTES = 64 * 1024  # read for a message's headers (ours are a few kilobytes)
 
 
@@ -67,6 +65,9 @@ class Archiver:
             self.graph, self.state, settings.mailbox_folder, self.storage.container(RECORDINGS_CONTAINER)
         )
         self.directory = Directory(self.graph)
+        self.sweeper = sweep.Sweeper(
+            self.state, self.storage.queue, self.storage.raw_queue, reports=self.storage.container(REPORTS_CONTAINER)
+        )
         # Read at start: a bad row stops the app with a message naming it, before any meeting is delivered.
         self.mapping = (
             read_mapping_file(settings.user_mapping_file, settings.organization_domains)
@@ -83,17 +84,16 @@ class Archiver:
                 self._ready = True
 
     @contextmanager
-    def _unit(
-        self, stage: str, *, code: Callable[[Exception], str] | None = None, final: bool = False, **dims: str
-    ) -> Iterator[None]:
-        """One unit of work: its dimensions on every record, and a `stage_failed` record if it raises."""
+    def _unit(self, stage: str, *, code: Callable[[Exception], str] | None = None, **dims: str) -> Iterator[None]:
+        """One unit of work: its dimensions on every record, and a `stage_failed` record if it raises (never
+        final: the host retries it, then the sweep; the sweep's own record says when it gives up)."""
         with telemetry.dimensions(stage=stage, **dims):
             try:
                 self._ensure_storage()
                 yield
             except Exception as error:
                 code_of = (code(error) if code else "") or type(error).__name__
-                telemetry.stage_failed(log, code_of, final=final, reason=str(error))  # as the state row says it
+                telemetry.stage_failed(log, code_of, final=False, reason=str(error))  # as the state row says it
                 raise
 
     # --- the pipeline ---------------------------------------------------------------------------
@@ -119,12 +119,13 @@ class Archiver:
     def capture_meeting(self, ref: MeetingRef, attempt: int = 1) -> capture.Capture:
         """Queue: fetch one meeting from Zoom and write its message blob."""
         key = archive_key(ref.uuid)
-        with self._unit(
-            "capture", code=capture.error_code, final=attempt >= MAX_ATTEMPTS, meeting_uuid=ref.uuid, archive_key=key
-        ):
+        with self._unit("capture", code=capture.error_code, meeting_uuid=ref.uuid, archive_key=key):
             result = self.capturer.capture_meeting(ref, attempt)
             if result.written:
                 telemetry.meetings_archived.add(1)
+            if result.status == capture.BUSY:  # looked at again once the other capture is over (or has lapsed)
+                delay = int(claims.LEASE.total_seconds())
+                self.storage.queue(MEETINGS_QUEUE).send_message(ref.to_json(), visibility_timeout=delay)
             return result
 
     def import_message(self, message: str | bytes) -> delivery.Delivery:
@@ -150,6 +151,36 @@ class Archiver:
             if result.created:
                 telemetry.archived_bytes.add(source.size)
             return result
+
+    def redeliver(self, ref: MessageRef) -> delivery.Delivery | None:
+        """Queue (imports): import one archived message again, as the sweep asked (the blob trigger imported
+        it first); None when there is no such message."""
+        with self._unit("import", archive_key=ref.archive_key):
+            name = capture.message_blob_name(ref.archive_key)
+            blob = self.storage.container(MESSAGES_CONTAINER).get_blob_client(name)
+            if not blob.exists():
+                log.warning("no archived message %s: nothing to import", ref.archive_key)
+                return None
+        return self.import_message(name)
+
+    def sweep(self) -> sweep.Swept:
+        """Timer: drive again the work that stopped short (poison queues, the reports' gaps), or fail it for good."""
+        with self._unit("sweep"):
+            swept = self.sweeper.run()
+            telemetry.event(
+                log,
+                "sweep_completed",
+                "sweep: %d poison message(s) read, %d capture(s) and %d import(s) driven again, %d failed for good",
+                swept.poison,
+                swept.captures,
+                swept.imports,
+                swept.given_up,
+                poison=swept.poison,
+                captures=swept.captures,
+                imports=swept.imports,
+                given_up=swept.given_up,
+            )
+            return swept
 
     def _tell_backlog(self, today: date) -> None:
         """The `backlog` record the workbook charts: meetings still due, and how long the oldest has waited."""
@@ -184,7 +215,8 @@ class Archiver:
         with self._unit("status"):
             days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
             reports = report.read_reports(self.storage.container(REPORTS_CONTAINER), days)
-            return status.status_log(self.state, reports, first, last, self.settings.workbook_url)
+            poisoned = sum(self.sweeper.poisoned().values())
+            return status.status_log(self.state, reports, first, last, self.settings.workbook_url, poisoned)
 
     def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:
         """Timer and CLI: the completeness report of each day (by default: the last RECONCILE_DAYS days and

@@ -68,9 +68,20 @@ PARTIAL_RETRIES_FOR = timedelta(days=7)  # a file that could not be fetched is t
 
 @dataclass(frozen=True)
 class Capture:
-    status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, or FAILED (files stuck in processing)
+    status: str  # CAPTURED, DEFERRED, WAITING, EXCLUDED, BUSY, or FAILED (files stuck in processing, no such meeting)
     blob_name: str
     written: bool = False  # this capture wrote the message blob (not a duplicate's or an earlier run's)
+
+
+BUSY = "busy"  # another worker, alive, is capturing the meeting
+
+
+class UnknownMeeting(Exception):
+    """Zoom has no such meeting, or no recording of it (404): recorded once, never retried."""
+
+    def __init__(self, error: ZoomError):
+        self.error = error
+        super().__init__(f"Zoom has no recording of this meeting ({error})")
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,27 @@ class Capturer:
         self._calls = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="zoom-call")
 
     def capture_meeting(self, ref: MeetingRef, attempt: int) -> Capture:
+        """Capture one meeting unless another worker, alive, is capturing it (BUSY: the caller queues it again
+        for after that one, which may have listed the meeting's files before Zoom added some)."""
         key = archive_key(ref.uuid)
+        claim = self.state.claim_capture(key, uuid.uuid4().hex)
+        if claim is None:
+            log.info("another worker is capturing this meeting: it is looked at again after that one")
+            return Capture(BUSY, message_blob_name(key))
+        claim.start()
+        try:
+            return self._capture(ref, key, attempt)
+        finally:
+            claim.release()
+
+    def _capture(self, ref: MeetingRef, key: str, attempt: int) -> Capture:
         blob_name = message_blob_name(key)
         if self.messages.get_blob_client(blob_name).exists():
             self.state.update_meeting(key, uuid=ref.uuid, status=CAPTURED, message_blob=blob_name)
-            self.add_late_files(ref, key)
+            try:
+                self.add_late_files(ref, key)
+            except UnknownMeeting as gone:
+                log.warning("files Zoom may have added to an archived meeting cannot be listed: %s", gone)
             return Capture(CAPTURED, blob_name)
         try:
             meeting = self.fetch_meeting(ref.uuid)
@@ -167,8 +194,15 @@ class Capturer:
                 missing_files=len(meeting.missing),
             )
             return Capture(CAPTURED, blob_name, written)
+        except UnknownMeeting as unknown:
+            reason = f"{unknown}: nothing to archive (a notification with a wrong UUID, or recordings deleted)"
+            self._told(FAILED, ref, key, "capture failed for good: %s", reason, level=logging.WARNING, final=True)
+            code = error_code(unknown.error)
+            self.state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code=code, reason=reason, final=True)
+            telemetry.stage_failed(log, code, final=True, reason=reason)
+            return Capture(FAILED, blob_name)
         except DailyLimitReached as limit:
-            self._told(WAITING, ref, key, "meeting waits for Zoom's daily quota: %s", limit, level=logging.WARNING)
+            self._told(WAITING, ref, key, "meeting waits: %s", limit, level=logging.WARNING)
             self.state.update_meeting(
                 key,
                 uuid=ref.uuid,
@@ -187,6 +221,7 @@ class Capturer:
                 error_code=error_code(error),
                 reason=str(error)[:1000],
                 attempts=attempt,
+                final=False,
             )
             raise
 
@@ -196,7 +231,7 @@ class Capturer:
 
         Zoom sends `recording.completed` once files are ready (once per processed view, for some accounts),
         `recording.transcript_completed` later, and `meeting.summary_completed`/`summary_updated` when its AI
-        summary is done or edited; a file that failed to download is tried again by the next run (the sweep).
+        summary is done or edited; a file that failed to download is tried again by the next run (a recheck).
         What is new goes into an addition: the meeting's facts and only the new files and summary, under a key
         of the meeting and of what it holds (so the same event twice adds one message), delivered like any
         other. The keys of the files archived, the summary's version, and the meeting's additions (for the
@@ -208,7 +243,7 @@ class Capturer:
             return None
         sweep = ref.source == "recheck"
         archived = set(column_list(row["archived_files"]))
-        listed = Meeting.from_zoom(self.zoom.meeting_recordings(ref.uuid), Person("", ""), ()).files
+        listed = Meeting.from_zoom(self._recordings(ref.uuid), Person("", ""), ()).files
         new_files = {f.key for f in listed if not f.file_type or self.filters.archives(f.file_type)} - archived
         summary = Summary.from_zoom(self.zoom.meeting_summary(ref.uuid)) if "summary_version" in row else None
         new_summary = summary is not None and summary.version != row.get("summary_version")
@@ -269,7 +304,7 @@ class Capturer:
         zone is the meeting's, else the host's, else UTC.
         """
         zoom, filters = self.zoom, self.filters
-        recording = zoom.meeting_recordings(uuid)
+        recording = self._recordings(uuid)
         host_id = str(recording.get("host_id") or "")
         user = zoom.user(host_id) if host_id else None
         if reason := filters.host_excluded(user or {"id": host_id}):
@@ -326,6 +361,16 @@ class Capturer:
         wait(started.values())
         return {name: future.result() for name, future in started.items()}
 
+    def _recordings(self, uuid: str) -> dict:
+        """The meeting's recordings, the first thing asked of Zoom: a 404 means Zoom has no such meeting (or
+        no recording of it), which no retry changes."""
+        try:
+            return self.zoom.meeting_recordings(uuid)
+        except ZoomError as error:
+            if error.status == 404:
+                raise UnknownMeeting(error) from error
+            raise
+
     def _not_now(self, outcome: NotNow, ref: MeetingRef, key: str, blob_name: str, attempt: int) -> Capture:
         """Record a meeting left for later (deferred) or left out (excluded); a deferral stuck too long fails."""
         if outcome.status == EXCLUDED:
@@ -338,8 +383,10 @@ class Capturer:
         since = parse_time((self.state.meeting(key) or {}).get("deferred_since")) or datetime.now(UTC)
         if datetime.now(UTC) - since > DEFERRAL_LIMIT:
             reason = f"{outcome.reason} since {utc_text(since)}, longer than Zoom ever takes: archive it once Zoom has"
-            self._told(FAILED, ref, key, "capture failed: %s", reason, level=logging.WARNING)
-            self.state.update_meeting(key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason)
+            self._told(FAILED, ref, key, "capture failed: %s", reason, level=logging.WARNING, final=True)
+            self.state.update_meeting(
+                key, uuid=ref.uuid, status=FAILED, error_code="still_processing", reason=reason, final=True
+            )
             return Capture(FAILED, blob_name)
         self._told(DEFERRED, ref, key, "meeting deferred: %s", outcome.reason)
         self.state.update_meeting(
@@ -348,11 +395,21 @@ class Capturer:
         return Capture(DEFERRED, blob_name)
 
     def _told(
-        self, status: str, ref: MeetingRef, key: str, message: str, *args: object, level: int = logging.INFO
+        self,
+        status: str,
+        ref: MeetingRef,
+        key: str,
+        message: str,
+        *args: object,
+        level: int = logging.INFO,
+        final: bool = False,
     ) -> None:
-        """The `meeting_captured` record of an outcome other than a capture, with the day the listing gave."""
+        """The `meeting_captured` record of an outcome other than a capture, with the day the listing gave;
+        `final`: a failure no automatic retry follows."""
         day = str((self.state.meeting(key) or {}).get("day") or "")
-        telemetry.event(log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source)
+        telemetry.event(
+            log, "meeting_captured", message, *args, level=level, status=status, day=day, source=ref.source, final=final
+        )
 
     def _archive(self, meeting: Meeting) -> tuple[Meeting, list[CapturedFile], Composition, bool]:
         """Download the files, store those the message cannot carry, and write the message: all as streams.
@@ -433,10 +490,10 @@ def _file_keys(files: tuple[RecordingFile, ...], archived: set[str] | None = Non
 def _missing_fields(
     missing: tuple[MissingFile, ...], now: datetime, row: dict | None = None, *, sweep: bool = False
 ) -> dict[str, object]:
-    """The meeting row's account of the files that could not be fetched, and when the sweep looks at the meeting
+    """The meeting row's account of the files that could not be fetched, and when a recheck looks at the meeting
     again (`recheck`, `recheck_after`): on every run while files are missing (for PARTIAL_RETRIES_FOR at most);
     otherwise once, RECHECK_AFTER after the capture, for what Zoom finishes later (a transcript, the AI summary).
-    `row` is the meeting's row when this is a later look than the capture; `sweep`, when it is the sweep's."""
+    `row` is the meeting's row when this is a later look than the capture; `sweep`, when it is the recheck's."""
     row = row or {}
     since = parse_time(row.get("partial_since"))
     if missing:
@@ -444,7 +501,7 @@ def _missing_fields(
         recheck, after = now - since < PARTIAL_RETRIES_FOR, now
     elif not row:
         since, recheck, after = None, True, now + RECHECK_AFTER
-    else:  # a look before the one the sweep is due for leaves it due
+    else:  # a look before the recheck it is due for leaves it due
         due = parse_time(row.get("recheck_after"))
         since, after = None, due or now
         recheck = bool(row.get("recheck")) and not sweep and due is not None and due > now

@@ -72,8 +72,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=err)
-    environ = {**local_settings(Path.cwd() / "local.settings.json"), **os.environ}
     try:
+        environ = {**local_settings(Path.cwd() / "local.settings.json"), **os.environ}
         archiver = Archiver(load_settings(environ))
     except SettingsError as error:
         err.write(f"{error}\n")

@@ -4,7 +4,10 @@ One state row per (meeting, mailbox) and per unmapped participant says what happ
 already settled are skipped on a retry, so a meeting imported into 9 of 10 mailboxes resumes with the
 10th. Permanent failures (no mailbox, mailbox full, access denied, too large) are recorded with Graph's
 code and never tried again; transient ones make the invocation fail so the host retries it, a bounded
-number of times. Internal participants without a mailbox are stood in for by the default mailbox, if set.
+number of times, and then the sweep. Each mailbox is claimed for the import (shared/claims.py): one that
+another live worker is importing is left to it, without failing; one claimed by a worker that died is
+taken over once its lease lapses. Internal participants without a mailbox are stood in for by the default
+mailbox, if set.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import requests
 
 from shared import telemetry
+from shared.claims import Lease
 from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
@@ -34,6 +38,7 @@ from shared.state import (
     DUPLICATE,
     FAILED,
     IMPORTED,
+    MAILBOX_ROW_PREFIX,
     PARTIAL,
     UNMAPPED,
     State,
@@ -43,7 +48,9 @@ from shared.state import (
 )
 
 log = logging.getLogger(__name__)
-BUSY = "busy"  # another worker holds the mailbox's delivery row: this import retries later
+BUSY = "busy"  # another worker, alive, is importing into the mailbox: left to it (its trigger retries if it dies)
+OUTCOMES = (IMPORTED, DUPLICATE, UNMAPPED)  # a row saying the mailbox has the item, or needs none
+SUMMARY_TRIES = 5  # conditional writes of the meeting's summary lost to concurrent writers
 DEFAULT_MAILBOX_NOT_FOUND = "DefaultMailboxNotFound"
 MAILBOX_WORKERS = 4  # mailboxes of one meeting imported at the same time (each mailbox has its own limits)
 
@@ -75,6 +82,7 @@ def import_message(
     message = read_message(source)
     targets, unmapped = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
     run = _Run(message, importer, state, settings.default_mailbox)
+    run.forget_unmapped([person for target in targets for person in target.people])
     for person in unmapped:
         run.record_unmapped(person)
     stand_in_for = [u.person for u in unmapped if u.reason in FALLBACK_REASONS]
@@ -107,6 +115,7 @@ class _Run:
         self.rows = state.deliveries(self.key)
         self.owner = uuid.uuid4().hex  # this invocation, as the holder of the delivery rows it claims
         self.counts: Counter[str] = Counter()
+        self.expected: set[str] = set()  # the rows of the mailboxes and people this message is for
         self.earlier: Counter[str] = Counter()  # rows an earlier invocation settled
         self.mailboxes = 0
         self.stored_apart = 0
@@ -133,23 +142,22 @@ class _Run:
         """Write a delivery row; one that now says its outcome is told as a `delivery_settled` record."""
         self.state.update_delivery(self.key, row, **fields)
         if "status" in fields:
-            telemetry.event(
-                log,
-                "delivery_settled",
-                "delivery %s",
-                fields["status"],
-                status=fields["status"],
-                day=self.day,
-                row=row,
-                reason=str(fields.get("reason") or ""),
-                code=str(fields.get("code") or ""),
-                stored_files=int(fields.get("stored_files") or 0),
-            )
+            tell_settled(self.day, row, fields)
+
+    def forget_unmapped(self, people: list[Attendee]) -> None:
+        """People an earlier attempt could not map (no such user yet, say) and this one did: their unmapped
+        rows go, their mailboxes' rows say what happened now."""
+        for person in people:
+            row = unmapped_row(person.name, person.email)
+            if row in self.rows:
+                self.state.forget_delivery(self.key, row)
+                del self.rows[row]
 
     def record_unmapped(self, unmapped: Unmapped) -> None:
         """Write the participant's unmapped row, unless an earlier attempt did (replay removes it to map again)."""
         person = unmapped.person
         row = unmapped_row(person.name, person.email)
+        self.expected.add(row)
         self._tally(UNMAPPED)
         if row in self.rows:
             return
@@ -167,6 +175,7 @@ class _Run:
         )
 
     def record_default_missing(self, reason: str, people: list[Attendee]) -> None:
+        self.expected.add(mailbox_row(self.default_mailbox))
         self._write(
             mailbox_row(self.default_mailbox),
             status=FAILED,
@@ -185,23 +194,29 @@ class _Run:
 
     def _deliver(self, mailbox: Mailbox, people: tuple[Attendee, ...], stand_in: bool) -> str:
         row = mailbox_row(mailbox.address)
+        self.expected.add(row)
         previous = self.rows.get(row)
+        claim = None
         if not settled(previous or {}):
-            claimed = self.state.claim_delivery(self.key, row, self.owner, previous)
+            claimed = self.state.claim_delivery(self.key, row, self.owner, previous, self.day)
             if claimed is None:
-                log.info("another worker is importing this meeting into this mailbox: this one retries later")
-                self._tally(BUSY, mailbox=True, transient=True)
+                log.info("another worker is alive and importing this meeting into this mailbox: left to it")
+                self._tally(BUSY, mailbox=True)
                 return BUSY
-            previous = claimed
+            claim = claimed if isinstance(claimed, Lease) else None
+            previous = claim.before if claim else claimed
+            if claim:
+                telemetry.event(log, "delivery_claimed", "delivery claimed", day=self.day, row=row)
         previous = previous or {}
-        if settled(previous):
+        if claim is None:
             status = str(previous["status"])
             self._tally(status, mailbox=True, stored_apart=int(previous.get("stored_files") or 0) > 0, earlier=True)
             return status
         fields = {**self._fields(mailbox.address, people, previous), "stand_in": stand_in}
         stored_apart = transient = False
         try:
-            outcome = self.importer.import_message(mailbox, self.message)
+            with claim:  # renewed while Graph works, stopped however that ends: the outcome's write releases it
+                outcome = self.importer.import_message(mailbox, self.message)
             self._write(
                 row,
                 status=outcome.status,
@@ -223,7 +238,7 @@ class _Run:
             status = self._failed(row, error.code or str(error.status), str(error), error.retryable, fields)
             transient = error.retryable
         except (AmbiguousResult, requests.RequestException) as error:
-            status = self._failed(row, type(error).__name__, str(error), True, fields)
+            status = self._failed(row, graph_code(error), str(error), True, fields)
             transient = True
         except AuthenticationFailed:
             self._write(row, claimed_by="")  # the app's fault, not this mailbox's
@@ -251,33 +266,43 @@ class _Run:
         }
 
     def finish(self) -> Delivery:
+        """Write the meeting's delivery summary from its rows as they are now, not from this invocation's view:
+        another worker may have settled the mailboxes this one left to it. The write is conditional, so of two
+        invocations finishing together the one that read last has the last word."""
+        for _ in range(SUMMARY_TRIES):
+            before = self.state.meeting_entity(self.key)
+            rows = self.state.deliveries(self.key)
+            mine = [rows.get(row) or {} for row in sorted(self.expected)]
+            statuses = Counter(str(row.get("status") or "") for row in mine)
+            delivery = DELIVERED if all(row.get("status") in OUTCOMES for row in mine) else PARTIAL
+            summary = {
+                "delivery": delivery,
+                "mailboxes": sum(row.startswith(MAILBOX_ROW_PREFIX) for row in self.expected),
+                "imported": statuses[IMPORTED],
+                "duplicates": statuses[DUPLICATE],
+                "unmapped": statuses[UNMAPPED],
+                "failed": statuses[FAILED],
+                "stored_apart": sum(int(row.get("stored_files") or 0) > 0 for row in mine),
+            }
+            if self.state.update_meeting_if(self.key, before, **summary):
+                break
         counts = self.counts
-        delivery = PARTIAL if counts[FAILED] or self.transient else DELIVERED  # busy: not delivered yet
-        before = self.state.meeting(self.key) or {}
-        self.state.update_meeting(
-            self.key,
-            delivery=delivery,
-            mailboxes=self.mailboxes,
-            imported=counts[IMPORTED],
-            duplicates=counts[DUPLICATE],
-            unmapped=counts[UNMAPPED],
-            failed=counts[FAILED],
-            stored_apart=self.stored_apart,
-        )
-        latency = _latency(before) if delivery == DELIVERED and before.get("delivery") != DELIVERED else None
+        earlier = dict(before or {})
+        latency = _latency(earlier) if delivery == DELIVERED and earlier.get("delivery") != DELIVERED else None
         if latency is not None:
-            telemetry.meeting_latency.record(latency, {"source": str(before.get("source") or "")})
+            telemetry.meeting_latency.record(latency, {"source": str(earlier.get("source") or "")})
         telemetry.event(
             log,
             "import_finished",
             "delivered to %d mailbox(es): %d imported, %d already there, %d unmapped, %d failed, %d with files "
-            "stored apart",
+            "stored apart, %d left to another worker",
             self.mailboxes,
             counts[IMPORTED],
             counts[DUPLICATE],
             counts[UNMAPPED],
             counts[FAILED],
             self.stored_apart,
+            counts[BUSY],
             delivery=delivery,
             day=self.day,
             mailboxes=self.mailboxes,
@@ -294,6 +319,34 @@ class _Run:
             self.stored_apart,
             created=counts[IMPORTED] - self.earlier[IMPORTED],
         )
+
+
+def tell_settled(day: str, row: str, fields: dict[str, Any]) -> None:
+    """The `delivery_settled` record of a delivery row that now says its outcome."""
+    telemetry.event(
+        log,
+        "delivery_settled",
+        "delivery %s",
+        fields["status"],
+        status=fields["status"],
+        day=day,
+        row=row,
+        reason=str(fields.get("reason") or ""),
+        code=str(fields.get("code") or ""),
+        stored_files=int(fields.get("stored_files") or 0),
+        retryable=bool(fields.get("retryable")),
+    )
+
+
+def graph_code(error: Exception) -> str:
+    """Graph's own error code behind a failure (a write whose outcome stayed unknown after a 5xx carries the
+    5xx as its cause), else the kind of failure (a lost connection)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, GraphError):
+            return cause.code or str(cause.status)
+        cause = cause.__cause__
+    return type(error).__name__
 
 
 def _latency(meeting: dict[str, Any]) -> float | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from azure.data.tables import TableEntity
 from azure.storage.queue import QueueClient
 
 from shared import telemetry
@@ -32,7 +33,9 @@ from shared.zoom import DailyLimitReached, ZoomClient
 
 log = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(hours=12)  # a meeting queued this long ago and still not captured lost its message
-RECHECK_QUEUED = timedelta(hours=12)  # a look the sweep queued is not queued again before this, if its message is lost
+QUEUEING = timedelta(minutes=1)  # a row says queued, its message not yet sent: after this, its worker died
+QUEUE_TRIES = 3  # conditional writes of a meeting's row lost to concurrent writers before leaving it to them
+RECHECK_QUEUED = timedelta(hours=12)  # a recheck queued is not queued again before this, if its message is lost
 STORAGE_WORKERS = 16  # listed meetings are checked and queued in parallel: a busy day has tens of thousands
 
 
@@ -169,13 +172,13 @@ def queue_range(
 def _consider(state: State, queue: QueueClient, filters: Filters, recording: dict, source: str) -> str:
     """Queue one listed meeting unless it is archived, on its way, or left out; returns which it was."""
     key = archive_key(recording["uuid"])
-    row = state.meeting(key) or {}
+    entity = state.meeting_entity(key)
+    row = dict(entity or {})
     if _settled(row):
         return CAPTURED
     if _still_too_short(row, filters):  # the capture found it shorter than ARCHIVE_MIN_DURATION_MINUTES
         return EXCLUDED
-    enqueue(state, queue, recording["uuid"], source, recording, row)
-    return QUEUED
+    return QUEUED if enqueue(state, queue, recording["uuid"], source, recording, entity=entity) else CAPTURED
 
 
 def _still_too_short(row: dict, filters: Filters) -> bool:
@@ -187,29 +190,31 @@ def _still_too_short(row: dict, filters: Filters) -> bool:
 
 def _queue_postponed(state: State, queue: QueueClient) -> int:
     """Queue again the meetings deferred while Zoom processed their files, those whose daily wait is over, and
-    the captured meetings due for another look (the sweep): files that could not be fetched, and what Zoom
+    the captured meetings due for another look (a recheck): files that could not be fetched, and what Zoom
     finishes after a capture (a transcript, the AI summary), archived as additions."""
     now = datetime.now(UTC)
     rows = state.meetings_with_status(DEFERRED) + [
         row for row in state.meetings_with_status(WAITING) if not _still_waiting(row, now)
     ]
-    for row in rows:
-        enqueue(state, queue, str(row["uuid"]), "retry", row=row)
+    rechecked = sum(enqueue(state, queue, str(row["uuid"]), "retry", entity=row) for row in rows)
     rechecks = state.meetings_to_recheck(now)
     for row in rechecks:  # their status stays captured: only the capture's look at Zoom is queued
         state.update_meeting(row["PartitionKey"], recheck_after=utc_text(now + RECHECK_QUEUED))
         queue.send_message(MeetingRef(uuid=str(row["uuid"]), source="recheck").to_json())
-    return len(rows) + len(rechecks)
+    return rechecked + len(rechecks)
 
 
 def _settled(row: dict) -> bool:
-    """The meeting of this state row is archived, was queued recently enough to be on its way, or waits for
-    Zoom's quota (the listing after the reset queues it)."""
+    """The meeting of this state row is archived, on its way (queued recently, or being queued right now), or
+    waits for Zoom's quota (the listing after the reset queues it)."""
     now = datetime.now(UTC)
     if row.get("status") in (CAPTURED, DELIVERED, PARTIAL) or _still_waiting(row, now):
         return True
     queued_at = parse_time(row.get("queued_at"))
-    return row.get("status") == QUEUED and queued_at is not None and now - queued_at < REQUEUE_AFTER
+    if row.get("status") != QUEUED or queued_at is None:
+        return False
+    unsent = "message_id" in row and not row["message_id"]  # rows written before the id was kept were sent
+    return now - queued_at < (QUEUEING if unsent else REQUEUE_AFTER)
 
 
 def _still_waiting(row: dict, now: datetime) -> bool:
@@ -223,30 +228,50 @@ def enqueue(
     uuid: str,
     source: str,
     recording: dict | None = None,
-    row: dict | None = None,
-) -> None:
-    """Record the meeting as queued, then queue it (in that order, so the capture's own status wins).
+    *,
+    entity: TableEntity | None = None,
+    force: bool = False,
+) -> bool:
+    """Queue the meeting once per need; returns whether this call queued it.
 
-    `row` is the meeting's row when the caller has read it. The first time the archive hears of a meeting is
+    The row says `queued` (with an empty `message_id`) before the message is sent, and names the message
+    once it is: a row never claims a message that was not sent, and a worker that died in between leaves a
+    row that the next listing queues again after a minute. The row is written only if nobody wrote it since
+    it was read, so of two listings (or instances) queueing a meeting at once one does; a row already
+    `captured` keeps its status. `force` (a webhook: Zoom may have added files) queues it even when it is on
+    its way. `entity` is the row as the caller read it. The first time the archive hears of a meeting is
     kept (`known_at`): its latency to the mailboxes is measured from then.
     """
     key = archive_key(uuid)
-    row = state.meeting(key) if row is None else row
-    now = datetime.now(UTC).isoformat()
     facts = _facts(recording or {})
-    state.update_meeting(
-        key,
-        uuid=uuid,
-        status=QUEUED,
-        queued_at=now,
-        source=source,
-        **({} if (row or {}).get("known_at") else {"known_at": now}),
-        **facts,
-    )
-    queue.send_message(MeetingRef(uuid=uuid, source=source).to_json())
+    for _ in range(QUEUE_TRIES):
+        entity = entity if entity is not None else state.meeting_entity(key)
+        row = dict(entity or {})
+        if not force and _settled(row):
+            return False
+        now = datetime.now(UTC).isoformat()
+        fields = {
+            "uuid": uuid,
+            "queued_at": now,
+            "source": source,
+            "message_id": "",
+            **({} if row.get("status") == CAPTURED else {"status": QUEUED}),
+            **({} if row.get("known_at") else {"known_at": now}),
+            **facts,
+        }
+        if state.update_meeting_if(key, entity if row else None, **fields):
+            break
+        entity = None  # written since it was read: read it again
+    else:
+        if not force:
+            return False  # others keep writing the row: they queue it
+        state.update_meeting(key, uuid=uuid, queued_at=datetime.now(UTC).isoformat(), source=source, message_id="")
+    sent = queue.send_message(MeetingRef(uuid=uuid, source=source).to_json())
+    state.update_meeting(key, message_id=sent.id)
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=key):
-        day = facts.get("day") or str((row or {}).get("day") or "")
+        day = facts.get("day") or str(row.get("day") or "")
         telemetry.event(log, "meeting_queued", "meeting queued (%s)", source, day=day, source=source)
+    return True
 
 
 def _facts(recording: dict) -> dict[str, str]:

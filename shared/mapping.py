@@ -33,6 +33,9 @@ NO_MAILBOX = "no mailbox"  # found by the importer, not here: the user exists bu
 FALLBACK_REASONS = (NO_SUCH_USER, SEVERAL_USERS)  # internal people the default mailbox stands in for
 HOST_ONLY = "host"
 DIRECTORY_TTL = 15 * 60.0  # seconds a directory answer is reused: one run, not a stale tenant
+# Seconds a "no such user" answer is reused: Graph may answer `{"value": []}` for a user created minutes ago
+# (the directory replicates), so an empty answer is asked again soon, not for a quarter of an hour of meetings.
+NOT_FOUND_TTL = 60.0
 MAPPING_HEADER = ("zoom_user", "microsoft_365_address")
 _ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _ZOOM_USER_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -158,11 +161,12 @@ def attendees(record: MeetingRecord, recipients: str) -> list[Attendee]:
 
 class Directory:
     """Finds users in Microsoft Entra by any of their addresses; each answer is reused for `ttl` seconds, so a
-    run looks each person up once (one Directory per process)."""
+    run looks each person up once (one Directory per process), but "no such user" only for `not_found_ttl`."""
 
-    def __init__(self, graph: GraphClient, ttl: float = DIRECTORY_TTL):
+    def __init__(self, graph: GraphClient, ttl: float = DIRECTORY_TTL, not_found_ttl: float = NOT_FOUND_TTL):
         self.graph = graph
         self.ttl = ttl
+        self.not_found_ttl = not_found_ttl
         self._cache: dict[str, tuple[float, Mailbox | str]] = {}
 
     def find(self, address: str) -> Mailbox | str:
@@ -172,7 +176,7 @@ class Directory:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         found = self._lookup(key)
-        self._cache[key] = (time.monotonic() + self.ttl, found)
+        self._cache[key] = (time.monotonic() + (self.not_found_ttl if found == NO_SUCH_USER else self.ttl), found)
         return found
 
     def _lookup(self, address: str) -> Mailbox | str:

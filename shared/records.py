@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,24 @@ class MeetingRef:
         if not isinstance(uuid, str) or not uuid:
             raise ValueError("queue message has no meeting uuid")
         return cls(uuid=uuid, source=str(data.get("source") or "timer"))
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """What the `imports` queue carries: which archived message (by archive key) the sweep imports again."""
+
+    archive_key: str
+
+    def to_json(self) -> str:
+        return json.dumps({"archive_key": self.archive_key})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> MessageRef:
+        data = json.loads(text)
+        key = data.get("archive_key") if isinstance(data, dict) else None
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{32}", key):
+            raise ValueError("queue message has no archive key")
+        return cls(archive_key=key)
 
 
 @dataclass(frozen=True)

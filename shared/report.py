@@ -4,12 +4,13 @@ with what the archive delivered, naming every gap.
 Modelled on the archivers' daily reconciliation reports (collected, archived, duplicate, failed,
 unprocessed), but per meeting and per mailbox. The inventory is Zoom's own: every user, active and
 inactive, and their cloud recordings of the day. For each meeting the expected mailboxes are those of its
-mapped internal participants: the delivery rows the import wrote name them once an import has run; before
-that, the archived message is read and its participants mapped again with the `mapping` module. Every
-meeting Zoom lists that is not in every expected mailbox is a gap, and so are files Zoom lists that the
-meeting's message and its additions (files archived after it) lack, and an addition missing from a mailbox;
-unmapped participants (external, no email, no Microsoft 365 user or mailbox) are listed as exceptions, which
-are the archive's policy, not gaps.
+internal participants, read from the archived message and mapped again with the `mapping` module, plus any
+a delivery row names (the default mailbox standing in): never only the rows that exist, which an import that
+died early leaves short. Every meeting Zoom lists that is not in every expected mailbox is a gap (a mailbox
+whose row has no outcome included: being imported, or claimed by a worker that stopped), and so are files
+Zoom lists that the meeting's message and its additions (files archived after it) lack, and an addition
+missing from a mailbox; unmapped participants (external, no email, no Microsoft 365 user or mailbox) are
+listed as exceptions, which are the archive's policy, not gaps.
 
 A gap is urgent when Zoom may delete the recording within `URGENT_WITHIN`: on the recording's
 `auto_delete_date` when Zoom states one (recordings then go to the trash, out of the API's reach), otherwise
@@ -32,6 +33,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from shared import claims
 from shared.blobio import BlobSource
 from shared.capture import message_blob_name
 from shared.filters import Filters
@@ -255,7 +257,7 @@ def _compare(
             for addition in column_list(row.get("additions")):
                 found += _mailbox_gaps(expected or [], state.deliveries(addition), "its addition of later files: ")
             if late := _late_files(recording, row, filters):
-                detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); a replay adds them"
+                detail = f"Zoom lists {len(late)} file(s) the archive lacks ({', '.join(late)}); the sweep adds them"
                 if row.get("missing_reason"):
                     detail += f"; the last try could not fetch them: {row['missing_reason']}"
                 found.append((FILES_NOT_ARCHIVED, detail, ""))
@@ -277,11 +279,21 @@ def _mailbox_gaps(expected: list[str], deliveries: dict[str, dict[str, Any]], wh
     found = []
     for mailbox in expected:
         delivery = deliveries.get(mailbox_row(mailbox), {})
-        if delivery.get("status") == FAILED:
+        status = delivery.get("status")
+        if status == FAILED:
             found.append((IMPORT_FAILED, f"{what}{delivery.get('code', '')}: {delivery.get('reason', '')}", mailbox))
-        elif delivery.get("status") not in (IMPORTED, DUPLICATE):
-            found.append((NOT_IMPORTED, f"{what}no item recorded in this mailbox", mailbox))
+        elif status not in (IMPORTED, DUPLICATE, UNMAPPED):
+            found.append((NOT_IMPORTED, what + _why_not_imported(delivery), mailbox))
     return found
+
+
+def _why_not_imported(delivery: dict[str, Any]) -> str:
+    """What a mailbox without an outcome is waiting for."""
+    if claims.live_holder(delivery):
+        return "being imported now (no outcome recorded yet)"
+    if claims.lapsed(delivery):
+        return "claimed by a worker that stopped before recording an outcome; the sweep drives it again"
+    return "no item recorded in this mailbox"
 
 
 def _late_files(recording: dict[str, Any], row: dict[str, Any], filters: Filters) -> list[str]:
@@ -305,12 +317,10 @@ def _expected(
     mapping: UserMapping,
     settings: Settings,
 ) -> list[str] | None:
-    """The mailboxes that should hold the meeting: from the delivery rows once an import ran to its end,
-    otherwise from the archived message's participants, mapped again; None when the message is missing."""
-    if row.get("delivery"):
-        return sorted(
-            str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED
-        )
+    """The mailboxes that should hold the meeting: those of the archived message's participants, mapped again
+    now (a person added to the directory since the import counts), and every mailbox a delivery row names
+    (the default mailbox standing in, a mailbox mapped then); None when the message is missing. Never only
+    the rows: an import that died before writing one would leave its mailboxes out."""
     try:
         record = read_record(
             BlobSource(messages.get_blob_client(str(row.get("message_blob") or message_blob_name(key))))
@@ -318,4 +328,7 @@ def _expected(
     except ResourceNotFoundError:
         return None
     targets, _ = recipients(record, settings=settings, mapping=mapping, directory=directory)
-    return sorted(target.mailbox.address for target in targets)
+    named = {str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED}
+    by_row = {mailbox_row(address): address for address in named}
+    by_row.update({mailbox_row(t.mailbox.address): t.mailbox.address for t in targets})
+    return sorted(by_row.values())

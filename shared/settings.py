@@ -8,15 +8,21 @@ appear in errors or in `repr`.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.ncrontab import Schedule
+
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+# The beginnings of the archiver's own setting names: another setting that starts so is a misspelt one.
+OUR_PREFIXES = ("ARCHIVE_", "ZOOM_", "GRAPH_", "MAILBOX_", "ORGANIZATION_", "RECONCILE_", "SWEEP_", "WORKBOOK_")
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder of function_app.py, as deployed
 # The `file_type` values of Zoom's recording files (the spec's enum, plus TIMELINE, which it documents).
 ZOOM_FILE_TYPES = ("MP4", "M4A", "CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY", "TB", "CHAT_MESSAGE")
@@ -100,8 +106,13 @@ def _domain_list(value: str) -> tuple[str, ...]:
 
 
 def _ncrontab(value: str) -> str:
-    if len(value.split()) != 6:
-        raise ValueError("must be an NCRONTAB expression with 6 fields: second minute hour day month weekday")
+    """An NCRONTAB schedule the timer can run: 6 fields in range, firing at least once in five years."""
+    try:
+        Schedule(value).next_after(datetime.now(UTC))
+    except ValueError as error:
+        raise ValueError(
+            f"must be an NCRONTAB expression with 6 fields, second minute hour day month weekday ({error})"
+        ) from None
     return value
 
 
@@ -308,6 +319,12 @@ class Settings:
         default="7",
         parse=_positive_int,
     )
+    sweep_schedule: str = setting(
+        "When the sweep runs (NCRONTAB, 6 fields, UTC): it drives again, with back-off, the work that stopped short "
+        "(poison queues, the completeness reports' gaps), then marks it failed for a person.",
+        default="0 */5 * * * *",
+        parse=_ncrontab,
+    )
     workbook_url: str = setting(
         "Azure portal URL of the operators' workbook, which the status page links to; set by the deployment "
         "(empty: no link).",
@@ -322,10 +339,17 @@ class Settings:
 
 
 def local_settings(path: Path) -> dict[str, str]:
-    """The `Values` of a local.settings.json, as `func start` reads them; empty when the file is absent."""
+    """The `Values` of a local.settings.json, as `func start` reads them; empty when the file is absent. A file
+    that is not JSON, or whose `Values` is not an object, raises a SettingsError naming the file."""
     if not path.exists():
         return {}
-    return {name: str(value) for name, value in json.loads(path.read_text()).get("Values", {}).items()}
+    try:
+        values = json.loads(path.read_text(encoding="utf-8-sig")).get("Values", {})
+        if not isinstance(values, dict):
+            raise ValueError("its Values must be an object of setting names and values")
+    except (ValueError, AttributeError) as error:
+        raise SettingsError([f"{path} is not a local settings file: {error}"]) from None
+    return {name: str(value) for name, value in values.items()}
 
 
 def setting_specs() -> list[tuple[str, dict[str, Any]]]:
@@ -361,9 +385,25 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values[f.name] = meta["parse"](raw)
         except ValueError as error:
             problems.append(_describe(name, environ.get(name, ""), error, secret=meta["secret"]))
+    problems += _unknown(environ)
     if problems:
         raise SettingsError(problems)
     return Settings(**values)
+
+
+def _unknown(environ: Mapping[str, str]) -> list[str]:
+    """Settings whose names look like the archiver's but are none of them: a misspelt name would otherwise be
+    ignored in silence, and its setting left at its default (every participant instead of the host only...)."""
+    known = [_env_name(f) for f in fields(Settings)]
+    found = []
+    for name in sorted(environ):
+        if name in known or name.startswith("AzureWebJobsStorage"):
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.85)
+        if close or name.upper().startswith(OUR_PREFIXES):
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            found.append(f"{name} is not a setting the archiver reads{hint}; rename or remove it")
+    return found
 
 
 def _describe(name: str, raw: str, error: ValueError, *, secret: bool) -> str:

@@ -7,13 +7,15 @@ before it acknowledges its trigger, so a failure always leaves a row that says w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 
+from shared import claims
+from shared.claims import Lease
 from shared.records import parse_time, short_hash, utc_text
 from shared.storage import (
     CHECKPOINTS_TABLE,
@@ -40,21 +42,28 @@ DUPLICATE = "duplicate"  # already in the mailbox: nothing created
 UNMAPPED = "unmapped"
 
 MEETING_ROW = "meeting"
-CLAIM_FOR = timedelta(minutes=15)  # longer than one mailbox import takes: a 150 MB upload at 0.5 MB/s is 5 minutes
+CAPTURE_ROW = "capture"  # a meeting's capture claim, on a row of its own beside the meeting's row
 CHECKPOINT_PARTITION = "zoom"
 CHECKPOINT_ROW = "recordings"
+
+
+Claim = Lease | dict[str, Any] | None  # what a claim attempt gives: see `claims.take`
 
 
 def now() -> str:
     return utc_text(datetime.now(UTC))
 
 
+MAILBOX_ROW_PREFIX = "m-"
+UNMAPPED_ROW_PREFIX = "u-"
+
+
 def mailbox_row(address: str) -> str:
-    return "m-" + short_hash(address.strip().lower())
+    return MAILBOX_ROW_PREFIX + short_hash(address.strip().lower())
 
 
 def unmapped_row(name: str, email: str) -> str:
-    return "u-" + short_hash(f"{email.strip().lower()}|{name}")
+    return UNMAPPED_ROW_PREFIX + short_hash(f"{email.strip().lower()}|{name}")
 
 
 class State:
@@ -87,10 +96,41 @@ class State:
     def meeting(self, key: str) -> dict[str, Any] | None:
         return _get(self._meetings, key, MEETING_ROW)
 
+    def meeting_entity(self, key: str) -> TableEntity | None:
+        """The meeting's row with its ETag, for a write conditional on nobody having written it since."""
+        try:
+            return self._meetings.get_entity(key, MEETING_ROW)
+        except ResourceNotFoundError:
+            return None
+
     def update_meeting(self, key: str, **fields: Any) -> None:
         self._meetings.upsert_entity(
             {"PartitionKey": key, "RowKey": MEETING_ROW, **fields, "updated_at": now()}, mode=UpdateMode.MERGE
         )
+
+    def update_meeting_if(self, key: str, entity: TableEntity | None, **fields: Any) -> bool:
+        """Write the meeting's row only if it is still as read (`entity`; None: there was none); False when
+        another worker wrote it since."""
+        row = {"PartitionKey": key, "RowKey": MEETING_ROW, **fields, "updated_at": now()}
+        try:
+            if entity is None:
+                self._meetings.create_entity(row)
+            else:
+                self._meetings.update_entity(
+                    row,
+                    mode=UpdateMode.MERGE,
+                    etag=entity.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            return False
+        return True
+
+    def claim_capture(self, key: str, owner: str) -> Lease | None:
+        """Take the capture of one meeting for `owner` (a row of its own, so writes to the meeting's row never
+        disturb its lease); None while another worker's claim is live. Release the Lease when done."""
+        claimed = claims.take(self._meetings, key, CAPTURE_ROW, owner, _entity(self._meetings, key, CAPTURE_ROW))
+        return claimed if isinstance(claimed, Lease) else None
 
     def meetings_with_status(self, status: str) -> list[dict[str, Any]]:
         return list(self._meetings.query_entities("status eq @status", parameters={"status": status}))
@@ -146,6 +186,12 @@ class State:
         rows = self._deliveries.query_entities("PartitionKey eq @key", parameters={"key": key})
         return {row["RowKey"]: row for row in rows}
 
+    def forget_delivery(self, key: str, row: str) -> None:
+        try:
+            self._deliveries.delete_entity(key, row)
+        except ResourceNotFoundError:
+            pass
+
     def reopen_deliveries(self, key: str) -> int:
         """Forget the meeting's deliveries that did not put an item in a mailbox (failed, or unmapped), so the
         next import tries them again; returns how many. Delivered ones stay settled."""
@@ -154,44 +200,18 @@ class State:
             self._deliveries.delete_entity(key, row["RowKey"])
         return len(reopened)
 
-    def claim_delivery(self, key: str, row: str, owner: str, entity: TableEntity | None) -> dict[str, Any] | None:
+    def claim_delivery(self, key: str, row: str, owner: str, entity: TableEntity | None, day: str) -> Claim:
         """Take the delivery of one meeting to one mailbox for `owner`, so that no other worker imports into
         that mailbox at the same time (Event Grid may deliver a blob event twice; Graph has no idempotency key).
 
-        `entity` is the row as `deliveries` read it (None when there was none); the claim is written only if
-        the row is still as read (its ETag), so there is nothing to read again. Returns the row (empty when
-        new): claimed for `owner` unless it is settled. None when another worker holds an unexpired claim, or
-        changed the row since it was read. A claim lapses after CLAIM_FOR, so a worker that died mid-import
-        holds nothing for long; the next writes of the row release it.
+        `entity` is the row as `deliveries` read it (None when there was none). Returns a `Lease` to hold
+        while importing (its holder's outcome write releases it), the row when it is settled, or None when
+        another worker is alive and importing it: a claim held by a worker that died lapses within a lease
+        and is taken over here, after watching it that long.
         """
-        until = (datetime.now(UTC) + CLAIM_FOR).isoformat()
-        claim = {"PartitionKey": key, "RowKey": row, "claimed_by": owner, "claimed_until": until}
-        if entity is None:
-            try:
-                self._deliveries.create_entity(claim)
-            except ResourceExistsError:
-                return None
-            return {}
-        current = dict(entity)
-        if settled(current):
-            return current
-        held_until = current.get("claimed_until")
-        if (
-            current.get("claimed_by") not in ("", None, owner)
-            and held_until
-            and held_until > datetime.now(UTC).isoformat()
-        ):
-            return None
-        try:
-            self._deliveries.update_entity(
-                claim,
-                mode=UpdateMode.MERGE,
-                etag=entity.metadata["etag"],
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            return None
-        return current
+        return claims.take(
+            self._deliveries, key, row, owner, entity, done=settled, fields={"day": day} if day else None, watch=True
+        )
 
     def update_delivery(self, key: str, row: str, **fields: Any) -> None:
         self._deliveries.upsert_entity(
@@ -209,8 +229,11 @@ class State:
     def totals(self) -> dict[str, dict[str, int]]:
         """How many meetings and deliveries are in each status (the run summary)."""
         result: dict[str, dict[str, int]] = {"meetings": {}, "deliveries": {}}
-        for name, table in (("meetings", self._meetings), ("deliveries", self._deliveries)):
-            for row in table.list_entities(select=["status"]):
+        for name, rows in (
+            ("meetings", self._meetings.query_entities(f"RowKey eq '{MEETING_ROW}'", select=["status"])),
+            ("deliveries", self._deliveries.list_entities(select=["status"])),
+        ):
+            for row in rows:
                 status = str(row.get("status", ""))
                 result[name][status] = result[name].get(status, 0) + 1
         return result
@@ -268,7 +291,12 @@ def settled(row: dict[str, Any]) -> bool:
 
 
 def _get(table: Any, partition: str, row: str) -> dict[str, Any] | None:
+    entity = _entity(table, partition, row)
+    return dict(entity) if entity is not None else None
+
+
+def _entity(table: Any, partition: str, row: str) -> TableEntity | None:
     try:
-        return dict(table.get_entity(partition, row))
+        return table.get_entity(partition, row)
     except ResourceNotFoundError:
         return None

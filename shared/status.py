@@ -36,9 +36,11 @@ COUNTS = {
     "partially_imported": "Partially imported (files stored, not attached)",
     "duplicates": "Skipped as duplicates",
     "failed": "Failed",
+    "retrying": "Of those failed, retried automatically (the rest need a person)",
+    "unfinished": "No outcome yet (being imported, or left by a worker that stopped: driven again)",
     "unmapped": "Unmapped participants",
     "deferred": "Deferred (Zoom still processing)",
-    "waiting": "Waiting for Zoom's daily API quota",
+    "waiting": "Waiting for Zoom's API limits (the daily quota, or a long Retry-After)",
     "excluded": "Excluded by the filters",
     "pending": "Pending (queued, or captured and not yet imported)",
 }
@@ -78,9 +80,12 @@ class StatusLog:
     last: str
     days: list[Day]  # every day of the period, newest first
     workbook_url: str = ""  # the operators' workbook in the Azure portal, when deployed (WORKBOOK_URL)
+    poisoned: int = 0  # messages in the poison queues that the sweep has not read yet (any day)
 
 
-def status_log(state: State, reports: Iterable[Report], first: date, last: date, workbook_url: str = "") -> StatusLog:
+def status_log(
+    state: State, reports: Iterable[Report], first: date, last: date, workbook_url: str = "", poisoned: int = 0
+) -> StatusLog:
     """The log of the meetings held from `first` to `last`, with the completeness reports of those days."""
     meetings = {row["PartitionKey"]: row for row in state.meetings_between(first, last)}
     deliveries = state.deliveries_between(first, last)
@@ -107,7 +112,7 @@ def status_log(state: State, reports: Iterable[Report], first: date, last: date,
             )
         )
         current -= timedelta(days=1)
-    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url)
+    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url, poisoned)
 
 
 def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:
@@ -123,11 +128,14 @@ def _counts(
     partial = sum(_partial(row, meetings) for row in imported)
     return {
         "available": len(rows),
-        "for_import": sum(s in (IMPORTED, DUPLICATE, FAILED) for s in statuses),
+        "for_import": sum(s in (IMPORTED, DUPLICATE, FAILED, None, "") for s in statuses),
         "imported": len(imported) - partial,
         "partially_imported": partial,
         "duplicates": statuses.count(DUPLICATE),
         "failed": statuses.count(FAILED) + sum(row.get("status") == FAILED for row in rows),
+        "retrying": sum(row.get("status") == FAILED and bool(row.get("retryable")) for row in delivered)
+        + sum(row.get("status") == FAILED and not row.get("final") for row in rows),
+        "unfinished": statuses.count(None) + statuses.count(""),
         "unmapped": statuses.count(UNMAPPED),
         "deferred": sum(row.get("status") == DEFERRED for row in rows),
         "waiting": sum(row.get("status") == WAITING for row in rows),
@@ -246,6 +254,8 @@ def to_csv(log: StatusLog) -> str:
 def to_text(log: StatusLog) -> str:
     """The log for a terminal (the admin CLI)."""
     lines = [f"Status log {log.first} to {log.last}"]
+    if log.poisoned:
+        lines.append(f"{log.poisoned} message(s) in the poison queues, not yet read by the sweep")
     width = max(len(label) for label in COUNTS.values())
     for day in log.days:
         if day.empty:

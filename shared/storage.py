@@ -21,6 +21,11 @@ from shared.blobio import BlockBlobWriter
 from shared.settings import StorageConnection
 
 MEETINGS_QUEUE = "meetings"
+IMPORTS_QUEUE = "imports"  # archived messages the sweep imports again (the blob trigger imports them first)
+# Where the Functions host moves a message that failed every attempt (host.json maxDequeueCount and
+# poisonBlobThreshold); the sweep reads them all.
+BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
+POISON_QUEUES = (f"{MEETINGS_QUEUE}-poison", f"{IMPORTS_QUEUE}-poison", BLOB_POISON_QUEUE)
 MESSAGES_CONTAINER = "messages"
 RECORDINGS_CONTAINER = "recordings"
 REPORTS_CONTAINER = "reports"
@@ -35,7 +40,7 @@ WEBHOOK_EVENTS_TABLE = "webhookevents"
 # The Zoom account's rate-limit schedules, shared by every instance (shared/zoom/budget.py).
 ZOOM_BUDGET_TABLE = "zoombudget"
 
-QUEUES = (MEETINGS_QUEUE,)
+QUEUES = (MEETINGS_QUEUE, IMPORTS_QUEUE)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
 # Storage requests ignore the environment's proxy and .netrc settings, as Zoom's and Graph's do (shared/http.py);
@@ -131,6 +136,10 @@ class Storage:
         return self._queues.get_queue_client(
             name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
         )
+
+    def raw_queue(self, name: str) -> QueueClient:
+        """A queue read as the text it holds, whatever its encoding (the host's own poison queues)."""
+        return self._queues.get_queue_client(name)
 
     def table(self, name: str) -> TableClient:
         return self._tables.get_table_client(name)

@@ -43,10 +43,13 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # A meeting queued for capture (by the timer, a webhook, a backfill or the sweep), with its meeting day.
     "meeting_queued": ("day", "source"),
     # One capture's outcome: captured (stored_files: files kept apart; missing_files: files that could not be
-    # fetched, archived later), deferred, waiting, excluded or failed.
-    "meeting_captured": ("status", "day", "source", "stored_files", "missing_files"),
-    # One (meeting, mailbox) or unmapped participant row settled: imported, duplicate, unmapped or failed.
-    "delivery_settled": ("status", "day", "row", "reason", "code", "stored_files"),
+    # fetched, archived later), deferred, waiting, excluded or failed (final: no automatic retry follows).
+    "meeting_captured": ("status", "day", "source", "stored_files", "missing_files", "final"),
+    # A worker took one (meeting, mailbox) row to import into it: until it settles, the row has no outcome.
+    "delivery_claimed": ("day", "row"),
+    # One (meeting, mailbox) or unmapped participant row settled: imported, duplicate, unmapped or failed
+    # (retryable: the sweep drives it again).
+    "delivery_settled": ("status", "day", "row", "reason", "code", "stored_files", "retryable"),
     # An import of a meeting's message ran to its end: delivered to every mapped mailbox, or partial; a
     # delivered one says how long it took since the archive first knew of the meeting.
     "import_finished": ("delivery", "day", "mailboxes", "latency_seconds"),
@@ -54,6 +57,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "completeness_report": ("day", "gaps", "urgent"),
     # Work still due (meetings not captured, mailboxes not holding their item) and the age of the oldest.
     "backlog": ("due", "oldest_due_minutes"),
+    # One run of the sweep: poison messages read, captures and imports driven again, work failed for good.
+    "sweep_completed": ("poison", "captures", "imports", "given_up"),
 }
 
 _meter = metrics.get_meter("zoom_archiver")

@@ -9,7 +9,8 @@ meeting UUID and nothing more: the capture stage re-reads everything from Zoom's
 addition), so a forged or replayed event cannot inject content, and the event's `download_token`,
 `download_url` and summary text are never used. Zoom sends
 duplicates and retries: queueing a meeting twice is harmless (capture skips a meeting already archived).
-Zoom wants an answer within 3 seconds; this is one Table insert, one Table upsert and one queue message.
+Zoom wants an answer within 3 seconds; this is one Table insert, a read and two writes of the meeting's row
+(queued before the message is sent, naming it after) and one queue message.
 The daily timer remains the safety net for a notification that never arrives.
 """
 
@@ -36,6 +37,9 @@ VALIDATION = "endpoint.url_validation"
 RECORDING_EVENTS = ("recording.completed", "recording.transcript_completed")
 SUMMARY_EVENTS = ("meeting.summary_completed", "meeting.summary_updated")  # the AI summary done, or edited
 TOLERANCE = timedelta(minutes=5)
+# The largest body read: Zoom's recording events are a few KB (one entry of about 500 bytes per file, even a
+# participant's own audio); a larger one is refused before it is hashed, so a flood of big bodies costs nothing.
+MAX_BODY_BYTES = 1024 * 1024
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 
@@ -69,6 +73,8 @@ def receive(
     now: datetime | None = None,
 ) -> Reply:
     """Answer one notification request; `headers` are matched without regard to case."""
+    if len(body) > MAX_BODY_BYTES:
+        return _refuse(413, f"the body is over {MAX_BODY_BYTES} bytes, more than any Zoom event")
     lower = {name.lower(): value for name, value in headers.items()}
     timestamp = lower.get(TIMESTAMP_HEADER, "")
     given = lower.get(SIGNATURE_HEADER, "")
@@ -104,7 +110,7 @@ def receive(
     if name in SUMMARY_EVENTS:
         meeting = {"uuid": uuid, "topic": meeting.get("meeting_topic"), "start_time": meeting.get("meeting_start_time")}
     with telemetry.dimensions(meeting_uuid=uuid, archive_key=archive_key(uuid)):
-        inventory.enqueue(state, queue, uuid, "webhook", meeting)  # it keeps the topic and start, for the status log
+        inventory.enqueue(state, queue, uuid, "webhook", meeting, force=True)  # Zoom may have added files
         log.info("webhook %s: meeting queued", name)
     return Reply(200, {"queued": uuid})
 

@@ -73,7 +73,7 @@ resource poisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'Zoom archiver: a message went to a poison queue'
-    description: 'A meeting or a message failed every retry and was moved to a poison queue; it will not be archived until someone acts (README, "Alerts").'
+    description: 'A meeting or a message failed every retry of the host and was moved to a poison queue (the sweep drives it again, with back-off), or the sweep gave up on it and someone must act (README, "Alerts").'
     severity: 1
     enabled: true
     scopes: [

@@ -17,9 +17,11 @@ param immutabilityDays int
 param immutabilityPolicyLocked bool
 
 // The names in shared/storage.py (QUEUES, CONTAINERS, TABLES); tests/infra/test_bicep.py keeps them equal.
-// The Functions host adds "meetings-poison" and "webjobs-blobtrigger-poison" itself when it needs them.
+// The Functions host adds "meetings-poison", "imports-poison" and "webjobs-blobtrigger-poison" itself when it
+// needs them.
 var queueNames = [
   'meetings'
+  'imports'
 ]
 var archiveContainerNames = [
   'messages'

@@ -12,6 +12,9 @@ DOWNLOAD_ATTEMPTS = 4  # per file: each broken connection resumes where it stopp
 # A 429 asking to wait longer than this makes the work wait for a later run (as for the daily quota): the
 # invocation would otherwise sleep through it, maybe past the Functions timeout. No wait is longer.
 LONG_WAIT_SECONDS = 60.0
+# A 429 for a per-second or per-minute limit asking to wait longer than this is not believed (a date years
+# ahead has been seen): it is a transient limit, paused for and retried like any other, never a long stop.
+MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
 def _policy(attempts: int) -> RetryPolicy:

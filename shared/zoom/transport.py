@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -20,11 +20,12 @@ from shared import telemetry
 from shared.retry import CONNECTION, CREDENTIAL, STATUS, Failure, RetryPolicy, retry_after
 from shared.zoom.errors import DAILY_LIMIT, ZoomError
 from shared.zoom.ratelimit import DAILY_CATEGORIES, RESOURCE_INTENSIVE, RateLimiter, next_reset
-from shared.zoom.retries import API_RETRIES, LONG_WAIT_SECONDS, TIMEOUT
+from shared.zoom.retries import API_RETRIES, LONG_WAIT_SECONDS, MAX_RETRY_AFTER_SECONDS, TIMEOUT
 from shared.zoom.token import TokenRefused, Tokens
 
 log = logging.getLogger(__name__)
 MIN_PAUSE = {RESOURCE_INTENSIVE: 6.0}  # after a 429 without Retry-After; 1 s for the others
+DAILY_SLACK = timedelta(hours=1)  # a daily limit's Retry-After may name a moment this far past 00:00 UTC
 
 
 class Transport:
@@ -99,8 +100,20 @@ class Transport:
         until = retry_after(header, now)
         zoom_category = error.headers.get("X-RateLimit-Category", category)
         if error.headers.get("X-RateLimit-Type", "").lower() == DAILY_LIMIT or "daily" in error.message.lower():
-            raise self.limiter.block(category, until if until and until > now else next_reset(now)) from error
-        if until and (until - now).total_seconds() > LONG_WAIT_SECONDS:
+            latest = next_reset(now) + DAILY_SLACK
+            if until and until > latest:
+                log.warning("Zoom's daily limit answered 429 until %s, after its next reset: that is used", until)
+            raise self.limiter.block(category, until if until and now < until <= latest else next_reset(now)) from error
+        wait = (until - now).total_seconds() if until else 0.0
+        if wait > MAX_RETRY_AFTER_SECONDS:
+            log.warning(
+                "Zoom's %s rate limit answered 429 asking to wait until %s, beyond any sane wait: treated as a "
+                "transient limit and retried",
+                zoom_category,
+                until,
+            )
+            header = ""
+        elif until and wait > LONG_WAIT_SECONDS:
             log.info("Zoom's %s rate limit answered 429 until %s; the work waits for it", zoom_category, until)
             raise self.limiter.block(category, until, daily=False) from error
 

@@ -18,6 +18,7 @@ from shared.message.reader import read_message
 from shared.records import Meeting, MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
+from shared.zoom import encode_uuid
 from tests.conftest import zoom_settings
 from tests.tenant import POLLS, QA, SUMMARY, File, Tenant
 
@@ -180,6 +181,43 @@ def test_a_deferral_that_never_ends_fails_with_its_reason(fresh: World, tenant: 
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert (row["status"], row["error_code"]) == ("failed", "still_processing")
     assert "Zoom is still processing 1 of the meeting's 1 file(s) since" in row["reason"]
+    assert row["final"], "no automatic retry follows: the sweep leaves it to a person"
+
+
+def test_a_meeting_zoom_does_not_know_is_recorded_once_as_failed_for_good(fresh: World, tenant: Tenant) -> None:
+    """A signed notification with a wrong UUID, or recordings deleted since: no retry can change Zoom's 404."""
+    tenant.person("Alice Archer")
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    uuid = "NoSuchMeeting0000000000=="
+
+    captured = archiver.capture_meeting(MeetingRef(uuid, source="webhook"))  # no exception: the host retries nothing
+
+    assert captured.status == "failed"
+    row = archiver.state.meeting(archive_key(uuid)) or {}
+    assert (row["status"], row["error_code"], row["final"]) == ("failed", "zoom_404_3301", True)
+    assert row["reason"].startswith("Zoom has no recording of this meeting (Zoom API error 404 code 3301")
+    assert zoom_calls(fresh) == [f"/v2/meetings/{encode_uuid(uuid)}/recordings"], "asked once"
+
+
+def test_a_meeting_another_live_worker_is_capturing_is_looked_at_again_after_it(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Queued by the listing and by a webhook")
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    archiver.storage.ensure_created()
+    other = archiver.state.claim_capture(archive_key(meeting.uuid), "another-worker")
+    assert other is not None
+
+    with other:  # alive: its heartbeat renews the claim
+        busy = archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))
+
+    assert busy.status == "busy" and zoom_calls(fresh) == []
+    queue = archiver.storage.queue(MEETINGS_QUEUE)
+    assert queue.get_queue_properties().approximate_message_count == 1, "queued again, for after the other"
+    assert not list(queue.receive_messages()), "hidden until the other capture's lease could have lapsed"
+    other.release()
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook")).status == "captured"
 
 
 def test_a_meeting_recorded_late_lasts_as_long_as_the_meeting_did_and_keeps_both_spans(

@@ -15,6 +15,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from local.world import World
+from shared import claims
 from shared.archiver import Archiver
 from shared.delivery import RetryLater
 from shared.graph import AuthenticationFailed
@@ -243,7 +244,44 @@ def test_an_unexpected_error_releases_the_mailbox_so_the_next_attempt_imports(fr
     assert delivery.imported == 1 and len(items(fresh, alice)) == 1
 
 
-def test_a_meeting_with_a_mailbox_still_busy_is_not_recorded_as_delivered(fresh: World, tenant: Tenant) -> None:
+@pytest.fixture
+def short_lease(monkeypatch: pytest.MonkeyPatch) -> timedelta:
+    """Claims lapse after 3 seconds instead of 30, so that a test waits less for a dead worker's."""
+    monkeypatch.setattr(claims, "LEASE", timedelta(seconds=3))
+    return claims.LEASE
+
+
+def test_a_mailbox_another_live_worker_imports_is_left_to_it_without_failing(
+    fresh: World, tenant: Tenant, short_lease: timedelta
+) -> None:
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    fresh.graph.seed(tenant.graph_seed())
+    message = archived(alice, bob)
+    stage = archiver(fresh)
+    stage.storage.ensure_created()
+    key = read_message(message).archive_key
+    other = stage.state.claim_delivery(key, mailbox_row(bob.email), "another-worker", None, "2026-03-01")
+    assert isinstance(other, claims.Lease)
+
+    with other:  # the other worker is alive: its heartbeat renews the claim
+        delivery = stage.import_message(message)  # no RetryLater: the other worker's own trigger retries it
+
+    assert (delivery.imported, len(items(fresh, alice)), items(fresh, bob)) == (1, 1, [])
+    assert meeting_row(fresh, message)["delivery"] == "partial", "Bob's mailbox has no item yet"
+    (bob_row,) = [r for r in rows(fresh, message) if r["RowKey"] == mailbox_row(bob.email)]
+    assert (bob_row.get("status"), bob_row["claimed_by"]) == (None, "another-worker")
+
+    delivery = stage.import_message(message)  # the other worker died: its claim lapsed, and is taken over
+
+    assert (len(items(fresh, alice)), len(items(fresh, bob))) == (1, 1)
+    assert meeting_row(fresh, message)["delivery"] == "delivered"
+    assert all(r["status"] == "imported" and not r["claimed_by"] for r in rows(fresh, message))
+
+
+def test_a_claim_left_by_a_worker_that_died_is_taken_over_once_its_lease_lapses(
+    fresh: World, tenant: Tenant, short_lease: timedelta
+) -> None:
     alice = tenant.person("Alice Archer")
     bob = tenant.person("Bob Baker")
     fresh.graph.seed(tenant.graph_seed())
@@ -253,16 +291,15 @@ def test_a_meeting_with_a_mailbox_still_busy_is_not_recorded_as_delivered(fresh:
         {
             "PartitionKey": read_message(message).archive_key,
             "RowKey": mailbox_row(bob.email),
-            "claimed_by": "another-worker",
-            "claimed_until": (datetime.now(UTC) + timedelta(minutes=10)).isoformat(),
+            "claimed_by": "a-worker-killed-mid-import",
+            "claimed_until": (datetime.now(UTC) + short_lease).isoformat(),
         }
     )
 
-    with pytest.raises(RetryLater):
-        archiver(fresh).import_message(message)
+    delivery = archiver(fresh).import_message(message)
 
-    assert (len(items(fresh, alice)), items(fresh, bob)) == (1, [])
-    assert meeting_row(fresh, message)["delivery"] == "partial", "Bob's mailbox has no item yet"
+    assert (delivery.imported, len(items(fresh, alice)), len(items(fresh, bob))) == (2, 1, 1)
+    assert meeting_row(fresh, message)["delivery"] == "delivered"
 
 
 def test_entra_refusing_the_app_aborts_the_import_and_settles_no_mailbox(fresh: World, tenant: Tenant) -> None:

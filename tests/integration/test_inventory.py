@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -182,6 +183,43 @@ def test_a_listed_meeting_waiting_for_zoom_is_queued_only_once_its_wait_is_over(
     archive.enumerate_meetings()
 
     assert queued(fresh) == [waited.uuid]
+
+
+def test_two_listings_at_once_queue_each_meeting_once(fresh: World, tenant: Tenant) -> None:
+    """Two instances (or a listing and a backfill) list the same days: the row is written before the message,
+    on the condition that nobody wrote it since it was read, so only one of them queues each meeting."""
+    alice = tenant.person("Alice Archer")
+    meetings = [tenant.meeting(alice, f"Meeting {n}") for n in range(6)]
+    tenant.apply(fresh)
+    fresh.zoom.seed({**tenant.zoom_seed(), "latency": 0.05}, tenant.folder)
+    first, second = archiver(fresh), archiver(fresh)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        listings = list(pool.map(lambda a: a.enumerate_meetings(), (first, second)))
+
+    assert queued(fresh) == sorted(m.uuid for m in meetings)
+    assert sum(listing.queued for listing in listings) == len(meetings)
+    rows = [first.state.meeting(archive_key(m.uuid)) or {} for m in meetings]
+    assert all(row["status"] == "queued" and row["message_id"] for row in rows), "each row names its message"
+
+
+def test_a_meeting_marked_queued_whose_message_was_never_sent_is_queued_again(fresh: World, tenant: Tenant) -> None:
+    """A worker killed between writing `queued` and sending the message leaves a row without a message id."""
+    alice = tenant.person("Alice Archer")
+    lost = tenant.meeting(alice, "Killed while queueing")
+    being_queued = tenant.meeting(alice, "Being queued right now")
+    tenant.apply(fresh)
+    archive = archiver(fresh)
+    for meeting, queued_at in ((lost, datetime.now(UTC) - timedelta(minutes=2)), (being_queued, datetime.now(UTC))):
+        key = archive_key(meeting.uuid)
+        archive.state.update_meeting(
+            key, uuid=meeting.uuid, status="queued", queued_at=queued_at.isoformat(), message_id=""
+        )
+
+    listing = archive.enumerate_meetings()
+
+    assert queued(fresh) == [lost.uuid], "the other is being queued by a live worker"
+    assert listing.queued == 1
 
 
 def test_the_timer_has_captured_meetings_due_for_another_look_captured_again_without_touching_their_status(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from azure.data.tables import TableServiceClient
-from azure.storage.blob import ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from local.host import LocalHost
@@ -128,3 +130,93 @@ def test_polling_creates_each_queue_and_the_receipts_container_once(
             assert host._outstanding() == 0
 
     assert sorted(created) == ["azure-webjobs-hosts", "work"]
+
+
+# A function app whose functions write down each run, to run two hosts in this process.
+RECORDING_APP = """
+import os
+import time
+
+import azure.functions as func
+
+app = func.FunctionApp()
+
+
+def ran(what):
+    with open(os.environ["RUNS_FILE"], "a") as runs:
+        runs.write(what + "\\n")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    ran("work " + msg.get_body().decode())
+
+
+@app.blob_trigger(arg_name="blob", path="inbox/{name}", connection="AzureWebJobsStorage")
+def inbox(blob: func.InputStream) -> None:
+    ran(blob.name)
+    time.sleep(1)
+"""
+
+
+@pytest.fixture
+def recording_app(fresh: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The recording app's folder, and the file its runs are written to."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "function_app.py").write_text(RECORDING_APP)
+    (app / "host.json").write_text((ROOT / "host.json").read_text())
+    monkeypatch.setenv("AzureWebJobsStorage", fresh.azurite.connection_string)
+    monkeypatch.setenv("RUNS_FILE", str(tmp_path / "runs.txt"))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return app, tmp_path / "runs.txt"
+
+
+def load_host(app: Path) -> LocalHost:
+    sys.modules.pop("function_app", None)  # each host imports the app afresh, as its own process would
+    try:
+        return LocalHost(app)
+    finally:
+        sys.modules.pop("function_app", None)
+
+
+def test_two_hosts_polling_one_container_run_each_blob_once(fresh: World, recording_app: tuple[Path, Path]) -> None:
+    """In Azure one Event Grid event makes one message of the blob trigger's queue: one host runs it."""
+    app, runs = recording_app
+    hosts = [load_host(app), load_host(app)]
+    inbox = BlobServiceClient.from_connection_string(fresh.azurite.connection_string).get_container_client("inbox")
+    inbox.create_container()
+    inbox.upload_blob("a.eml", b"x")
+
+    def poll_twice(host: LocalHost) -> None:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            host._poll_all(pool)
+            host._poll_all(pool)
+
+    with ThreadPoolExecutor(max_workers=2) as hosts_running:
+        list(hosts_running.map(poll_twice, hosts))
+
+    assert runs.read_text().splitlines() == ["inbox/a.eml"]
+
+
+def test_a_message_whose_hosts_keep_dying_goes_to_the_poison_queue_unrun(
+    fresh: World, recording_app: tuple[Path, Path]
+) -> None:
+    """Received more often than maxDequeueCount, and never finished: the host moves it to <queue>-poison, as
+    Azure's does, where the sweep finds it."""
+    app, runs = recording_app
+    host = load_host(app)
+    queue = QueueServiceClient.from_connection_string(fresh.azurite.connection_string).get_queue_client("work")
+    queue.create_queue()
+    queue.send_message(base64.b64encode(b"doomed").decode())
+    for _ in range(host.max_dequeue):  # five hosts took it and were killed before finishing
+        assert list(queue.receive_messages(visibility_timeout=1))
+        time.sleep(1.1)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        host._poll_all(pool)
+
+    assert not runs.exists()
+    poison = QueueServiceClient.from_connection_string(fresh.azurite.connection_string).get_queue_client("work-poison")
+    (moved,) = poison.peek_messages()
+    assert base64.b64decode(moved.content) == b"doomed"

@@ -83,7 +83,7 @@ def telemetry_of_a_run(
 ) -> tuple[Any, Archiver]:
     """A run with every outcome the tiles count: imported, stored apart, a refusing mailbox, an unmapped guest,
     a capture that fails, a throttled mailbox, a webinar (its end time is a Heavy call); then the completeness
-    report."""
+    report and the sweep."""
     logs, reader = exported
     fresh = emptied(world)
     tenant = Tenant(tmp_path_factory.mktemp("workbook-tenant"))
@@ -127,6 +127,7 @@ def telemetry_of_a_run(
     for blob in messages.list_blobs():
         archiver.import_message(messages.download_blob(blob.name).readall())
     archiver.reconcile()
+    archiver.sweep()
     connection = workspace(traces_rows(records(logs)), metric_rows(before, counters(reader)))
     fresh.zoom.clear_faults()
     fresh.graph.clear_faults()

@@ -20,6 +20,7 @@ from shared.mapping import (
     plan_recipients,
     read_mapping_file,
 )
+from shared.mapping import Directory as RealDirectory
 from shared.message.record import MeetingRecord
 
 DOMAINS = ("contoso.example", "contoso-old.example")
@@ -166,3 +167,34 @@ def test_the_record_gives_the_host_first_and_participants_unless_only_the_host_g
         Attendee("Grace", ""),
     ]
     assert attendees(record, "host") == [alice]
+
+
+class Graph:
+    """Microsoft Graph's `/users` answers, one list per request, and how many requests were made."""
+
+    def __init__(self, *answers: list[dict[str, str]]):
+        self.answers = list(answers)
+        self.requests = 0
+
+    def request(self, method: str, path: str, params: dict[str, str]) -> dict:
+        self.requests += 1
+        return {"value": self.answers.pop(0)}
+
+
+def test_a_user_found_is_remembered_but_no_such_user_is_asked_again_within_a_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("shared.mapping.time.monotonic", lambda: clock[0])
+    user = {"id": "id-frank", "mail": "frank@contoso.example"}
+    graph = Graph([], [user])  # a user created minutes ago: the directory's first answer is empty
+    directory = RealDirectory(graph)  # type: ignore[arg-type]
+
+    assert directory.find("frank@contoso.example") == NO_SUCH_USER
+    clock[0] += 30
+    assert directory.find("frank@contoso.example") == NO_SUCH_USER, "asked again only after a minute"
+    clock[0] += 31
+    assert directory.find("frank@contoso.example") == Mailbox("frank@contoso.example", "id-frank")
+    clock[0] += 14 * 60
+    assert directory.find("frank@contoso.example") == Mailbox("frank@contoso.example", "id-frank")
+    assert graph.requests == 2

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from local.ncrontab import Schedule
+from shared.ncrontab import Schedule
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import SettingsError, load_settings, setting_specs
+from shared.settings import SettingsError, load_settings, local_settings, setting_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,3 +159,41 @@ def test_zoom_filters_plan_and_sign_in_are_parsed_and_checked() -> None:
     assert "ARCHIVE_FILE_TYPES" in message and "MP3 is not a Zoom recording file type" in message
     assert "ZOOM_PLAN must be one of: pro, business, enterprise" in message
     assert "ARCHIVE_MIN_DURATION_MINUTES" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "schedule", "why"),
+    [
+        ("ARCHIVE_SCHEDULE", "0 0 25 * * *", "'25' is out of range 0-23"),
+        ("RECONCILE_SCHEDULE", "0 0 0 31 2 *", "the schedule never fires"),
+        ("SWEEP_SCHEDULE", "0 */5 * * *", "NCRONTAB needs 6 fields"),
+        ("SWEEP_SCHEDULE", "0 0 9 * * Funday", "'FUNDAY' is neither a number nor a day or month name"),
+    ],
+)
+def test_every_schedule_is_checked_at_start(name: str, schedule: str, why: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**sample(), name: schedule})
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{name} must be an NCRONTAB expression") and why in problem
+
+
+def test_a_misspelt_setting_is_refused_naming_the_one_meant() -> None:
+    values = {**sample(), "MAILBOX_RECIPIENT": "host", "ZOOM_SECRET": "x", "PATH": "/usr/bin", "FUNCTIONS_X": "1"}
+    del values["MAILBOX_RECIPIENTS"]
+    with pytest.raises(SettingsError) as raised:
+        load_settings(values)
+    assert raised.value.problems == [
+        "MAILBOX_RECIPIENT is not a setting the archiver reads (did you mean MAILBOX_RECIPIENTS?); rename or remove it",
+        "ZOOM_SECRET is not a setting the archiver reads; rename or remove it",
+    ]
+
+
+def test_a_local_settings_file_that_is_not_json_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text('{"Values": {"ZOOM_PLAN": "pro",}}')
+    with pytest.raises(SettingsError) as raised:
+        local_settings(path)
+    assert str(path) in str(raised.value) and "is not a local settings file" in str(raised.value)
+    path.write_text('{"Values": ["ZOOM_PLAN"]}')
+    with pytest.raises(SettingsError, match="Values must be an object"):
+        local_settings(path)

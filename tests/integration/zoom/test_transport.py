@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.world import World
+from shared.records import utc_text
 from shared.zoom import DailyLimitReached, ZoomError
+from shared.zoom.ratelimit import next_reset
 from shared.zoom.retries import ATTEMPTS
 from tests.integration.conftest import daily_limit_spent
 from tests.integration.zoom import client
@@ -61,23 +63,31 @@ def test_server_errors_and_lost_answers_are_retried(fresh: World, tenant: Tenant
     assert answers == [(502, True), (0, True), (0, True), (200, False), (200, False)]
 
 
-def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(fresh: World, tenant: Tenant) -> None:
+@pytest.mark.parametrize("stated", ["reset", "2099-05-31T00:00:00Z"])
+def test_a_spent_daily_quota_makes_the_work_wait_until_zoom_resets_it(
+    fresh: World, tenant: Tenant, stated: str
+) -> None:
+    """Zoom's daily quota resets at 00:00 UTC: a Retry-After past that (years ahead, say) is not believed."""
     alice = tenant.person("Alice Archer")
     webinar = tenant.meeting(alice, "Town hall", kind=5)
     tenant.apply(fresh)
+    reset = next_reset(datetime.now(UTC))
+    header = reset.isoformat().replace("+00:00", "Z") if stated == "reset" else stated
     fresh.zoom.fault(
         daily_limit_spent(
             "^/v2/report/",
             "Heavy",
-            **{"X-RateLimit-Limit": "60000", "X-RateLimit-Remaining": "0", "Retry-After": "2099-05-31T00:00:00Z"},
+            **{"X-RateLimit-Limit": "60000", "X-RateLimit-Remaining": "0", "Retry-After": header},
         )
     )
     zoom = client(fresh)
     for _ in range(2):
         with pytest.raises(DailyLimitReached) as raised:
             zoom.webinar_report(webinar.uuid)
-        assert raised.value.until == datetime(2099, 5, 31, tzinfo=UTC)
-        assert "resumes after 2099-05-31T00:00:00Z" in str(raised.value)
+        assert raised.value.until == reset
+        assert f"daily limit for Heavy API calls is reached; the work resumes after {utc_text(reset)}" in str(
+            raised.value
+        )
     assert len([r for r in fresh.zoom.requests() if r["path"].startswith("/v2/report/")]) == 1  # then it waits
     assert zoom.meeting_recordings(webinar.uuid)["uuid"] == webinar.uuid  # Light calls go on
 
@@ -86,7 +96,7 @@ def test_a_429_asking_for_a_long_wait_makes_the_work_wait_instead_of_sleeping(fr
     alice = tenant.person("Alice Archer")
     meeting = tenant.meeting(alice, "Planning")
     tenant.apply(fresh)
-    later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    later = (datetime.now(UTC) + timedelta(minutes=30)).replace(microsecond=0)
     retry_at = later.isoformat().replace("+00:00", "Z")
     fault = {**QPS_LIMIT, "headers": {**QPS_LIMIT["headers"], "Retry-After": retry_at}}
     fresh.zoom.fault({"method": "GET", "path": "^/v2/users$", **fault})
@@ -102,3 +112,18 @@ def test_a_429_asking_for_a_long_wait_makes_the_work_wait_instead_of_sleeping(fr
     assert time.monotonic() - started < 10, "the invocation does not sleep until Zoom's Retry-After"
     assert [r["status"] for r in fresh.zoom.requests() if r["path"] == "/v2/users"] == [429]
     assert zoom.meeting_recordings(meeting.uuid)["uuid"] == meeting.uuid  # Light calls go on
+
+
+def test_a_429_asking_to_wait_years_is_a_transient_limit_not_a_stop(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    tenant.meeting(alice, "Planning")
+    tenant.apply(fresh)
+    fault = {**QPS_LIMIT, "headers": {**QPS_LIMIT["headers"], "Retry-After": "2031-01-01T00:00:00Z"}}
+    fresh.zoom.fault({"method": "GET", "path": "^/v2/users$", "times": 1, **fault})
+
+    started = time.monotonic()
+    users = list(client(fresh).users())  # paused for a moment, like any 429, then asked again
+
+    assert [u["id"] for u in users] == [alice.zoom_id]
+    assert time.monotonic() - started < 10
+    assert [r["status"] for r in fresh.zoom.requests() if r["path"] == "/v2/users"][:2] == [429, 200]

@@ -1,4 +1,5 @@
-"""NCRONTAB schedules (`second minute hour day month weekday`), as the Functions timer trigger reads them."""
+"""NCRONTAB schedules (`second minute hour day month weekday`), as the Functions timer trigger reads them: the
+settings check each schedule at start with this, and the local host fires its timers by it."""
 
 from __future__ import annotations
 
@@ -21,19 +22,26 @@ def _field(text: str, low: int, high: int) -> set[int]:
         step = 1
         if stepped:
             part, step_text = part.split("/", 1)
-            step = int(step_text)
+            step = _number(step_text)
         if part == "*":
             start, end = low, high
         elif "-" in part:
             first, last = part.split("-", 1)
-            start, end = int(NAMES.get(first, first)), int(NAMES.get(last, last))
+            start, end = _number(first), _number(last)
         else:
-            start = int(NAMES.get(part, part))
+            start = _number(part)
             end = high if stepped else start
         if not (low <= start <= high and low <= end <= high) or step < 1:
             raise ValueError(f"{text!r} is out of range {low}-{high}")
         values.update(range(start, end + 1, step))
     return values
+
+
+def _number(text: str) -> int:
+    try:
+        return int(NAMES.get(text, text))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a number nor a day or month name") from None
 
 
 class Schedule:
