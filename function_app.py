@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 
 import azure.functions as func
+import azurefunctions.extensions.bindings.blob as blob_sdk
 
 from shared import status, telemetry
 from shared.archiver import Archiver
@@ -38,9 +39,11 @@ def capture_meeting(msg: func.QueueMessage) -> None:
     connection="AzureWebJobsStorage",
     source=func.BlobSource.EVENT_GRID,
 )
-def import_message(blob: func.InputStream) -> None:
-    """Import one archived message into the Microsoft 365 mailbox of every mapped participant."""
-    archiver.import_message(blob.read())
+def import_message(blob: blob_sdk.BlobClient) -> None:
+    """Import one archived message into the Microsoft 365 mailbox of every mapped participant.
+
+    The binding is the blob's client, not its bytes: the message (up to 150 MB) is read by ranges."""
+    archiver.import_message(blob.blob_name)
 
 
 @app.queue_trigger(arg_name="msg", queue_name=IMPORTS_QUEUE, connection="AzureWebJobsStorage")

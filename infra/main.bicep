@@ -103,6 +103,8 @@ param zoomAccountId string
 param zoomClientId string
 @description('App setting ZOOM_PLAN: pro, business or enterprise (the rate limits the archiver keeps within).')
 param zoomPlan string = 'pro'
+@description('App setting ZOOM_RATE_SHARE: percent of the Zoom account\'s API rate limits the archiver uses, all instances together.')
+param zoomRateShare string = '80'
 @description('App setting ZOOM_API_URL.')
 param zoomApiUrl string = 'https://api.zoom.us/v2'
 @description('App setting ZOOM_OAUTH_URL.')
@@ -240,6 +242,7 @@ var appSettings = {
   ZOOM_CLIENT_ID: zoomClientId
   ZOOM_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/zoom-client-secret/)'
   ZOOM_PLAN: zoomPlan
+  ZOOM_RATE_SHARE: zoomRateShare
   ZOOM_API_URL: zoomApiUrl
   ZOOM_OAUTH_URL: zoomOauthUrl
   ZOOM_DOWNLOAD_HOSTS: zoomDownloadHosts

@@ -6,11 +6,18 @@ and exits non-zero when anything ended in a poison queue. Without `--once` it ke
 `func start`: timers on their NCRONTAB schedules, queues and blob containers polled.
 
 What it honours, as the real host does: `local.settings.json` values (the environment wins),
-`%SETTING%` expressions in trigger arguments, `host.json` queue settings (`messageEncoding`, `batchSize`,
-`maxDequeueCount` then `<queue>-poison`, `visibilityTimeout` between retries) and blob settings
-(`maxDegreeOfParallelism`, `poisonBlobThreshold` then `webjobs-blobtrigger-poison`, receipts in
-`azure-webjobs-hosts` so a blob is processed once per version), and `AzureFunctionsJobHost__*` overrides.
-The blob trigger uses Event Grid in Azure; here it is polled. With `--port` it also serves the HTTP
+`%SETTING%` expressions in trigger arguments, `host.json` queue settings (`messageEncoding`, `batchSize`
+and `newBatchThreshold`: a new batch is fetched as soon as the messages still running are down to the
+threshold, not once the whole batch is done; `maxDequeueCount` then `<queue>-poison`, `visibilityTimeout`
+between retries) and blob settings (`maxDegreeOfParallelism` blobs at a time, started as others finish;
+`poisonBlobThreshold` then `webjobs-blobtrigger-poison`, receipts in `azure-webjobs-hosts` so a blob is
+processed once per version, by one of the hosts polling the same storage: the one that leases its receipt),
+and `AzureFunctionsJobHost__*` overrides. Queue and blob triggers run side by
+side, each on its own workers.
+The blob trigger uses Event Grid in Azure; here it is polled. A blob trigger whose parameter is an SDK type
+(`azurefunctions.extensions.bindings.blob.BlobClient`...) gets what the host gives it, the blob's client, built
+by the extension from the binding's connection, container and blob name; otherwise it gets the blob's bytes
+(`func.InputStream`). With `--port` it also serves the HTTP
 triggers at `http://127.0.0.1:PORT/api/<route>`, honouring their auth level as Azure does: `anonymous`
 needs nothing, `function` and `admin` need the key given with `--function-key` (one key stands for the
 function and master keys here), sent as the `code` query parameter or the `x-functions-key` header. It is
@@ -31,7 +38,8 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import typing
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions import HttpRequest, HttpResponse
 from azure.functions.blob import InputStream
 from azure.functions.queue import QueueMessage
@@ -51,6 +59,8 @@ from azure.storage.queue import (
     QueueClient,
     QueueServiceClient,
 )
+from azurefunctions.extensions.base import Datum
+from azurefunctions.extensions.bindings.blob import BlobClientConverter
 
 from shared.ncrontab import Schedule
 from shared.settings import local_settings
@@ -62,6 +72,8 @@ IDLE_SLEEP = 0.2
 # Seconds a message or blob being run is hidden from other hosts, renewed every third of it while it runs.
 # Azure's listener holds 10 minutes; here a killed host's work comes back within this.
 LEASE = 30.0
+BUSY_SLEEP = 0.05  # between two polls while invocations are running
+BLOB_POLL = 1.0  # seconds between two listings of a blob container while busy
 
 
 def _duration(text: str) -> timedelta:
@@ -119,6 +131,7 @@ class LocalHost:
         queues = self.settings.get("extensions", {}).get("queues", {})
         blobs = self.settings.get("extensions", {}).get("blobs", {})
         self.batch_size = int(queues.get("batchSize", 16))
+        self.new_batch_threshold = int(queues.get("newBatchThreshold", self.batch_size // 2))
         self.max_dequeue = int(queues.get("maxDequeueCount", 5))
         self.retry_delay = _duration(str(queues.get("visibilityTimeout", "00:00:00")))
         self.base64 = str(queues.get("messageEncoding", "base64")).lower() == "base64"
@@ -131,6 +144,10 @@ class LocalHost:
         self.poisoned = 0
         self.completed = 0
         self.failed = 0
+        self.running: dict[str, set[str]] = {t.name: set() for t in self.triggers}  # messages or receipts
+        self.host_errors: list[BaseException] = []
+        self.backlog: dict[str, list[tuple[str, Any]]] = {t.name: [] for t in self.triggers}  # blobs listed, to start
+        self.listed: dict[str, float] = dict.fromkeys(self.running, 0.0)  # when each container was last listed
 
     # --- storage ----------------------------------------------------------------------------------
 
@@ -196,12 +213,29 @@ class LocalHost:
         return self._invoke(trigger, TimerRequest(past_due=False), "timer")
 
     def poll_queue(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
-        """Run the function on the visible messages (a batch); returns how many it took."""
+        """Start the function on a batch of visible messages once those still running are down to
+        `newBatchThreshold`, as the Functions host does; returns how many it started."""
+        if len(self.running[trigger.name]) > self.new_batch_threshold:
+            return 0
         queue_name = expand(trigger.binding["queueName"])
         queue = self._queue(trigger.binding, queue_name)
         received = list(queue.receive_messages(max_messages=min(32, self.batch_size), visibility_timeout=LEASE))
-        _finish([pool.submit(self._run_message, trigger, queue, queue_name, m) for m in received])
+        for message in received:
+            self._start(pool, trigger, message.id, self._run_message, trigger, queue, queue_name, message)
         return len(received)
+
+    def _start(self, pool: ThreadPoolExecutor, trigger: Trigger, key: str, work: Any, *args: Any) -> None:
+        """Run `work` on the pool, counted among the trigger's running invocations until it returns."""
+        with self.lock:
+            self.running[trigger.name].add(key)
+
+        def done(future: Future[None]) -> None:
+            with self.lock:
+                self.running[trigger.name].discard(key)
+                if future.exception() is not None:  # an error of the host itself, not of the function
+                    self.host_errors.append(future.exception())
+
+        pool.submit(work, *args).add_done_callback(done)
 
     def _run_message(self, trigger: Trigger, queue: QueueClient, queue_name: str, message: Any) -> None:
         body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
@@ -233,29 +267,43 @@ class LocalHost:
             self.poisoned += 1
         print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {name}-poison", flush=True)
 
-    def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor) -> int:
-        """Run the function on each blob version that has no receipt yet; returns how many it ran."""
+    def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor, *, relist: bool = True) -> int:
+        """Start the function on the blob versions that have no receipt yet and are not running, up to
+        `maxDegreeOfParallelism` at a time; returns how many it started. The container is listed when asked
+        (`relist`), or once what the last listing found has all been started and BLOB_POLL seconds have passed:
+        a container of thousands of blobs is listed once for all of them, not at every poll."""
         container_name, _, prefix = expand(trigger.binding["path"]).partition("/")
-        prefix = prefix.split("{", 1)[0]
         service = self._blob_service(trigger.binding)
         container = service.get_container_client(container_name)
         receipts = service.get_container_client(RECEIPTS_CONTAINER)
-        pending = []
-        try:
-            blobs = list(container.list_blobs(name_starts_with=prefix or None))
-        except ResourceNotFoundError:
-            return 0
+        backlog = self.backlog[trigger.name]
+        if relist or (not backlog and time.monotonic() >= self.listed[trigger.name] + BLOB_POLL):
+            self.listed[trigger.name] = time.monotonic()
+            try:
+                backlog[:] = self._unprocessed(trigger, container, receipts, prefix.split("{", 1)[0])
+            except ResourceNotFoundError:
+                return 0
+        with self.lock:
+            running = set(self.running[trigger.name])
+        started = 0
+        while backlog and started < self.blob_parallelism - len(running):
+            name, blob = backlog.pop(0)
+            if name not in running:
+                receipt = receipts.get_blob_client(name)
+                self._start(pool, trigger, name, self._run_blob, trigger, container, container_name, blob, receipt)
+                started += 1
+        return started
+
+    def _unprocessed(self, trigger: Trigger, container: Any, receipts: Any, prefix: str) -> list[tuple[str, Any]]:
+        """The container's blob versions that have no receipt saying they are done, by receipt name."""
+        blobs = list(container.list_blobs(name_starts_with=prefix or None))
         done = {
             r.name
             for r in receipts.list_blobs(name_starts_with=self._receipt_prefix(trigger), include=["metadata"])
             if (r.metadata or {}).get("done") == "true"
         }
-        for blob in blobs:
-            name = self._receipt_name(trigger, container_name, blob)
-            if name not in done:
-                pending.append((blob, receipts.get_blob_client(name)))
-        _finish([pool.submit(self._run_blob, trigger, container, container_name, b, r) for b, r in pending])
-        return len(pending)
+        named = ((self._receipt_name(trigger, container.container_name, blob), blob) for blob in blobs)
+        return [(name, blob) for name, blob in named if name not in done]
 
     def _receipt_prefix(self, trigger: Trigger) -> str:
         return f"blobreceipts/{HOST_ID}/Host.Functions.{trigger.name}/"
@@ -264,10 +312,31 @@ class LocalHost:
         etag = str(blob.etag).strip('"')
         return f"{self._receipt_prefix(trigger)}{etag}/{container}/{blob.name}"
 
+    def _blob_argument(self, trigger: Trigger, container: Any, container_name: str, name: str) -> Any:
+        """What the function's blob parameter takes: an SDK type made from the blob's reference (the bytes stay
+        in storage), or the blob's bytes."""
+        parameter = typing.get_type_hints(trigger.call).get(trigger.binding["name"])
+        if isinstance(parameter, type) and BlobClientConverter.check_input_type_annotation(parameter):
+            reference = {
+                "Connection": trigger.binding.get("connection") or "AzureWebJobsStorage",
+                "ContainerName": container_name,
+                "BlobName": name,
+            }
+            data = _ModelBindingData("1.0", "AzureStorageBlobs", "application/json", json.dumps(reference))
+            return BlobClientConverter.decode(Datum(data, "model_binding_data"), trigger_metadata={}, pytype=parameter)
+        data = container.download_blob(name).readall()
+        return InputStream(data=data, name=f"{container_name}/{name}", length=len(data), uri=container.url)
+
     def _run_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
         """Run the function on one blob version, unless another host is running it: its receipt is leased while
         it runs, and counts the attempts started, so a blob whose workers keep dying is poisoned too (in Azure
-        the trigger's internal queue message counts them)."""
+        the trigger's internal queue message counts them). A storage hiccup leaves the blob to the next listing."""
+        try:
+            self._run_leased_blob(trigger, container, container_name, blob, receipt)
+        except AzureError as error:
+            print(f"[{_clock()}] {trigger.name} {blob.name}: left for later ({type(error).__name__})", flush=True)
+
+    def _run_leased_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
         with contextlib.suppress(ResourceExistsError):
             receipt.upload_blob(b"", overwrite=False)
         try:
@@ -282,10 +351,8 @@ class LocalHost:
                 attempts = int(metadata.get("attempts", "0"))
                 if attempts < self.blob_poison_threshold:
                     receipt.set_blob_metadata({"attempts": str(attempts + 1)}, lease=lease)
-                    data = container.download_blob(blob.name).readall()
-                    name = f"{container_name}/{blob.name}"
-                    stream = InputStream(data=data, name=name, length=len(data), uri=container.url)
-                    if self._invoke(trigger, stream, blob.name):
+                    argument = self._blob_argument(trigger, container, container_name, blob.name)
+                    if self._invoke(trigger, argument, blob.name):
                         receipt.set_blob_metadata({"done": "true"}, lease=lease)
                         return
                     attempts += 1
@@ -370,11 +437,17 @@ class LocalHost:
                 total += queue.get_queue_properties().approximate_message_count
         return total
 
+    def _workers(self) -> int:
+        """Threads enough for every queue and blob invocation the settings allow at once."""
+        queues = sum(t.kind == "queueTrigger" for t in self.triggers)
+        blobs = sum(t.kind == "blobTrigger" for t in self.triggers)
+        return max(1, queues * (self.batch_size + self.new_batch_threshold) + blobs * self.blob_parallelism)
+
     def run_once(self) -> int:
         """Each timer once, in the order function_app.py declares them, each followed by draining the queues
         and blobs, so a later timer (the completeness report) sees the work of an earlier one done."""
         timers_ok = True
-        with ThreadPoolExecutor(max_workers=max(self.batch_size, self.blob_parallelism)) as pool:
+        with ThreadPoolExecutor(max_workers=self._workers()) as pool:
             for trigger in self.triggers:
                 if trigger.kind == "timerTrigger":
                     timers_ok = self.fire_timer(trigger) and timers_ok
@@ -384,39 +457,41 @@ class LocalHost:
 
     def _drain(self, pool: ThreadPoolExecutor) -> None:
         while True:
-            ran = self._ran()
-            pending = self._poll_all(pool)
-            if not pending and self._outstanding() == 0 and not self._poll_all(pool):
+            started = self._poll_all(pool, every_blob=False)
+            if not started and not self._busy() and self._outstanding() == 0 and not self._poll_all(pool):
                 return
-            if self._ran() == ran:  # nothing could run yet: retries not due, or work another host holds
-                time.sleep(IDLE_SLEEP)
+            time.sleep(BUSY_SLEEP if started or self._busy() else IDLE_SLEEP)
 
-    def _ran(self) -> int:
+    def _busy(self) -> bool:
+        """Whether an invocation is running; an error of the host itself is raised here, loudly."""
         with self.lock:
-            return self.completed + self.failed
+            if self.host_errors:
+                raise self.host_errors[0]
+            return any(self.running.values())
 
     def run_forever(self) -> None:
         schedules = {t.name: Schedule(expand(t.binding["schedule"])) for t in self.triggers if t.kind == "timerTrigger"}
         due = {name: schedule.next_after(datetime.now(UTC)) for name, schedule in schedules.items()}
         print(f"[{_clock()}] local host running; next timers: {', '.join(f'{n} {d:%H:%M:%S}' for n, d in due.items())}")
-        with ThreadPoolExecutor(max_workers=max(self.batch_size, self.blob_parallelism)) as pool:
+        with ThreadPoolExecutor(max_workers=self._workers()) as pool:
             while True:
                 now = datetime.now(UTC)
                 for trigger in self.triggers:
                     if trigger.kind == "timerTrigger" and due[trigger.name] <= now:
                         self.fire_timer(trigger)
                         due[trigger.name] = schedules[trigger.name].next_after(datetime.now(UTC))
-                ran = self._ran()
-                if not self._poll_all(pool) or self._ran() == ran:
-                    time.sleep(1.0)
+                if not self._poll_all(pool, every_blob=False):
+                    time.sleep(BUSY_SLEEP if self._busy() else 1.0)
 
-    def _poll_all(self, pool: ThreadPoolExecutor) -> int:
+    def _poll_all(self, pool: ThreadPoolExecutor, *, every_blob: bool = True) -> int:
+        """Poll each queue and each blob container; `every_blob` lists each container again, else blobs the last
+        listing found are started first (listing thousands of blobs is what a busy host would spend its time on)."""
         worked = 0
         for trigger in self.triggers:
             if trigger.kind == "queueTrigger":
                 worked += self.poll_queue(trigger, pool)
             elif trigger.kind == "blobTrigger":
-                worked += self.poll_blobs(trigger, pool)
+                worked += self.poll_blobs(trigger, pool, relist=every_blob)
         return worked
 
     def _report(self) -> int:
@@ -426,6 +501,43 @@ class LocalHost:
             flush=True,
         )
         return 1 if self.poisoned else 0
+
+
+class _Renewed:
+    """Calls `renew` every third of LEASE while the block runs (a lease on the work, kept while it is done)."""
+
+    def __init__(self, renew: Any):
+        self.renew = renew
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> None:
+        self.thread.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(LEASE / 3):
+            with contextlib.suppress(AzureError):
+                self.renew()
+
+
+def _hide(queue: QueueClient, message: Any, seconds: float) -> None:
+    """Keep a message being run invisible for `seconds` more; its new pop receipt is kept on it."""
+    updated = queue.update_message(message, visibility_timeout=int(seconds))
+    message.pop_receipt, message.next_visible_on = updated.pop_receipt, updated.next_visible_on
+
+
+@dataclass(frozen=True)
+class _ModelBindingData:
+    """The reference to a blob the host gives an SDK-type binding instead of its bytes."""
+
+    version: str
+    source: str
+    content_type: str
+    content: str
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -446,40 +558,6 @@ def _reply(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
-
-
-class _Renewed:
-    """Calls `renew` every third of LEASE while the block runs (a lease on the work, kept while it is done)."""
-
-    def __init__(self, renew: Any):
-        self.renew = renew
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> None:
-        self.thread.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stopped.set()
-        self.thread.join()
-
-    def _run(self) -> None:
-        while not self.stopped.wait(LEASE / 3):
-            with contextlib.suppress(HttpResponseError):
-                self.renew()
-
-
-def _hide(queue: QueueClient, message: Any, seconds: float) -> None:
-    """Keep a message being run invisible for `seconds` more; its new pop receipt is kept on it."""
-    updated = queue.update_message(message, visibility_timeout=int(seconds))
-    message.pop_receipt, message.next_visible_on = updated.pop_receipt, updated.next_visible_on
-
-
-def _finish(futures: list[Future[None]]) -> None:
-    """Wait for a batch; an error of the host itself (not of a function) stops it loudly."""
-    wait(futures)
-    for future in futures:
-        future.result()
 
 
 def _clock() -> str:

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueServiceClient
 
 from emulators.base import free_port
 from emulators.graph.emulator import DEFAULT_CLIENT_ID as GRAPH_CLIENT_ID
@@ -47,7 +50,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeo
     raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -140,7 +143,7 @@ class EmulatorProcess:
         self.http.put(f"{self.url}/_emulator/seed", json=seed, params=params, timeout=30).raise_for_status()
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 def start_emulator(name: str, seed_file: Path, cert_dir: Path, *options: str) -> EmulatorProcess:
@@ -159,6 +162,23 @@ class World:
     graph: EmulatorProcess
     workdir: Path
     tenant_id: str
+
+    def empty(self) -> World:
+        """Empty the storage, and the emulators' faults and request logs: a run that starts from nothing."""
+        connection = self.azurite.connection_string
+        blobs = BlobServiceClient.from_connection_string(connection)
+        for container in blobs.list_containers():
+            blobs.delete_container(container.name)
+        queues = QueueServiceClient.from_connection_string(connection)
+        for queue in queues.list_queues():
+            queues.delete_queue(queue.name)
+        tables = TableServiceClient.from_connection_string(connection)
+        for table in tables.list_tables():
+            tables.delete_table(table.name)
+        for emulator in (self.zoom, self.graph):
+            emulator.clear_faults()
+            emulator.clear_requests()
+        return self
 
     def app_settings(self, **overrides: str) -> dict[str, str]:
         """App settings that point the archiver at this world (as local.settings.json would)."""
@@ -220,11 +240,11 @@ def serving_host(env: dict[str, str], function_key: str, log_file: Path) -> Iter
             _wait_for_port(port, process, "the local host")
             yield f"http://127.0.0.1:{port}/api"
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 def host_environment(env: dict[str, str]) -> dict[str, str]:
-    """This process's environment without its own app settings, plus `env`."""
+    """This process's environment without its own app settings, plus `env`: what a local host is started with."""
     app_setting_names = {name for name, _ in setting_specs()}
     return {**{k: v for k, v in os.environ.items() if k not in app_setting_names}, **env}
 
@@ -235,9 +255,9 @@ def start_world(stack: ExitStack, workdir: Path, zoom_seed: Path, graph_seed: Pa
         shutil.rmtree(workdir)
     cert_dir = workdir / "certs"
     azurite = start_azurite(workdir / "azurite")
-    stack.callback(_stop, azurite.process)
+    stack.callback(stop_process, azurite.process)
     graph = start_emulator("graph", graph_seed, cert_dir)
-    stack.callback(_stop, graph.process)
+    stack.callback(stop_process, graph.process)
     zoom = start_emulator("zoom", zoom_seed, cert_dir)
-    stack.callback(_stop, zoom.process)
+    stack.callback(stop_process, zoom.process)
     return World(azurite, zoom, graph, workdir, json.loads(graph_seed.read_text())["tenant_id"])

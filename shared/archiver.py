@@ -15,7 +15,10 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesHeaderParser
 
+from azure.core.exceptions import AzureError
+
 from shared import capture, claims, delivery, inventory, report, status, sweep, telemetry, webhook
+from shared.blobio import BlobSource
 from shared.filters import Filters
 from shared.graph import GraphClient
 from shared.http import session
@@ -23,6 +26,7 @@ from shared.listings import PastMeetings
 from shared.mailbox import MailboxImporter
 from shared.mapping import Directory, UserMapping, read_mapping_file
 from shared.message.headers import HEADER_ARCHIVE_KEY, HEADER_UUID
+from shared.message.reader import InMemory, MessageSource
 from shared.records import MeetingRef, MessageRef, archive_key
 from shared.settings import MEETINGS, Settings
 from shared.state import CAPTURED, QUEUED, State, column_list
@@ -32,11 +36,13 @@ from shared.storage import (
     RECORDINGS_CONTAINER,
     REPORTS_CONTAINER,
     STAGING_CONTAINER,
+    ZOOM_BUDGET_TABLE,
     Storage,
 )
 from shared.zoom import ZoomClient
 
 log = logging.getLogger(__name__)
+HEAD_BYTES = 64 * 1024  # read for a message's headers (ours are a few kilobytes)
 
 
 class Archiver:
@@ -45,7 +51,7 @@ class Archiver:
         self.storage = Storage(settings.storage)
         self.state = State(self.storage)
         self.filters = Filters.from_settings(settings)
-        self.zoom = ZoomClient(settings, session(settings.tls_ca_file))
+        self.zoom = ZoomClient(settings, session(settings.tls_ca_file), self.storage.table(ZOOM_BUDGET_TABLE))
         self.capturer = capture.Capturer(
             self.zoom,
             self.state,
@@ -123,13 +129,19 @@ class Archiver:
                 self.storage.queue(MEETINGS_QUEUE).send_message(ref.to_json(), visibility_timeout=delay)
             return result
 
-    def import_message(self, data: bytes) -> delivery.Delivery:
-        """Blob: put one archived message into the mailbox of every mapped participant."""
-        headers = BytesHeaderParser().parsebytes(data.partition(b"\r\n\r\n")[0])  # not the 150 MB that follow
-        key, uuid = str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(), str(headers.get(HEADER_UUID, "")).strip()
-        with self._unit("import", meeting_uuid=uuid, archive_key=key):
+    def import_message(self, message: str | bytes) -> delivery.Delivery:
+        """Blob: put one archived message into the mailbox of every mapped participant.
+
+        `message` is the name of its blob in `messages`, read by ranges (a message holds up to 150 MB), or
+        the message itself when it is already in memory."""
+        source = (
+            InMemory(message)
+            if isinstance(message, bytes)
+            else BlobSource(self.storage.container(MESSAGES_CONTAINER).get_blob_client(message))
+        )
+        with self._unit("import", **_identity(source)):
             result = delivery.import_message(
-                data,
+                source,
                 importer=self.importer,
                 directory=self.directory,
                 mapping=self.mapping,
@@ -138,7 +150,7 @@ class Archiver:
             )
             telemetry.items_imported.add(result.created)
             if result.created:
-                telemetry.archived_bytes.add(len(data))
+                telemetry.archived_bytes.add(source.size)
             return result
 
     def redeliver(self, ref: MessageRef) -> delivery.Delivery | None:
@@ -150,7 +162,7 @@ class Archiver:
             if not blob.exists():
                 log.warning("no archived message %s: nothing to import", ref.archive_key)
                 return None
-        return self.import_message(blob.download_blob().readall())
+        return self.import_message(name)
 
     def sweep(self) -> sweep.Swept:
         """Timer: drive again the work that stopped short (poison queues, the reports' gaps), or fail it for good."""
@@ -300,10 +312,19 @@ class Archiver:
         results = []
         for message_key in (key, *column_list((self.state.meeting(key) or {}).get("additions"))):
             self.state.reopen_deliveries(message_key)
-            data = (
-                self.storage.container(MESSAGES_CONTAINER)
-                .download_blob(capture.message_blob_name(message_key))
-                .readall()
-            )
-            results.append(self.import_message(data))
+            results.append(self.import_message(capture.message_blob_name(message_key)))
         return results
+
+
+def _identity(source: MessageSource) -> dict[str, str]:
+    """The meeting a message is of, from its headers alone (not the 150 MB that follow), for the unit's records;
+    nothing when they cannot be read (the import then fails inside its unit, saying why)."""
+    try:
+        head = source.read(0, HEAD_BYTES).partition(b"\r\n\r\n")[0]
+    except AzureError:
+        return {}
+    headers = BytesHeaderParser().parsebytes(head)
+    return {
+        "meeting_uuid": str(headers.get(HEADER_UUID, "")).strip(),
+        "archive_key": str(headers.get(HEADER_ARCHIVE_KEY, "")).strip(),
+    }

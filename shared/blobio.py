@@ -1,8 +1,9 @@
 """File objects over block blobs: write one block by block, read one range by range.
 
-The capture stage streams recordings into blob storage and the archived message out to it with these, so
-its memory stays at a few blocks whatever a recording's size. Each transfers the next block in a background
-thread while the caller produces or consumes the current one, so that network and work overlap.
+The capture stage streams recordings into blob storage and the archived message out to it with these, and
+the import reads the message back by ranges (`BlobSource`), so memory stays at a few blocks whatever a
+recording's size. Each transfers the next block in a background thread while the caller produces or
+consumes the current one, so that network and work overlap.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextvars
 import io
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
+from typing import BinaryIO
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError
@@ -85,13 +88,14 @@ class BlockBlobWriter(io.RawIOBase):
 
 
 class BlobReader(io.RawIOBase):
-    """A committed blob of known size, read one block-sized range at a time, the next one fetched ahead."""
+    """A committed blob of known size (or its bytes from `start` to `size`), read one block-sized range at a
+    time, the next one fetched ahead."""
 
-    def __init__(self, blob: BlobClient, size: int):
+    def __init__(self, blob: BlobClient, size: int, start: int = 0):
         super().__init__()
         self.blob = blob
         self.size = size
-        self._requested = 0  # where the next range starts
+        self._requested = start  # where the next range starts
         self._current = memoryview(b"")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")
         self._next = self._fetch()
@@ -121,5 +125,37 @@ class BlobReader(io.RawIOBase):
         return self._pool.submit(work, lambda: self.blob.download_blob(offset=offset, length=length).readall())
 
 
-def open_blob(blob: BlobClient, size: int) -> io.BufferedReader:
-    return io.BufferedReader(BlobReader(blob, size), buffer_size=BLOCK_SIZE)
+def open_blob(blob: BlobClient, size: int, start: int = 0) -> io.BufferedReader:
+    """The blob's bytes from `start` to `size`, as a file."""
+    return io.BufferedReader(BlobReader(blob, size, start), buffer_size=BLOCK_SIZE)
+
+
+class BlobSource:
+    """A committed blob read by ranges, as the message reader reads an archived message. Its size is asked for
+    once, when first needed; its first block is read once and kept, so that the many small reads of a message's
+    headers and bodies (all of a small message) cost one request."""
+
+    def __init__(self, blob: BlobClient):
+        self.blob = blob
+
+    @cached_property
+    def size(self) -> int:
+        return self.blob.get_blob_properties().size
+
+    @cached_property
+    def _head(self) -> bytes:
+        length = min(BLOCK_SIZE, self.size)
+        return self.blob.download_blob(offset=0, length=length).readall() if length else b""
+
+    def read(self, offset: int, length: int) -> bytes:
+        length = min(length, self.size - offset)
+        if length <= 0:
+            return b""
+        if offset + length <= len(self._head):
+            return self._head[offset : offset + length]
+        return self.blob.download_blob(offset=offset, length=length).readall()
+
+    def open(self, start: int, end: int) -> BinaryIO:
+        if end <= len(self._head):
+            return io.BytesIO(self._head[start:end])
+        return open_blob(self.blob, end, start)

@@ -9,12 +9,15 @@ holds up waits for the reset; neither counts as a failed attempt, and the next t
 
 from __future__ import annotations
 
+import contextvars
+import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, ContainerClient
@@ -22,7 +25,7 @@ from azure.storage.blob import BlobClient, ContainerClient
 from shared import telemetry
 from shared.blobio import BlockBlobWriter, open_blob
 from shared.filters import Filters
-from shared.integrity import IntegrityError, check_fingerprint, verified_chunks
+from shared.integrity import IntegrityError, check_fingerprint
 from shared.message.bodies import Said, read_said
 from shared.message.compose import Composition, attachment_name, base64_size, compose, content_type
 from shared.records import (
@@ -47,7 +50,7 @@ from shared.records import (
 from shared.settings import ARCHIVING, MEETINGS, Settings
 from shared.sources import Found, Sources, archive_people, room_members
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
-from shared.storage import store_once
+from shared.storage import copy_once, store_once
 from shared.transcript import TEXT_LIMIT
 from shared.zoom import DailyLimitReached, DownloadError, ZoomClient, ZoomError
 from shared.zoom.errors import MEETING_NOT_FOUND
@@ -58,6 +61,8 @@ PART_ALLOWANCE = 1024  # an attachment's MIME part headers and boundary line, ge
 TEXT_TYPES = ("CHAT", "TRANSCRIPT", "CC", "TIMELINE", "CSV", "SUMMARY")
 WEBINAR_TYPES = (5, 6, 9)  # a webinar, a recurring one without and with a fixed time
 INSTANT_MEETING = 1  # Zoom offers no polls in instant meetings
+IN_MEMORY = 8 * MIB  # a capture's small downloads, together, stay in memory instead of staging (24 at once: 192 MiB)
+CALLS_AT_ONCE = 32  # Zoom calls this process's captures make at the same time, at most
 DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
 RECHECK_AFTER = timedelta(hours=6)  # a captured meeting is looked at once more then: Zoom's later files, its summary
 PARTIAL_RETRIES_FOR = timedelta(days=7)  # a file that could not be fetched is tried on every run for this long
@@ -117,6 +122,8 @@ class Capturer:
         self.settings = settings
         self.filters = filters
         self.sources = Sources(zoom, settings.zoom_sources)
+        # The Zoom calls of the captures running in this process that do not wait for each other.
+        self._calls = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="zoom-call")
 
     def capture_meeting(self, ref: MeetingRef, attempt: int) -> Capture:
         """Capture one meeting unless another worker, alive, is capturing it (BUSY: the caller queues it again
@@ -322,17 +329,30 @@ class Capturer:
             what = f"{len(processing)} of the meeting's {len(files)} file(s)" if processing else "the meeting's archive"
             return NotNow(DEFERRED, f"Zoom is still processing {what}")
         webinar = meeting.type in WEBINAR_TYPES
-        details = found.details or (zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid))
+        said = {
+            "polls": lambda: zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None,
+            "qa": lambda: zoom.qa(uuid, webinar=webinar),
+            "summary": lambda: zoom.meeting_summary(uuid),
+        }
+        # All at once, unless the meeting may yet be left out for how long it lasted: then what was said waits.
+        early = not filters.min_duration_minutes
+        calls = said if early else {}
+        if not found.details:  # those of a meeting neither recorded nor archived are had already
+            calls = {"details": lambda: zoom.webinar_report(uuid) if webinar else zoom.past_meeting(uuid)} | calls
+        fetched = {"details": found.details} | self._together(calls)
+        details = fetched["details"]
+        # Zoom lists no participants of a meeting that had one (its spec says so): that call is not made.
+        count = (details or {}).get("participants_count")
+        sessions = [] if isinstance(count, int) and count < 2 else zoom.participants(uuid, webinar=webinar)
         domains = self.settings.organization_domains
-        participants = archive_people(
-            group_participants(zoom.participants(uuid, webinar=webinar), domains), files, domains
-        )
+        participants = archive_people(group_participants(sessions, domains), files, domains)
         end, end_source = meeting_end(meeting.start, details, participants, files)
         minutes = _minutes(end - meeting.start) if end else meeting.recording_minutes
         if end and (reason := filters.too_short(end - meeting.start)):
             return NotNow(EXCLUDED, reason, int((end - meeting.start).total_seconds()))
         timezone, timezone_source = meeting_timezone(meeting.timezone, str((user or {}).get("timezone") or ""))
-        polls = zoom.polls(uuid, webinar=webinar) if meeting.type != INSTANT_MEETING else None
+        if not early:
+            fetched |= self._together(said)
         return replace(
             meeting,
             participants=participants,
@@ -343,12 +363,19 @@ class Capturer:
             duration_minutes=minutes,
             timezone=timezone,
             timezone_source=timezone_source,
-            polls=poll_answers_from_zoom(polls),
-            qa=questions_from_zoom(zoom.qa(uuid, webinar=webinar)),
-            summary=Summary.from_zoom(zoom.meeting_summary(uuid)),
+            polls=poll_answers_from_zoom(fetched["polls"]),
+            qa=questions_from_zoom(fetched["qa"]),
+            summary=Summary.from_zoom(fetched["summary"]),
             sources=replace(found, details=details).sources,
             rooms=found.rooms(),
         )
+
+    def _together(self, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Zoom calls of one meeting that do not depend on each other, made at the same time (each still waits
+        for its turn in the account's budget); their answers by name, or the first error once all have ended."""
+        started = {name: self._calls.submit(contextvars.copy_context().run, call) for name, call in calls.items()}
+        wait(started.values())
+        return {name: future.result() for name, future in started.items()}
 
     def _find(self, uuid: str) -> Found:
         """The meeting in every source, the first thing asked of Zoom: a 404 means Zoom has no such meeting (or no
@@ -424,8 +451,10 @@ class Capturer:
         Returns the meeting as archived (a file that could not be fetched after its retries is among its
         `missing`, with the reason, and the rest is archived without it), its files, the message, and whether
         this capture wrote it (False when a concurrent capture of the same meeting wrote it first). Each
-        download goes into staging while it is hashed; attached files are read back from there into the
-        message, stored ones into the recordings container; staging is emptied whatever happens.
+        download goes into staging while it is hashed (small ones stay in memory); attached files are read back
+        from there into the message, stored ones are copied into the recordings container by the storage service
+        (a 1 GiB recording crosses the app twice: in from Zoom, out to staging); staging is emptied whatever
+        happens.
         """
         limit = self.settings.max_message_size_mb * MIB
         area = Staging(self.staging, f"{meeting.key}/{uuid.uuid4().hex}")  # this attempt's own: duplicates never mix
@@ -448,7 +477,7 @@ class Capturer:
                 return meeting, captured, composition, False  # the same addition, archived already
             for c in captured:
                 if not c.attached:
-                    store_once(self.recordings, c.stored_as, _verified(area, c), c.content_type)
+                    area.store(c, self.recordings)
             writer = BlockBlobWriter(blob, "message/rfc822", once=True)
             composition.write(writer, area.open)
             written = writer.commit()  # False: a concurrent capture finished first, with the same record
@@ -541,29 +570,81 @@ def error_code(error: Exception) -> str:
 
 
 class Staging:
-    """One capture's folder in the staging container: where downloads land, read back, then deleted."""
+    """Where one capture's downloads land until the message is written: in memory while they fit in
+    `allowance` bytes together (a chat, a transcript, a short recording: no storage round trip), else in the
+    capture's folder of the staging container, read back from there, and deleted at the end."""
 
-    def __init__(self, container: ContainerClient, folder: str):
+    def __init__(self, container: ContainerClient, folder: str, allowance: int = IN_MEMORY):
         self.container = container
         self.folder = folder
-        self.names: list[str] = []
+        self.allowance = allowance
+        self.names: list[str] = []  # staged in the container
+        self.kept: dict[str, bytes] = {}  # kept in memory
 
     def blob(self, filename: str) -> BlobClient:
         return self.container.get_blob_client(f"{self.folder}/{filename}")
 
-    def writer(self, filename: str, kind: str) -> BlockBlobWriter:
+    def writer(self, filename: str, kind: str) -> Landing:
+        return Landing(self, filename, kind)
+
+    def room(self) -> int:
+        return self.allowance - sum(map(len, self.kept.values()))
+
+    def staged(self, filename: str, kind: str) -> BlockBlobWriter:
         self.names.append(filename)
         return BlockBlobWriter(self.blob(filename), kind, once=False)
 
     def open(self, captured: CapturedFile) -> BinaryIO:
+        if captured.filename in self.kept:
+            return io.BytesIO(self.kept[captured.filename])
         return open_blob(self.blob(captured.filename), captured.size)
 
+    def store(self, captured: CapturedFile, recordings: ContainerClient) -> None:
+        """Store a file apart, by its SHA-256: one staged is copied by the storage service (its bytes do not
+        cross the app again), one kept in memory is written."""
+        if captured.filename in self.kept:
+            store_once(recordings, captured.stored_as, self.kept[captured.filename], captured.content_type)
+        else:
+            copy_once(self.blob(captured.filename), recordings, captured.stored_as)
+
     def empty(self) -> None:
+        self.kept.clear()
         for filename in self.names:
             try:
                 self.blob(filename).delete_blob()
             except ResourceNotFoundError:
                 pass  # never committed: the service drops uncommitted blocks by itself
+
+
+class Landing(io.RawIOBase):
+    """One download on its way into `Staging`: held in memory while the capture's allowance has room for it,
+    then moved into a staging blob (what it holds first) as soon as it outgrows it."""
+
+    def __init__(self, area: Staging, filename: str, kind: str):
+        super().__init__()
+        self.area, self.filename, self.kind = area, filename, kind
+        self.held = bytearray()
+        self.staged: BlockBlobWriter | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.staged is None and len(self.held) + len(data) <= self.area.room():
+            self.held += data
+            return len(data)
+        if self.staged is None:
+            self.staged = self.area.staged(self.filename, self.kind)
+            self.staged.write(self.held)
+            self.held = bytearray()
+        self.staged.write(data)
+        return len(data)
+
+    def commit(self) -> None:
+        if self.staged is None:
+            self.area.kept[self.filename] = bytes(self.held)
+        else:
+            self.staged.commit()
 
 
 def place_files(
@@ -597,9 +678,3 @@ def place_files(
             room -= cost
     files = [c if i in attach else stored[i] for i, c in enumerate(downloaded)]
     return files, compose(meeting, files, said, said_limit=said_limit, stored_in=stored_in)
-
-
-def _verified(area: Staging, captured: CapturedFile) -> Iterator[bytes]:
-    """A staged file's bytes, checked against its download's size and hash; staging is read only if asked."""
-    with area.open(captured) as stream:
-        yield from verified_chunks(captured.filename, stream, captured.size, captured.sha256)

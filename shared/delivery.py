@@ -30,7 +30,7 @@ from shared.claims import Lease
 from shared.graph import AmbiguousResult, AuthenticationFailed, GraphError
 from shared.mailbox import MailboxImporter, MailboxRefused, NoMailbox
 from shared.mapping import FALLBACK_REASONS, Attendee, Directory, Mailbox, Unmapped, UserMapping, recipients
-from shared.message.reader import ArchivedMessage, read_message
+from shared.message.reader import ArchivedMessage, MessageSource, read_message
 from shared.records import parse_time
 from shared.settings import Settings
 from shared.state import (
@@ -71,7 +71,7 @@ class Delivery:
 
 
 def import_message(
-    data: bytes,
+    source: MessageSource,
     *,
     importer: MailboxImporter,
     directory: Directory,
@@ -79,7 +79,7 @@ def import_message(
     state: State,
     settings: Settings,
 ) -> Delivery:
-    message = read_message(data)
+    message = read_message(source)
     targets, unmapped = recipients(message.record, settings=settings, mapping=mapping, directory=directory)
     run = _Run(message, importer, state, settings.default_mailbox)
     run.forget_unmapped([person for target in targets for person in target.people])

@@ -178,8 +178,9 @@ class GraphClient:
             return path
         raise ValueError(f"not a Microsoft Graph URL, the token is not sent there: {urlsplit(path).netloc}")
 
-    def upload(self, upload_url: str, data: bytes, mailbox: str) -> None:
-        """Upload `data` to an upload session in ordered ranges of at most 4 MB, going on from wherever the
+    def upload(self, upload_url: str, size: int, read: Callable[[int, int], bytes], mailbox: str) -> None:
+        """Upload a file of `size` bytes to an upload session in ordered ranges of at most 4 MB, each read with
+        `read(offset, length)` when it is sent (the file is never held whole), going on from wherever the
         server says it expects the next byte (`nextExpectedRanges`), so a lost answer costs one repeated
         range, never a gap or a duplicate. The URL is pre-authenticated: it gets no Authorization header.
 
@@ -187,20 +188,20 @@ class GraphClient:
         that is gone because its last range had already completed the attachment).
         """
         start = 0
-        ranges = 2 * (len(data) // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges the session may ask for, again too
+        ranges = 2 * (size // UPLOAD_CHUNK + 1) + MAX_ATTEMPTS  # ranges the session may ask for, again too
         for _ in range(ranges):
-            put = partial(self._put_range, upload_url, data, start, mailbox)
+            put = partial(self._put_range, upload_url, read(start, UPLOAD_CHUNK), start, size, mailbox)
             following = RETRIES.run(put, _judge_upload(start), what=f"upload of bytes {start}-")
             if following is None:
                 return
             start = following
         raise AmbiguousResult(f"the upload session did not complete after {ranges} ranges")
 
-    def _put_range(self, upload_url: str, data: bytes, start: int, mailbox: str) -> int | None:
-        """Send the range from `start`; the first byte the session needs next, or None once it is complete."""
-        chunk = data[start : start + UPLOAD_CHUNK]
+    def _put_range(self, upload_url: str, chunk: bytes, start: int, size: int, mailbox: str) -> int | None:
+        """Send `chunk`, the range from `start`; the first byte the session needs next, or None once it is
+        complete."""
         headers = {
-            "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
+            "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{size}",
             "Content-Type": "application/octet-stream",
         }
         with self._slot(mailbox):

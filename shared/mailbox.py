@@ -12,7 +12,6 @@ carries a second property counting those files, so a later attempt completes it 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -22,6 +21,7 @@ from typing import Any
 from azure.storage.blob import ContainerClient
 
 from shared.graph import AmbiguousResult, GraphClient, GraphError
+from shared.integrity import CHUNK, verified_chunks
 from shared.mapping import NO_MAILBOX, Mailbox
 from shared.message.bodies import StoredLine
 from shared.message.reader import ArchivedMessage, Attachment
@@ -91,11 +91,12 @@ class _Found:
 
 
 def _file_attachment(attachment: Attachment) -> dict[str, str]:
+    """A small file for a JSON request: its base64 taken from the message as it is, never decoded."""
     return {
         "@odata.type": "#microsoft.graph.fileAttachment",
         "name": attachment.filename,
         "contentType": attachment.content_type,
-        "contentBytes": base64.b64encode(attachment.data).decode(),
+        "contentBytes": attachment.base64().decode(),
     }
 
 
@@ -170,15 +171,18 @@ class MailboxImporter:
         """The attachments of the item, and those it links instead: for a linked item, the upload-session-sized."""
         if not linked:
             return list(message.attachments), []
-        small = [a for a in message.attachments if len(a.data) < UPLOAD_SESSION_MIN]
-        return small, [a for a in message.attachments if len(a.data) >= UPLOAD_SESSION_MIN]
+        small = [a for a in message.attachments if a.size < UPLOAD_SESSION_MIN]
+        return small, [a for a in message.attachments if a.size >= UPLOAD_SESSION_MIN]
 
     def _store(self, attachment: Attachment) -> StoredLine:
-        sha256 = hashlib.sha256(attachment.data).hexdigest()
+        """Store the file by its SHA-256 (our record's, else read once to hash it), checked as it is copied."""
+        sha256 = attachment.sha256 or _sha256(attachment)
         name = recording_blob_name(sha256, attachment.filename)
-        store_once(self.recordings, name, attachment.data, attachment.content_type)
+        with attachment.open() as stream:
+            chunks = verified_chunks(attachment.filename, stream, attachment.size, sha256)
+            store_once(self.recordings, name, chunks, attachment.content_type)
         stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
-        return StoredLine.of(attachment.filename, len(attachment.data), sha256, name, stored_in)
+        return StoredLine.of(attachment.filename, attachment.size, sha256, name, stored_in)
 
     # --- folder ---------------------------------------------------------------------------------
 
@@ -268,21 +272,22 @@ class MailboxImporter:
         def recover() -> dict[str, Any] | None:
             return {} if attachment.filename in self._attachment_names(mailbox, item_id) else None
 
-        if len(attachment.data) < UPLOAD_SESSION_MIN:
+        if attachment.size < UPLOAD_SESSION_MIN:
             self._call("POST", path, mailbox, json=_file_attachment(attachment), recover=recover)
             return
         spec = {
             "attachmentType": "file",
             "name": attachment.filename,
-            "size": len(attachment.data),
+            "size": attachment.size,
             "contentType": attachment.content_type,
         }
         for attempt in (1, 2):
             # A lost answer leaves an unused session behind, which expires: simply ask again.
             body = {"AttachmentItem": spec}
             session = self._call("POST", f"{path}/createUploadSession", mailbox, json=body, recover=_nothing)
+            ranges = attachment.ranges()
             try:
-                self.graph.upload(session["uploadUrl"], attachment.data, mailbox.user_id)
+                self.graph.upload(session["uploadUrl"], attachment.size, ranges.read, mailbox.user_id)
                 return
             except (GraphError, AmbiguousResult) as error:
                 if isinstance(error, GraphError) and (refusal := _refusal(error)):
@@ -291,6 +296,8 @@ class MailboxImporter:
                     return  # the last range completed the attachment; only its answer was lost
                 if attempt == 2:
                     raise
+            finally:
+                ranges.close()
 
     def _attachment_names(self, mailbox: Mailbox, item_id: str) -> set[str]:
         path = f"/users/{mailbox.user_id}/messages/{item_id}/attachments"
@@ -306,6 +313,15 @@ class MailboxImporter:
             if refusal is None:
                 raise
             raise refusal from error
+
+
+def _sha256(attachment: Attachment) -> str:
+    """The file's SHA-256, read once (a message whose record states none)."""
+    digest = hashlib.sha256()
+    with attachment.open() as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _nothing() -> None:
@@ -342,7 +358,7 @@ def _item_body(message: ArchivedMessage, attached: list[Attachment], stored: lis
     }
     size = len(json.dumps(body))
     for attachment in attached:
-        if len(attachment.data) >= UPLOAD_SESSION_MIN:
+        if attachment.size >= UPLOAD_SESSION_MIN:
             continue
         entry = _file_attachment(attachment)
         entry_size = len(json.dumps(entry)) + 2

@@ -40,6 +40,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from shared import claims
+from shared.blobio import BlobSource
 from shared.capture import message_blob_name
 from shared.filters import Filters
 from shared.inventory import Scope
@@ -378,10 +379,12 @@ def _expected(
     (the default mailbox standing in, a mailbox mapped then); None when the message is missing. Never only
     the rows: an import that died before writing one would leave its mailboxes out."""
     try:
-        data = messages.download_blob(str(row.get("message_blob") or message_blob_name(key))).readall()
+        record = read_record(
+            BlobSource(messages.get_blob_client(str(row.get("message_blob") or message_blob_name(key))))
+        )
     except ResourceNotFoundError:
         return None
-    targets, _ = recipients(read_record(data), settings=settings, mapping=mapping, directory=directory)
+    targets, _ = recipients(record, settings=settings, mapping=mapping, directory=directory)
     named = {str(d["mailbox"]) for d in deliveries.values() if d.get("mailbox") and d.get("status") != UNMAPPED}
     by_row = {mailbox_row(address): address for address in named}
     by_row.update({mailbox_row(t.mailbox.address): t.mailbox.address for t in targets})

@@ -87,6 +87,13 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _percent(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 100:
+        raise ValueError("must be a whole number of percent, from 1 to 100")
+    return number
+
+
 def _message_size(value: str) -> int:
     number = int(value)
     if not 1 <= number <= 150:
@@ -272,6 +279,12 @@ class Settings:
         "(Business and higher have the same limits).",
         default="pro",
         parse=_one_of("pro", "business", "enterprise"),
+    )
+    zoom_rate_share: int = setting(
+        "The share of the Zoom account's API rate limits the archiver uses, in percent, across all its instances "
+        "together; the rest is left to the other apps on the account and to the network's jitter.",
+        default="80",
+        parse=_percent,
     )
     zoom_api_url: str = setting("Zoom REST API base URL.", default="https://api.zoom.us/v2", parse=_https_url)
     zoom_oauth_url: str = setting("Zoom OAuth token endpoint.", default="https://zoom.us/oauth/token", parse=_https_url)

@@ -6,13 +6,15 @@ Queue messages are base64 text, as the Functions queue trigger expects (`host.js
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
 from functools import cached_property
 
+from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.blobio import BlockBlobWriter
@@ -35,11 +37,25 @@ MEETINGS_TABLE = "meetings"
 DELIVERIES_TABLE = "deliveries"
 FOLDERS_TABLE = "mailboxfolders"
 WEBHOOK_EVENTS_TABLE = "webhookevents"
+# The Zoom account's rate-limit schedules, shared by every instance (shared/zoom/budget.py).
+ZOOM_BUDGET_TABLE = "zoombudget"
 
 QUEUES = (MEETINGS_QUEUE, IMPORTS_QUEUE)
 CONTAINERS = (MESSAGES_CONTAINER, RECORDINGS_CONTAINER, REPORTS_CONTAINER)  # the archive
 WORK_CONTAINERS = (STAGING_CONTAINER,)
-TABLES = (CHECKPOINTS_TABLE, MEETINGS_TABLE, DELIVERIES_TABLE, FOLDERS_TABLE, WEBHOOK_EVENTS_TABLE)
+# Storage requests ignore the environment's proxy and .netrc settings, as Zoom's and Graph's do (shared/http.py);
+# with them, every request looked for ~/.netrc: 9 % of a busy host's CPU.
+CLIENT_OPTIONS = {"use_env_settings": False}
+COPY_PATIENCE = 600.0  # seconds a server-side copy may take (within one account it is usually done at once)
+COPY_POLL = 1.0
+TABLES = (
+    CHECKPOINTS_TABLE,
+    MEETINGS_TABLE,
+    DELIVERIES_TABLE,
+    FOLDERS_TABLE,
+    WEBHOOK_EVENTS_TABLE,
+    ZOOM_BUDGET_TABLE,
+)
 
 
 def store_once(container: ContainerClient, name: str, data: bytes | Iterable[bytes], content_type: str) -> None:
@@ -55,6 +71,27 @@ def store_once(container: ContainerClient, name: str, data: bytes | Iterable[byt
     for chunk in [data] if isinstance(data, bytes) else data:
         writer.write(chunk)
     writer.commit()  # False: a concurrent writer stored the same bytes first
+
+
+def copy_once(source: BlobClient, container: ContainerClient, name: str, *, patience: float = COPY_PATIENCE) -> None:
+    """Copy a committed blob of this storage account to `container/name` server-side, so that its bytes do not
+    cross the app again, unless a blob of that name exists (its name comes from its content, as in
+    `store_once`). Returns once the copy is complete; raises when it failed or takes longer than `patience`."""
+    target = container.get_blob_client(name)
+    try:
+        status = target.start_copy_from_url(source.url, match_condition=MatchConditions.IfMissing)["copy_status"]
+    except ResourceExistsError:
+        status = target.get_blob_properties().copy.status  # None: written whole; "pending": a copy of a duplicate
+    deadline = time.monotonic() + patience
+    while status == "pending" and time.monotonic() < deadline:
+        time.sleep(COPY_POLL)
+        status = target.get_blob_properties().copy.status
+    if status not in (None, "success"):
+        raise CopyFailed(f"the copy of {source.blob_name} to {container.container_name}/{name} is {status}")
+
+
+class CopyFailed(Exception):
+    """A server-side copy did not complete: the file is not stored, and the capture fails to be tried again."""
 
 
 class Storage:
@@ -76,20 +113,20 @@ class Storage:
     @cached_property
     def blobs(self) -> BlobServiceClient:
         if self.connection.uses_identity:
-            return BlobServiceClient(self.connection.blob_url, credential=self._credential)
-        return BlobServiceClient.from_connection_string(self.connection.connection_string)
+            return BlobServiceClient(self.connection.blob_url, credential=self._credential, **CLIENT_OPTIONS)
+        return BlobServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     @cached_property
     def _queues(self) -> QueueServiceClient:
         if self.connection.uses_identity:
-            return QueueServiceClient(self.connection.queue_url, credential=self._credential)
-        return QueueServiceClient.from_connection_string(self.connection.connection_string)
+            return QueueServiceClient(self.connection.queue_url, credential=self._credential, **CLIENT_OPTIONS)
+        return QueueServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     @cached_property
     def _tables(self) -> TableServiceClient:
         if self.connection.uses_identity:
-            return TableServiceClient(self.connection.table_url, credential=self._credential)
-        return TableServiceClient.from_connection_string(self.connection.connection_string)
+            return TableServiceClient(self.connection.table_url, credential=self._credential, **CLIENT_OPTIONS)
+        return TableServiceClient.from_connection_string(self.connection.connection_string, **CLIENT_OPTIONS)
 
     def container(self, name: str) -> ContainerClient:
         return self.blobs.get_container_client(name)

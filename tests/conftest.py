@@ -8,9 +8,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from azure.data.tables import TableServiceClient
-from azure.storage.blob import BlobServiceClient
-from azure.storage.queue import QueueServiceClient
 
 from local.world import ROOT, ZOOM_ACCOUNT_ID, EmulatorProcess, World, start_emulator, start_world
 from tests.dovecot import Dovecot, start_dovecot, stop_dovecot
@@ -53,20 +50,7 @@ def fresh(world: World) -> World:
 
 def emptied(world: World) -> World:
     """Empty the world's storage, faults and request logs (for a fixture wider than one test)."""
-    connection = world.azurite.connection_string
-    blobs = BlobServiceClient.from_connection_string(connection)
-    for container in blobs.list_containers():
-        blobs.delete_container(container.name)
-    queues = QueueServiceClient.from_connection_string(connection)
-    for queue in queues.list_queues():
-        queues.delete_queue(queue.name)
-    tables = TableServiceClient.from_connection_string(connection)
-    for table in tables.list_tables():
-        tables.delete_table(table.name)
-    for emulator in (world.zoom, world.graph):
-        emulator.clear_faults()
-        emulator.clear_requests()
-    return world
+    return world.empty()
 
 
 @pytest.fixture

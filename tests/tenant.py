@@ -352,10 +352,11 @@ class Tenant:
                 entry["recording"] = m.recording
             if m.archive is not None:
                 entry["archive"] = self._archive(m, index, contents)
+            served = participants if m.rows is None else m.rows
             entries.append(
                 {
                     **entry,
-                    "participants": participants if m.rows is None else m.rows,
+                    "participants": served,
                     "polls": m.polls,
                     "qa": m.qa,
                     "summary": m.summary,
@@ -366,6 +367,7 @@ class Tenant:
                         "start_time": zoom_time(m.start),
                         "end_time": zoom_time(end),
                         "host_id": m.host.zoom_id,
+                        "participants_count": len({r["user_email"] or r["name"] for r in served}),
                         "topic": m.topic,
                         "type": m.kind,
                         "user_email": m.host.email,

@@ -4,7 +4,8 @@ It follows Zoom's contract and its documented quirks (../shared/reference/zoom-a
 the Authorization header only (a token in the query string is error 124), from Server-to-Server OAuth or
 a legacy JWT app (HS256, `iss` = API key, `exp` in seconds or, as Zoom's own sample wrote it, milliseconds);
 opaque page tokens that expire, `next_page_token` "" on the last page, recordings ranges clamped to one
-month, meeting UUIDs that begin with `/` or contain `//` found only when double-encoded, rate limits per
+month, meeting UUIDs that begin with `/` or contain `//` found only when double-encoded, no participant list
+of a meeting that had one participant (404/3001: "the API doesn't return results"), rate limits per
 category with Zoom's 429 bodies and headers (emulators/zoom/limits.py), and downloads that answer 302 to a
 second, pre-signed "CDN" path (or an HTML page with 200 when unauthenticated) that honours Range requests.
 
@@ -453,6 +454,9 @@ class ZoomEmulator(Archiving, Reports, Webhooks, Emulator):
             return error(
                 404, MEETING_NOT_FOUND, f"{'Webinar' if webinar else 'Meeting'} does not exist: {unquote(segment)}."
             )
+        if len({p.get("user_email") or p.get("name") for p in meeting["participants"]}) < 2:
+            # "the API doesn't return results if there's only one participant in a meeting" (Zoom's spec)
+            return error(404, MEETING_NOT_FOUND, f"Meeting does not exist: {unquote(segment)}.")
         return self._page(request, meeting["participants"], "participants", {}, MAX_PAGE_SIZE)
 
     def _answers(self, segment: str, kind: str, *, webinar: bool) -> Response:

@@ -35,6 +35,7 @@ var tableNames = [
   'deliveries'
   'mailboxfolders'
   'webhookevents'
+  'zoombudget'
 ]
 
 var immutable = immutabilityDays > 0

@@ -121,12 +121,12 @@ def run_import(world: World, work: Workload, progress: bool = False) -> Outcome:
     log = [r for r in world.graph.requests() if r["path"].startswith("/v1.0/")]
     settings = load_settings(env)
     graph = GraphClient(settings, session(settings.tls_ca_file))
-    held = {user["id"]: _folder_contents(graph, user["id"], settings.mailbox_folder) for user in work.users}
+    held = {user["id"]: folder_contents(graph, user["id"], settings.mailbox_folder) for user in work.users}
     output = result.stdout + result.stderr
     return Outcome(seconds, len(log), Counter(r["status"] for r in log), held, result.returncode, output)
 
 
-def _folder_contents(graph: GraphClient, user_id: str, folder_name: str) -> list[str]:
+def folder_contents(graph: GraphClient, user_id: str, folder_name: str) -> list[str]:
     """The internetMessageIds in the user's Inbox/<folder>, one entry per item, read through Graph."""
     params = {"$filter": f"displayName eq '{folder_name}'", "$select": "id"}
     folders = graph.request("GET", f"/users/{user_id}/mailFolders/inbox/childFolders", params=params)["value"]

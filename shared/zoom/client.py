@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import BinaryIO
 
 import requests
+from azure.data.tables import TableClient
 
 from shared.settings import Settings
+from shared.zoom.budget import AccountBudget
 from shared.zoom.downloads import Download, Downloads
 from shared.zoom.endpoints import Endpoints
 from shared.zoom.ratelimit import PLANS, RateLimiter
@@ -15,11 +17,15 @@ from shared.zoom.transport import Transport
 
 
 class ZoomClient(Endpoints):
-    """One per process: it holds the token (valid for an hour) and the rate limiter across invocations."""
+    """One per process: it holds the token (valid for an hour) and the rate limiter across invocations; the
+    account's rate-limit budget is in `budget` (a table every instance shares)."""
 
-    def __init__(self, settings: Settings, session: requests.Session):
+    def __init__(self, settings: Settings, session: requests.Session, budget: TableClient):
         self.tokens = Tokens(settings, session)
-        limiter = RateLimiter(PLANS[settings.zoom_plan])
+        account = AccountBudget(
+            budget, settings.zoom_account_id, PLANS[settings.zoom_plan], settings.zoom_rate_share / 100
+        )
+        limiter = RateLimiter(account)
         super().__init__(Transport(settings.zoom_api_url, session, self.tokens, limiter))
         self.downloads = Downloads(session, self.tokens, settings.zoom_download_hosts)
 

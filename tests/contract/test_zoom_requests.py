@@ -56,7 +56,7 @@ def test_every_request_of_a_run_is_an_operation_of_the_spec_with_declared_parame
         archive=[ArchiveFile("MP4", b"v"), ArchiveFile("M4A", b"a", participant=bob)],
     )
     tenant.breakout_room(planning, "Room 1", attendees=[(bob, 0, 5)], archive=[ArchiveFile("M4A", b"r")])
-    tenant.meeting(bob, "Town hall", kind=9)
+    tenant.meeting(bob, "Town hall", kind=9, attendees=[(bob, 0, 60), (alice, 0, 60)])
     tenant.meeting(alice, "Long ago", days_ago=45)
     tenant.meeting(alice, "Unrecorded", cloud_recording=False, attendees=[(alice, 0, 30), (bob, 5, 25)])
     tenant.apply(fresh)

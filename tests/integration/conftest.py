@@ -54,7 +54,7 @@ class FailedRun:
     alice: Person
     bob: Person
     review: Meeting  # imported for Alice; Bob's mailbox refuses it; an external guest is unmapped
-    broken: Meeting  # Zoom refuses its participant list: capture fails every attempt
+    broken: Meeting  # Zoom refuses its poll results: capture fails every attempt
     fine: Meeting
     output: str
 
@@ -74,7 +74,7 @@ def failed_run(fresh: World, tenant: Tenant) -> FailedRun:
     fresh.zoom.fault(
         {
             "method": "GET",
-            "path": f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/participants",
+            "path": f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/polls",
             "status": 400,
             "body": {"code": 300, "message": "Cannot access meeting information."},
             "times": -1,

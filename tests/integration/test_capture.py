@@ -15,12 +15,14 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from local.world import World
 from shared.archiver import Archiver
+from shared.capture import Staging
 from shared.message.reader import read_message
 from shared.records import MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.state import column_list
 from tests.corpus import answer
 from tests.tenant import File, Tenant
+from tests.unit.message.examples import captured
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +62,8 @@ def test_a_200_mb_recording_is_stored_once_and_the_message_stays_under_35_mib(fr
     (stored,) = recordings.list_blobs()
     assert stored.name == video.stored_as and stored.size == 200 * MB
     assert sha256_of(recordings, stored.name) == video.sha256
+    assert stored.copy.status == "success", "copied from staging by the storage service, not through the app"
+    assert stored.content_settings.content_type == "video/mp4"
     assert not list(container(fresh, "staging").list_blobs())
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert row["message_bytes"] == len(data)
@@ -198,3 +202,28 @@ def test_a_size_zoom_lists_as_0_or_wrongly_does_not_hold_the_meeting_back_and_is
     assert message.record.missing == () and mp4.note in message.html
     row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
     assert (row["files"], row["files_missing"], row["size_disagreements"]) == (2, 0, 1)
+
+
+def test_small_downloads_stay_in_memory_and_a_larger_one_goes_to_staging(fresh: World) -> None:
+    for name in ("staging", "recordings"):
+        container(fresh, name).create_container()
+    area = Staging(container(fresh, "staging"), "meeting/attempt", allowance=1000)
+    contents = [(1, "CHAT", os.urandom(600)), (2, "M4A", os.urandom(900)), (3, "CC", os.urandom(300))]
+    files = [captured(number, file_type, data, stored=True) for number, file_type, data in contents]
+    for file, (_, _, data) in zip(files, contents, strict=True):
+        landing = area.writer(file.filename, file.content_type)
+        for start in range(0, len(data), 256):
+            landing.write(data[start : start + 256])
+        landing.commit()
+
+    assert set(area.kept) == {"01-chat.txt", "03-cc.vtt"}  # 600 + 300 bytes fit the allowance; 900 more do not
+    assert [b.name for b in container(fresh, "staging").list_blobs()] == ["meeting/attempt/02-m4a.m4a"]
+    for file, (_, _, data) in zip(files, contents, strict=True):
+        with area.open(file) as stream:
+            assert stream.read() == data
+        area.store(file, container(fresh, "recordings"))
+    stored = {b.name: b for b in container(fresh, "recordings").list_blobs()}
+    assert stored[files[1].stored_as].copy.status == "success", "the staged one is copied in storage"
+    assert stored[files[0].stored_as].copy.status is None, "the one in memory is written"
+    area.empty()
+    assert not list(container(fresh, "staging").list_blobs()) and not area.kept

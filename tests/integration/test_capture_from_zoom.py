@@ -4,12 +4,13 @@ the record; meetings left for later (deferred, waiting for the daily quota) or l
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from local.world import World
+from local.world import EmulatorProcess, World
 from shared.archiver import Archiver
 from shared.capture import DEFERRAL_LIMIT
 from shared.inventory import enqueue
@@ -18,6 +19,7 @@ from shared.records import Meeting, MeetingRef, archive_key
 from shared.settings import load_settings
 from shared.storage import MEETINGS_QUEUE
 from shared.zoom import encode_uuid
+from tests.conftest import zoom_settings
 from tests.tenant import POLLS, QA, SUMMARY, File, Tenant
 
 pytestmark = pytest.mark.integration
@@ -63,6 +65,34 @@ def test_a_meeting_instance_is_fetched_with_everything_zoom_has_about_it(fresh: 
     calls = zoom_calls(fresh)
     assert not [c for c in calls if c.startswith("/v2/report/")], "a meeting needs no Heavy call"
     assert len(calls) == 7  # recordings, host, details, participants, polls, Q&A, summary
+
+
+def test_the_calls_of_a_meeting_that_do_not_wait_for_each_other_go_out_together(
+    fresh: World, tenant: Tenant, own_zoom: Callable[..., EmulatorProcess]
+) -> None:
+    zoom = own_zoom("--latency", "1")  # each answer takes a second: calls one after another would span four
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    planning = tenant.meeting(alice, "Planning", attendees=[(alice, 0, 30), (bob, 0, 30)])
+    tenant.apply(fresh, zoom)
+    settings = load_settings(zoom_settings(fresh, zoom))
+
+    Archiver(settings).capturer.fetch_meeting(planning.uuid)
+
+    answered = {r["path"].rsplit("/", 1)[-1]: r["time"] for r in zoom.requests() if r["path"].startswith("/v2/")}
+    together = [answered[name] for name in (planning.uuid_path, "polls", "qa", "meeting_summary")]  # the details...
+    assert max(together) - min(together) < 2
+    assert answered["participants"] > max(together) - 0.5, "asked for once the details say there were two people"
+
+
+def test_the_participants_of_a_meeting_of_one_are_not_asked_for(fresh: World, tenant: Tenant) -> None:
+    alice = tenant.person("Alice Archer")
+    recorded = tenant.meeting(alice, "Recorded alone", attendees=[(alice, 0, 30)])
+    tenant.apply(fresh)
+
+    meeting = fetch(fresh, recorded.uuid)
+
+    assert meeting.participants == () and meeting.host.email == alice.email
+    assert not [c for c in zoom_calls(fresh) if c.endswith("/participants")], "Zoom lists nobody when one attended"
 
 
 def test_files_without_an_id_keep_the_same_key_on_every_capture(fresh: World, tenant: Tenant) -> None:

@@ -105,8 +105,8 @@ def test_each_meeting_arrives_once_in_every_internal_participants_mailbox(fresh:
 
 
 def test_the_double_encoded_uuid_is_what_reaches_zoom(fresh: World, tenant: Tenant) -> None:
-    bob = tenant.person("Bob Baker")
-    tenant.meeting(bob, "Slashes", uuid="Kq8e//Zp0QmXXn3WjP7Kzw==")
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    tenant.meeting(bob, "Slashes", uuid="Kq8e//Zp0QmXXn3WjP7Kzw==", attendees=[(bob, 0, 30), (alice, 0, 30)])
     tenant.apply(fresh)
 
     run(fresh)

@@ -6,6 +6,7 @@ Graph emulator, injects faults through the emulator, then reads the mailbox thro
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import replace
@@ -19,7 +20,7 @@ from shared.archiver import Archiver
 from shared.delivery import RetryLater
 from shared.mailbox import STORED_FILES_PROPERTY
 from shared.mapping import Mailbox
-from shared.message.reader import Attachment, read_message
+from shared.message.reader import Attachment, InMemory, read_message
 from shared.settings import load_settings
 from shared.state import mailbox_row
 from tests.tenant import GraphReader, Person, Tenant, archived
@@ -77,7 +78,9 @@ def test_a_60_mb_recording_arrives_byte_identical_through_an_upload_session(fres
 
     # The recording joins the message after it is read: an 80 MB .eml would test the parser, not the upload.
     message = read_message(archived(alice, files=[("CHAT", CHAT)]))
-    message = replace(message, attachments=(Attachment("01-recording.mp4", "video/mp4", video), *message.attachments))
+    encoded = base64.encodebytes(video)
+    recording = Attachment("01-recording.mp4", "video/mp4", len(video), "", InMemory(encoded), 0, len(encoded), True)
+    message = replace(message, attachments=(recording, *message.attachments))
     stage = archiver(fresh)
     stage.storage.ensure_created()
     mailbox = stage.directory.find(alice.email)

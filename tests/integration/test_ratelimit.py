@@ -27,6 +27,12 @@ BUSY_HOST = {
 }
 
 
+ONE_AT_A_TIME = {
+    "AzureFunctionsJobHost__extensions__queues__batchSize": "1",
+    "AzureFunctionsJobHost__extensions__queues__newBatchThreshold": "0",
+}
+
+
 def rows(world: World, table: str) -> list[dict]:
     return list(
         TableServiceClient.from_connection_string(world.azurite.connection_string)
@@ -54,7 +60,7 @@ def test_a_busy_account_under_business_limits_and_faults_is_archived_exactly_onc
     zoom.fault(
         {
             "method": "GET",
-            "path": "^/v2/past_meetings/[^/]+/participants$",
+            "path": "^/v2/past_meetings/[^/]+/polls$",
             "status": 429,
             "headers": {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "QPS"},
             "body": {"code": 429, "message": "You have reached the maximum per-second rate limit for this API."},
@@ -94,7 +100,8 @@ def test_meetings_held_up_by_the_daily_quota_wait_for_the_reset_without_failing(
     alice = tenant.person("Alice Archer")
     webinars = [tenant.meeting(alice, f"Town hall {n}", kind=5, days_ago=n + 1) for n in range(3)]
     tenant.apply(fresh, zoom)
-    settings = zoom_settings(fresh, zoom)
+    # One capture at a time: a Heavy call sent while another is in flight cannot know it will spend the quota.
+    settings = zoom_settings(fresh, zoom, **ONE_AT_A_TIME)
 
     result = fresh.run_host(settings)
 
@@ -110,10 +117,16 @@ def test_meetings_held_up_by_the_daily_quota_wait_for_the_reset_without_failing(
         assert row["retry_after"] == datetime.fromtimestamp(tomorrow, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert "daily limit for Heavy API calls is reached" in row["reason"]
 
+    budget = TableServiceClient.from_connection_string(fresh.azurite.connection_string).get_table_client("zoombudget")
+    blocked = [r for r in budget.list_entities() if r.get("blocked_until")]
+    assert {r["RowKey"] for r in blocked} == {"Heavy", "Resource-intensive"}, "every instance knows until when"
+
     # The next day: Zoom's quota has reset, and the next run captures what waited.
     table = TableServiceClient.from_connection_string(fresh.azurite.connection_string).get_table_client("meetings")
     for webinar in waiting:
         table.update_entity({"PartitionKey": archive_key(webinar.uuid), "RowKey": "meeting", "retry_after": ""})
+    for row in blocked:
+        budget.update_entity({"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], "blocked_until": ""})
     zoom.stop()
     zoom = own_zoom("--plan", "business", "--daily-limit", "5")
     zoom.seed(tenant.zoom_seed(), tenant.folder)

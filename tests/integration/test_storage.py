@@ -14,7 +14,7 @@ from azure.storage.queue import QueueClient
 from local.world import World
 from shared.records import MeetingRef
 from shared.settings import StorageConnection, load_settings
-from shared.storage import MEETINGS_QUEUE, MEETINGS_TABLE, MESSAGES_CONTAINER, Storage, store_once
+from shared.storage import MEETINGS_QUEUE, MEETINGS_TABLE, MESSAGES_CONTAINER, Storage, copy_once, store_once
 
 pytestmark = pytest.mark.integration
 
@@ -70,3 +70,19 @@ def test_a_blob_stored_once_is_never_replaced_and_its_source_then_not_read(fresh
     assert not read, "the blob exists: its bytes are not read again"
     store_once(container, "b.mp4", chunks(), "video/mp4")
     assert container.get_blob_client("b.mp4").download_blob().readall() == b"other bytes"
+
+
+def test_a_blob_copied_once_is_copied_in_storage_and_never_replaced(fresh: World) -> None:
+    blobs = BlobServiceClient.from_connection_string(fresh.azurite.connection_string)
+    staging, archive = blobs.get_container_client("work"), blobs.get_container_client("kept")
+    staging.create_container()
+    archive.create_container()
+    staging.upload_blob("one", b"first bytes")
+    staging.upload_blob("two", b"other bytes")
+
+    copy_once(staging.get_blob_client("one"), archive, "a.mp4")
+    copy_once(staging.get_blob_client("two"), archive, "a.mp4")
+
+    blob = archive.get_blob_client("a.mp4")
+    assert blob.download_blob().readall() == b"first bytes"
+    assert blob.get_blob_properties().copy.status == "success"

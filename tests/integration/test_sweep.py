@@ -69,8 +69,8 @@ def test_a_capture_the_host_gave_up_on_is_driven_again_with_back_off_then_failed
     broken = tenant.meeting(alice, "Broken")
     tenant.apply(fresh)
     refused = {"code": 300, "message": "Cannot access meeting information."}
-    participants = f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/participants"
-    fresh.zoom.fault({"method": "GET", "path": participants, "status": 400, "body": refused, "times": -1})
+    polls = f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/polls"
+    fresh.zoom.fault({"method": "GET", "path": polls, "status": 400, "body": refused, "times": -1})
     archive = archiver(fresh)
     ref = MeetingRef(broken.uuid)
     queue = archive.storage.queue(MEETINGS_QUEUE)

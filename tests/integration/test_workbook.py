@@ -97,7 +97,7 @@ def telemetry_of_a_run(
     fresh.zoom.fault(
         {
             "method": "GET",
-            "path": f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/participants",
+            "path": f"^/v2/past_meetings/{encode_uuid(broken.uuid)}/polls",
             "status": 400,
             "body": {"code": 300, "message": "Cannot access meeting information."},
             "times": -1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from local.world import EmulatorProcess, World
 from shared.http import session
 from shared.settings import load_settings
+from shared.storage import ZOOM_BUDGET_TABLE, Storage
 from shared.zoom import ZoomClient
 from tests.conftest import zoom_settings
 
@@ -12,4 +13,6 @@ from tests.conftest import zoom_settings
 def client(world: World, zoom: EmulatorProcess | None = None, **settings: str) -> ZoomClient:
     """A Zoom client of the world's settings (and `settings`), against the world's Zoom or `zoom`."""
     values = load_settings(zoom_settings(world, zoom, **settings) if zoom else world.app_settings(**settings))
-    return ZoomClient(values, session(values.tls_ca_file))
+    storage = Storage(values.storage)
+    storage.ensure_created()
+    return ZoomClient(values, session(values.tls_ca_file), storage.table(ZOOM_BUDGET_TABLE))

@@ -1,12 +1,17 @@
-"""An archived message read back: its headers, HTML body, files and record, without decoding a file before it
-is asked for, and nothing that is not one of ours."""
+"""An archived message read back by ranges: its headers, HTML body, files and record, without reading a file
+before it is asked for, and nothing that is not one of ours."""
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import BinaryIO
 
 import pytest
 
 from shared.message.compose import build_message
-from shared.message.reader import read_message, read_record
+from shared.message.reader import InMemory, read_message, read_record
 from shared.records import Person
 from tests.unit.message.examples import START, attendee, captured, meeting
 
@@ -29,16 +34,79 @@ def test_a_message_reads_back_as_it_was_written() -> None:
     assert message.record.archive_key == message.archive_key
 
 
-def test_reading_a_message_back_decodes_no_file_until_it_is_asked_for() -> None:
-    video, chat = bytes(range(256)) * 400, b"00:00:01\tAlice:\thi\r\n"
-    files = [captured(1, "MP4", video), captured(2, "CHAT", chat)]
-    data = build_message(meeting(), files, {"key-1": video, "key-2": chat})
-    message = read_message(data)
+class Counted(InMemory):
+    """A message read by ranges, as from a blob: which ranges were read."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.ranges: list[tuple[int, int]] = []
+
+    def read(self, offset: int, length: int) -> bytes:
+        self.ranges.append((offset, length))
+        return super().read(offset, length)
+
+    def open(self, start: int, end: int) -> BinaryIO:
+        self.ranges.append((start, end - start))
+        return super().open(start, end)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(min(length, self.size - offset) for offset, length in self.ranges)
+
+
+def test_reading_a_message_back_reads_no_file_until_it_is_asked_for() -> None:
+    chat = b"00:00:01\tAlice:\thi\r\n"
+    read = []
+    for video in (os.urandom(1024 * 1024), os.urandom(6 * 1024 * 1024)):
+        files = [captured(1, "MP4", video), captured(2, "CHAT", chat)]
+        source = Counted(build_message(meeting(), files, {"key-1": video, "key-2": chat}))
+        message = read_message(source)
+        read.append(source.bytes_read)
+    assert read[0] == read[1] < 1024 * 1024  # headers, bodies, record and each part's headers: never the video
     attached = {a.filename: a for a in message.attachments}
-    assert attached["01-mp4.mp4"].encoded and isinstance(attached["01-mp4.mp4"].content, memoryview)
-    assert attached["01-mp4.mp4"].content.obj is data  # a view of the message's bytes, not a copy
-    assert attached["01-mp4.mp4"].data == video and attached["02-chat.txt"].data == chat
-    assert read_record(data) == message.record and message.record.files[0].filename == "01-mp4.mp4"
+    assert (attached["01-mp4.mp4"].size, attached["01-mp4.mp4"].sha256) == (
+        len(video),
+        hashlib.sha256(video).hexdigest(),
+    )
+    with attached["01-mp4.mp4"].open() as stream:
+        assert stream.read() == video
+    assert attached["02-chat.txt"].data == chat
+    assert base64.b64decode(attached["02-chat.txt"].base64()) == chat
+
+
+def test_the_record_is_read_from_the_messages_tail() -> None:
+    video = os.urandom(3 * 1024 * 1024)
+    source = Counted(build_message(meeting(), [captured(1, "MP4", video)], {"key-1": video}))
+    record = read_record(source)
+    assert record.files[0].filename == "01-mp4.mp4" and source.bytes_read <= 2 * (64 * 1024 + 2)  # head, tail
+    assert record == read_message(source).record
+
+
+def test_a_file_whose_base64_is_not_laid_out_as_ours_is_found_by_its_boundary() -> None:
+    video, chat = os.urandom(300_000), b"00:00:01\tAlice:\thi\r\n"
+    data = build_message(
+        meeting(), [captured(1, "MP4", video), captured(2, "CHAT", chat)], {"key-1": video, "key-2": chat}
+    )
+    head, _, rest = data.partition(b'Content-Disposition: attachment; filename="01-mp4.mp4"\r\n\r\n')
+    _, delimiter, tail = rest.partition(b"\r\n--")
+    relaid = base64.encodebytes(video).replace(b"\n", b"\r\n")  # lines of 76, but no CRLF after the last one
+    message = read_message(
+        head + b'Content-Disposition: attachment; filename="01-mp4.mp4"\r\n\r\n' + relaid[:-2] + delimiter + tail
+    )
+    attached = {a.filename: a for a in message.attachments}
+    assert attached["01-mp4.mp4"].size == len(video) and attached["01-mp4.mp4"].data == video
+    assert attached["02-chat.txt"].data == chat
+
+
+def test_an_upload_reads_a_file_by_ranges_and_again_from_an_earlier_offset() -> None:
+    video = os.urandom(2 * 1024 * 1024 + 7)
+    message = read_message(build_message(meeting(), [captured(1, "MP4", video)], {"key-1": video}))
+    ranges = message.attachments[0].ranges()
+    assert ranges.read(0, 1_000_000) == video[:1_000_000]
+    assert ranges.read(1_000_000, 1_000_000) == video[1_000_000:2_000_000]
+    assert ranges.read(1_000_000, 1_000_000) == video[1_000_000:2_000_000]  # a range whose answer was lost
+    assert ranges.read(2_000_000, 1_000_000) == video[2_000_000:]
+    ranges.close()
 
 
 def test_a_message_that_is_not_ours_is_refused() -> None:
