@@ -240,7 +240,8 @@ class LocalHost:
     def _run_message(self, trigger: Trigger, queue: QueueClient, queue_name: str, message: Any) -> None:
         body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
         if message.dequeue_count > self.max_dequeue:  # received that often and never finished: its workers died
-            self._poison_message(trigger, queue, queue_name, message, body)
+            with self._settling(trigger, message):
+                self._poison_message(trigger, queue, queue_name, message, body)
             return
         argument = QueueMessage(
             id=message.id,
@@ -253,12 +254,26 @@ class LocalHost:
         )
         with _Renewed(lambda: _hide(queue, message, LEASE)):
             ok = self._invoke(trigger, argument, f"message {message.id[:8]} (attempt {message.dequeue_count})")
-        if ok:
-            queue.delete_message(message)
-        elif message.dequeue_count >= self.max_dequeue:
-            self._poison_message(trigger, queue, queue_name, message, body)
-        else:
-            queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
+        with self._settling(trigger, message):
+            if ok:
+                queue.delete_message(message)
+            elif message.dequeue_count >= self.max_dequeue:
+                self._poison_message(trigger, queue, queue_name, message, body)
+            else:
+                queue.update_message(message, visibility_timeout=int(self.retry_delay.total_seconds()))
+
+    @contextlib.contextmanager
+    def _settling(self, trigger: Trigger, message: Any) -> Any:
+        """Deleting, releasing or poisoning a message fails when its hold lapsed and another host took it over
+        (the pop receipt is stale), or when storage fails for a moment: as the Functions host does, this one
+        says so and goes on; the message is the other host's now, or comes back when its hold lapses."""
+        try:
+            yield
+        except AzureError as error:
+            print(
+                f"[{_clock()}] {trigger.name} message {message.id[:8]}: left as it is ({type(error).__name__})",
+                flush=True,
+            )
 
     def _poison_message(self, trigger: Trigger, queue: QueueClient, name: str, message: Any, body: bytes) -> None:
         self._queue(trigger.binding, f"{name}-poison").send_message(body)

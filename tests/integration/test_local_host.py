@@ -220,3 +220,43 @@ def test_a_message_whose_hosts_keep_dying_goes_to_the_poison_queue_unrun(
     poison = QueueServiceClient.from_connection_string(fresh.azurite.connection_string).get_queue_client("work-poison")
     (moved,) = poison.peek_messages()
     assert base64.b64decode(moved.content) == b"doomed"
+
+
+# A function app whose queue function outlives its hold on the message: another host took the message over and
+# finished it (here: the queue is emptied under it), so the pop receipt this host holds is worth nothing.
+OVERTAKEN_APP = """
+import os
+
+import azure.functions as func
+from azure.storage.queue import QueueClient
+
+app = func.FunctionApp()
+
+
+@app.queue_trigger(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], "work").clear_messages()
+    if msg.get_body() == b"fails":
+        raise RuntimeError("failed after losing the message")
+"""
+
+
+@pytest.mark.parametrize("body", [b"succeeds", b"fails"])
+def test_a_message_taken_over_by_another_host_does_not_stop_this_one(
+    fresh: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    """Deleting (or releasing) a message whose hold lapsed meanwhile fails at the storage service; the Functions
+    host shrugs that off (the message is another host's now), and so must this one, not stop every trigger."""
+    (tmp_path / "function_app.py").write_text(OVERTAKEN_APP)
+    (tmp_path / "host.json").write_text((ROOT / "host.json").read_text())
+    monkeypatch.setenv("AzureWebJobsStorage", fresh.azurite.connection_string)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    host = load_host(tmp_path)
+    queue = QueueServiceClient.from_connection_string(fresh.azurite.connection_string).get_queue_client("work")
+    queue.create_queue()
+    queue.send_message(base64.b64encode(body).decode())
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert host._poll_all(pool) == 1
+    assert not host._busy(), "the host goes on"
+    assert (host.completed, host.failed) == ((1, 0) if body == b"succeeds" else (0, 1))
