@@ -74,6 +74,7 @@ IDLE_SLEEP = 0.2
 LEASE = 30.0
 BUSY_SLEEP = 0.05  # between two polls while invocations are running
 BLOB_POLL = 1.0  # seconds between two listings of a blob container while busy
+_OUTPUT = threading.Lock()
 
 
 def _duration(text: str) -> timedelta:
@@ -193,7 +194,7 @@ class LocalHost:
 
     def _invoke(self, trigger: Trigger, argument: Any, label: str, result: Any = None) -> bool:
         started = time.monotonic()
-        print(f"[{_clock()}] {trigger.name} {label}: started", flush=True)
+        _say(f"{trigger.name} {label}: started")
         try:
             returned = trigger.call(argument)
             if result is not None:
@@ -202,11 +203,11 @@ class LocalHost:
             with self.lock:
                 self.failed += 1
             detail = "".join(traceback.format_exception_only(error)).strip().splitlines()[-1]
-            print(f"[{_clock()}] {trigger.name} {label}: failed: {detail}", flush=True)
+            _say(f"{trigger.name} {label}: failed: {detail}")
             return False
         with self.lock:
             self.completed += 1
-        print(f"[{_clock()}] {trigger.name} {label}: ok ({time.monotonic() - started:.1f}s)", flush=True)
+        _say(f"{trigger.name} {label}: ok ({time.monotonic() - started:.1f}s)")
         return True
 
     def fire_timer(self, trigger: Trigger) -> bool:
@@ -270,17 +271,14 @@ class LocalHost:
         try:
             yield
         except AzureError as error:
-            print(
-                f"[{_clock()}] {trigger.name} message {message.id[:8]}: left as it is ({type(error).__name__})",
-                flush=True,
-            )
+            _say(f"{trigger.name} message {message.id[:8]}: left as it is ({type(error).__name__})")
 
     def _poison_message(self, trigger: Trigger, queue: QueueClient, name: str, message: Any, body: bytes) -> None:
         self._queue(trigger.binding, f"{name}-poison").send_message(body)
         queue.delete_message(message)
         with self.lock:
             self.poisoned += 1
-        print(f"[{_clock()}] {trigger.name}: message {message.id[:8]} moved to {name}-poison", flush=True)
+        _say(f"{trigger.name}: message {message.id[:8]} moved to {name}-poison")
 
     def poll_blobs(self, trigger: Trigger, pool: ThreadPoolExecutor, *, relist: bool = True) -> int:
         """Start the function on the blob versions that have no receipt yet and are not running, up to
@@ -349,7 +347,7 @@ class LocalHost:
         try:
             self._run_leased_blob(trigger, container, container_name, blob, receipt)
         except AzureError as error:
-            print(f"[{_clock()}] {trigger.name} {blob.name}: left for later ({type(error).__name__})", flush=True)
+            _say(f"{trigger.name} {blob.name}: left for later ({type(error).__name__})")
 
     def _run_leased_blob(self, trigger: Trigger, container: Any, container_name: str, blob: Any, receipt: Any) -> None:
         with contextlib.suppress(ResourceExistsError):
@@ -389,7 +387,7 @@ class LocalHost:
         self._queue(trigger.binding, BLOB_POISON_QUEUE).send_message(json.dumps(message).encode())
         with self.lock:
             self.poisoned += 1
-        print(f"[{_clock()}] {trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}", flush=True)
+        _say(f"{trigger.name}: {blob.name} moved to {BLOB_POISON_QUEUE}")
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -487,7 +485,7 @@ class LocalHost:
     def run_forever(self) -> None:
         schedules = {t.name: Schedule(expand(t.binding["schedule"])) for t in self.triggers if t.kind == "timerTrigger"}
         due = {name: schedule.next_after(datetime.now(UTC)) for name, schedule in schedules.items()}
-        print(f"[{_clock()}] local host running; next timers: {', '.join(f'{n} {d:%H:%M:%S}' for n, d in due.items())}")
+        _say(f"local host running; next timers: {', '.join(f'{n} {d:%H:%M:%S}' for n, d in due.items())}")
         with ThreadPoolExecutor(max_workers=self._workers()) as pool:
             while True:
                 now = datetime.now(UTC)
@@ -510,10 +508,9 @@ class LocalHost:
         return worked
 
     def _report(self) -> int:
-        print(
-            f"[{_clock()}] done: {self.completed} invocation(s) succeeded, {self.failed} failed, "
-            f"{self.poisoned} moved to a poison queue",
-            flush=True,
+        _say(
+            f"done: {self.completed} invocation(s) succeeded, {self.failed} failed, "
+            f"{self.poisoned} moved to a poison queue"
         )
         return 1 if self.poisoned else 0
 
@@ -575,6 +572,14 @@ def _reply(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
     handler.wfile.write(body)
 
 
+def _say(line: str) -> None:
+    """One line of the host's output, timed, written whole: invocations on many threads print at once, and what
+    reads the output (the kill test) reads it line by line."""
+    with _OUTPUT:
+        sys.stdout.write(f"[{_clock()}] {line}\n")
+        sys.stdout.flush()
+
+
 def _clock() -> str:
     return datetime.now().strftime("%H:%M:%S")
 
@@ -595,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         key = args.function_key or secrets.token_urlsafe(24)
         host.serve_http(args.port, key)
         shown = "given with --function-key" if args.function_key else key
-        print(f"[{_clock()}] HTTP triggers on http://127.0.0.1:{args.port}/api/ (function key: {shown})", flush=True)
+        _say(f"HTTP triggers on http://127.0.0.1:{args.port}/api/ (function key: {shown})")
     if args.once:
         return host.run_once()
     host.run_forever()

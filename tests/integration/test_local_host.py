@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from local.host import LocalHost
+from local.host import LocalHost, Trigger
 from local.world import ROOT, World
 from shared.records import archive_key
 from shared.zoom import encode_uuid
@@ -260,3 +261,26 @@ def test_a_message_taken_over_by_another_host_does_not_stop_this_one(
         assert host._poll_all(pool) == 1
     assert not host._busy(), "the host goes on"
     assert (host.completed, host.failed) == ((1, 0) if body == b"succeeds" else (0, 1))
+
+
+def test_each_line_the_host_prints_is_whole_however_many_invocations_run_at_once(
+    fresh: World, recording_app: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Its output is read line by line (the kill test tells from it which stages were running when it struck)."""
+    app, _ = recording_app
+    host = load_host(app)
+    (work,) = [t for t in host.triggers if t.name == "work"]
+    capfd.readouterr()
+
+    def invoke(n: int) -> None:
+        for attempt in range(100):
+            host._invoke(Trigger("work", work.binding, lambda _: None), None, f"message {n} (attempt {attempt})")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(invoke, range(16)))
+
+    lines = capfd.readouterr().out.splitlines()
+    assert len(lines) == 2 * 16 * 100
+    assert all(
+        re.fullmatch(r"\[[\d:]+\] work message \d+ \(attempt \d+\): (started|ok \(0\.0s\))", line) for line in lines
+    )
