@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
+import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,10 +18,10 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from local.host import LocalHost, Trigger
-from local.world import ROOT, World
+from local.world import ROOT, World, host_environment
 from shared.records import archive_key
 from shared.zoom import encode_uuid
-from tests.tenant import File, Tenant
+from tests.tenant import ArchiveFile, File, GraphReader, Tenant
 
 pytestmark = pytest.mark.integration
 
@@ -261,6 +264,48 @@ def test_a_message_taken_over_by_another_host_does_not_stop_this_one(
         assert host._poll_all(pool) == 1
     assert not host._busy(), "the host goes on"
     assert (host.completed, host.failed) == ((1, 0) if body == b"succeeds" else (0, 1))
+
+
+def test_two_hosts_at_once_queue_capture_and_import_each_meeting_once(fresh: World, tenant: Tenant) -> None:
+    """Two instances run every timer, poll the same queues and containers, and reach Zoom and Graph at once:
+    each meeting is queued once and captured once (whichever source lists it, its breakout room too), each
+    mailbox gets each item once, and no invocation fails because the other instance holds a claim."""
+    alice, bob, carol = tenant.person("Alice Archer"), tenant.person("Bob Baker"), tenant.person("Carol Cho")
+    board = tenant.meeting(
+        alice, "Board", attendees=[(alice, 0, 30), (bob, 0, 30)], archive=[ArchiveFile("MP4", b"archived video")]
+    )
+    log = json.dumps([{"user_name": base64.b64encode(b"Carol Cho").decode(), "email": carol.email}]).encode()
+    room = [ArchiveFile("M4A", b"room audio"), ArchiveFile("SUB_GROUP_MEMBER_LOG", log)]
+    tenant.breakout_room(board, "Pricing", attendees=[(carol, 0, 10)], archive=room)
+    tenant.meeting(bob, "Standup", cloud_recording=False, attendees=[(bob, 0, 15), (carol, 1, 15)], days_ago=3)
+    for n in range(4):
+        tenant.meeting(carol, f"Review {n}", attendees=[(carol, 0, 30), (alice, 0, 30), (bob, 2, 30)])
+    tenant.apply(fresh)
+    fresh.graph.seed({**tenant.graph_seed(), "latency": 0.1})
+    env = host_environment(fresh.app_settings(ZOOM_SOURCES="recordings,archiving,meetings"))
+    command = [sys.executable, "-m", "local.host", "--once", "--root", str(ROOT)]
+
+    hosts = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [host.communicate(timeout=300)[0] for host in hosts]
+
+    assert [host.returncode for host in hosts] == [0, 0], "\n".join(outputs)
+    runs = Counter(m[1] for out in outputs for m in re.finditer(r"\] (\w+) .*: started$", out, re.MULTILINE))
+    assert runs["capture_meeting"] == 6, f"each meeting captured once, by one host: {runs}"
+    assert runs["import_message"] == 6 and not runs["retry_import"], f"each message imported once: {runs}"
+    assert not [line for out in outputs for line in out.splitlines() if ": failed: " in line]
+    details = Counter(r["path"] for r in fresh.zoom.requests() if re.fullmatch(r"/v2/past_meetings/[^/]+", r["path"]))
+    assert len(details) == 6 and set(details.values()) == {1}, f"Zoom asked once per meeting: {details}"
+    graph = GraphReader(fresh)
+    held = {
+        p.name: sorted(i["subject"].split(" - ")[0] for i in graph.items(p, graph.folder(p) or ""))
+        for p in (alice, bob, carol)
+    }
+    reviews = [f"Review {n}" for n in range(4)]
+    assert held == {
+        "Alice Archer": sorted(["Board", *reviews]),
+        "Bob Baker": sorted(["Board", "Standup", *reviews]),
+        "Carol Cho": sorted(["Board", "Standup", *reviews]),
+    }
 
 
 def test_each_line_the_host_prints_is_whole_however_many_invocations_run_at_once(
