@@ -243,11 +243,21 @@ class State:
 
     def reopen_deliveries(self, key: str) -> int:
         """Forget the meeting's deliveries that did not put an item in a mailbox (failed, or unmapped), so the
-        next import tries them again; returns how many. Delivered ones stay settled."""
-        reopened = [row for row in self.deliveries(key).values() if row.get("status") not in (IMPORTED, DUPLICATE)]
-        for row in reopened:
-            self._deliveries.delete_entity(key, row["RowKey"])
-        return len(reopened)
+        next import tries them again; returns how many. Delivered ones stay settled, and so does a mailbox a live
+        worker is importing into (its claim is its import in progress: the next import leaves it to that one).
+        Each row goes only as it was read, so a claim taken meanwhile stays."""
+        reopened = 0
+        for row in self.deliveries(key).values():
+            if row.get("status") in (IMPORTED, DUPLICATE) or claims.live_holder(row):
+                continue
+            try:
+                self._deliveries.delete_entity(
+                    key, row["RowKey"], etag=row.metadata["etag"], match_condition=MatchConditions.IfNotModified
+                )
+            except (ResourceModifiedError, ResourceNotFoundError):
+                continue
+            reopened += 1
+        return reopened
 
     def claim_delivery(self, key: str, row: str, owner: str, entity: TableEntity | None, day: str) -> Claim:
         """Take the delivery of one meeting to one mailbox for `owner`, so that no other worker imports into

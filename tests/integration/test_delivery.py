@@ -279,6 +279,32 @@ def test_a_mailbox_another_live_worker_imports_is_left_to_it_without_failing(
     assert all(r["status"] == "imported" and not r["claimed_by"] for r in rows(fresh, message))
 
 
+def test_a_replay_leaves_a_mailbox_another_live_worker_imports_to_it(
+    fresh: World, tenant: Tenant, short_lease: timedelta
+) -> None:
+    """A replay reopens what did not put an item in a mailbox, but a claim held by a live worker is that worker's
+    import in progress: reopened, it would be imported a second time beside it, and Graph has no idempotency key."""
+    alice = tenant.person("Alice Archer")
+    bob = tenant.person("Bob Baker")
+    fresh.graph.seed(tenant.graph_seed())
+    message = archived(alice, bob)
+    stage = archiver(fresh)
+    stage.storage.ensure_created()
+    key = read_message(message).archive_key
+    refused = {"status": "failed", "retryable": False, "code": "ErrorAccessDenied", "mailbox": alice.email}
+    stage.state.update_delivery(key, mailbox_row(alice.email), **refused)  # since fixed by the admin
+    other = stage.state.claim_delivery(key, mailbox_row(bob.email), "another-worker", None, "2026-03-01")
+    assert isinstance(other, claims.Lease)
+
+    with other:
+        assert stage.state.reopen_deliveries(key) == 1
+        delivery = stage.import_message(message)
+
+    assert (delivery.imported, len(items(fresh, alice)), items(fresh, bob)) == (1, 1, [])
+    (bob_row,) = [r for r in rows(fresh, message) if r["RowKey"] == mailbox_row(bob.email)]
+    assert bob_row["claimed_by"] == "another-worker"
+
+
 def test_a_claim_left_by_a_worker_that_died_is_taken_over_once_its_lease_lapses(
     fresh: World, tenant: Tenant, short_lease: timedelta
 ) -> None:
