@@ -48,7 +48,7 @@ from shared.records import (
     utc_text,
 )
 from shared.settings import ARCHIVING, MEETINGS, Settings
-from shared.sources import Found, Sources, archive_people, room_members
+from shared.sources import Found, Sources, archive_people, subgroup_members
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import copy_once, store_once
 from shared.transcript import TEXT_LIMIT
@@ -468,7 +468,7 @@ class Capturer:
                 else:
                     downloaded.append(fetched)
             meeting = replace(meeting, files=tuple(c.file for c in downloaded), missing=tuple(missing))
-            meeting = room_members(meeting, downloaded, area.open, self.settings.organization_domains)
+            meeting = subgroup_members(meeting, downloaded, area.open, self.settings.organization_domains)
             said = read_said(downloaded, area.open)
             stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
             captured, composition = place_files(meeting, downloaded, said, limit, stored_in)

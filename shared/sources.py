@@ -144,14 +144,15 @@ def archive_people(
     return (*participants, *added.values())
 
 
-def room_members(
+def subgroup_members(
     meeting: Meeting,
     logs: Iterable[CapturedFile],
     open_file: Callable[[CapturedFile], BinaryIO],
     domains: tuple[str, ...],
 ) -> Meeting:
-    """The meeting with the people its breakout rooms' member logs name and its participants do not: each room's
-    members get the meeting's item. They are listed without sessions: the logs' times are the rooms'."""
+    """The meeting with the people its member logs name and its participants do not (the members of its backstage
+    and private chat groups, of the meeting or of a breakout room): they get the meeting's item. They are listed
+    without sessions: the logs' times are the subgroups'."""
     known = {p.email.strip().lower() for p in meeting.participants if p.email}
     added = []
     for captured in logs:
