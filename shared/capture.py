@@ -147,6 +147,9 @@ class Capturer:
                 self.add_late_files(ref, key)
             except UnknownMeeting as gone:
                 log.warning("files Zoom may have added to an archived meeting cannot be listed: %s", gone)
+            except DailyLimitReached as limit:  # the meeting is archived: only the look waits, due after it
+                log.warning("files Zoom may have added to an archived meeting are looked for later: %s", limit)
+                self.state.update_meeting(key, recheck=True, recheck_after=utc_text(limit.until))
             return Capture(CAPTURED, blob_name)
         try:
             meeting = self.fetch_meeting(ref.uuid)
