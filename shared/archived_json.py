@@ -1,17 +1,23 @@
 """The JSON files of Zoom's compliance archiving, read for the message's bodies: the in-meeting chat
-(`CHAT_MESSAGE`) and a breakout room's member log (`SUB_GROUP_MEMBER_LOG`).
+(`CHAT_MESSAGE`) and the subgroups' member log (`SUB_GROUP_MEMBER_LOG`).
 
-Zoom documents the chat file in "Archived JSON schemas" (developers.zoom.us/docs/api/references/
-archived-json-schema): `{"uuid", "messages": [{"msg_type", "e_time", "e_archive_time", "s_id", "s_name",
-"s_email", "msg_id", ...}]}`, where `msg_type` is 1 public, 2 private, 3 deleted, 4 emoji reaction, 5 nonverbal
-feedback, 6 edited, 7 reply; `e_time` is the time since the meeting started and `e_archive_time` since archiving
-started (HH:MM:SS); names, emails and ids are base64 (`msg_id` is the message's own id, or, for a deletion or
-an edit, the id of the message it deletes or edits). The copy of that page our research holds ends there, so
-the recipient, the text, the files and the message replied to are read by the names the same convention gives
-them (`r_id`, `r_name`, `r_email`; `content`; `files`; `reply_main_msg_id`) and a few plain ones; any other field
-of a message is shown as it is, so the body loses nothing the file says. The spec also calls the file "a JSON
-file encoded in base64": both a JSON file and a base64-encoded one are read. The member log's schema is not in
-that copy at all: each of its records is shown with its own field names, its base64 names and emails decoded.
+Zoom documents both in "Archived JSON schemas" (developers.zoom.us/docs/api/references/archived-json-schema;
+what is read here is summarised in tests/samples/zoom/SOURCES.md):
+
+- The chat: `{"uuid", "messages": [...]}`; each message has `msg_type` (1 public, 2 private, 3 deleted,
+  4 emoji reaction, 5 nonverbal feedback, 6 edited, 7 reply), `e_time` (since the meeting started) and
+  `e_archive_time` (since archiving started), the sender (`s_id`; `s_name`, `s_email` in base64), `msg_id` (the
+  message's id, in base64), `msg_extended_type` (six two-digit pairs: where the sender was, where the receiver
+  was, sent/deleted/edited, -, to whom it went, -), a private message's receiver (`r_id`; `r_name`, `r_email` in
+  base64), the text `msg_content` (base64; a nonverbal feedback's is its number: 1 raising hand, 2 yes, 3 no),
+  `original_msg_id` (the message a deletion or an edit changes), `parent_msg_id` (the message a reply answers),
+  `private_group_id` (a private group chat's), `files` (`[{"fileId", "fileName", "fileSize"}]`) and `rich_text`
+  (the formatting of ranges of the text, not shown). Any other field is shown as it is. The spec also calls
+  the file "a JSON file encoded in base64": both a JSON file and a base64-encoded one are read.
+- The member log ("Subgroup archiving activity"): `{"archiving_start_time", "backstage_room": {group},
+  "private_group": [{group}]}`, each group (a webinar's backstage, a private chat group) with its `id`,
+  `createTime`, `deleteTime` and `actions`: `[{"email", "joinTime", "leaveTime"}]`, times counted from when
+  archiving started (HH:MM:SS).
 
 Both are Zoom's data, untrusted: reading never fails (what is not JSON is said to be unreadable), and only the
 first READ_LIMIT bytes are read, so memory stays bounded; the file itself is archived whole in any case.
@@ -23,7 +29,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -39,17 +44,21 @@ ELAPSED = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d)")
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 PUBLIC, PRIVATE, DELETED, REACTION, FEEDBACK, EDITED, REPLY = range(1, 8)
-# The fields read for what Zoom's page documents, then by its convention (see above): first present wins.
-SENDER = ("s_name",)
-SENDER_EMAIL = ("s_email",)
-RECIPIENT = ("r_name", "receiver_name", "receiver")
-RECIPIENT_EMAIL = ("r_email", "receiver_email")
-TEXT = ("content", "msg_content", "message", "text")
-FILES = ("files", "file", "file_names", "file_name")
-REPLIED = ("reply_main_msg_id", "main_msg_id", "reply_msg_id")
-KNOWN = {"msg_type", "e_time", "e_archive_time", "s_id", "msg_id", "msg_extended_type", "r_id"}
-KNOWN |= {*SENDER, *SENDER_EMAIL, *RECIPIENT, *RECIPIENT_EMAIL, *TEXT, *FILES, *REPLIED}
-ENCODED = {"s_name", "s_email", "msg_id", "r_name", "r_email", "content", "msg_content", *REPLIED}
+FEEDBACK_NAMES = {"1": "raising hand", "2": "yes", "3": "no"}
+# msg_extended_type's pairs: where the sender was (the first), and to whom the message went (the fifth).
+WHERE = {"03": "in a breakout room", "04": "in the waiting room", "05": "in the backstage"}
+AUDIENCES = {
+    "01": "Everyone",
+    "02": "Hosts and panelists",
+    "03": "Panelists and hosts (an attendee's message)",
+    "05": "Waiting room participants",
+    "06": "All hosts (from the waiting room)",
+}
+DIRECT, PRIVATE_GROUP = "04", "07"
+# What is read from a message; `rich_text` (formatting) is read and not shown; any other field is shown.
+KNOWN = {"msg_type", "e_time", "e_archive_time", "s_id", "s_name", "s_email", "msg_id", "msg_extended_type"}
+KNOWN |= {"r_id", "r_name", "r_email", "msg_content", "original_msg_id", "parent_msg_id", "private_group_id"}
+KNOWN |= {"files", "rich_text"}
 
 
 @dataclass(frozen=True)
@@ -59,19 +68,36 @@ class ChatMessage:
     kind: int  # msg_type: PUBLIC, PRIVATE, DELETED, REACTION, FEEDBACK, EDITED or REPLY (0 when Zoom gives none)
     offset: timedelta | None  # since the meeting started (e_time), else since archiving started (e_archive_time)
     since_archiving: bool  # which of the two the offset counts from
-    message_id: str  # the message's id; for a deletion or an edit, the id of the message it changes
+    message_id: str  # msg_id: the message's own id
     sender: str
     sender_email: str
-    recipient: str  # a private message's recipient; empty for a message to everyone
+    recipient: str  # a direct message's recipient; empty for a message to a group of people
     recipient_email: str
     text: str
     files: tuple[str, ...]
-    replied_to: str  # a reply's original message id
-    other: tuple[tuple[str, str], ...]  # fields of the entry not read above, as Zoom gave them
+    changes: str  # original_msg_id: the message a deletion or an edit changes
+    replied_to: str  # parent_msg_id: the message a reply answers
+    audience: str = ""  # msg_extended_type's fifth pair: to whom it went (AUDIENCES, DIRECT, PRIVATE_GROUP)
+    where: str = ""  # msg_extended_type's first pair: where the sender was
+    group: str = ""  # private_group_id: the private group chat it went to
+    other: tuple[tuple[str, str], ...] = ()  # fields of the entry not read above, as Zoom gave them
 
     @property
     def private(self) -> bool:
-        return self.kind == PRIVATE or bool(self.recipient or self.recipient_email)
+        """A direct message to one person, or a message to a private group chat."""
+        direct = self.kind == PRIVATE or self.audience in (DIRECT, PRIVATE_GROUP)
+        return direct or bool(self.recipient or self.recipient_email or self.group)
+
+    @property
+    def to(self) -> str:
+        """To whom the message went, as the bodies say it."""
+        if self.recipient or self.recipient_email:
+            return _who(self.recipient, self.recipient_email)
+        if self.group or self.audience == PRIVATE_GROUP:
+            return f"private group chat {self.group}".strip()
+        if self.private:
+            return "someone"
+        return AUDIENCES.get(self.audience, "Everyone")
 
 
 @dataclass(frozen=True)
@@ -90,13 +116,13 @@ def read_chat(stream: BinaryIO) -> ArchivedChat:
 
 
 def chat_transcript(chat: ArchivedChat) -> Transcript:
-    """The chat as timed lines, like a chat file's: who wrote, to whom (Everyone, or one person privately), what,
-    and what each edit, deletion and reply was about: the message it changes or answers, quoted, and its id
-    (shown with that message too, as two messages may say the same)."""
+    """The chat as timed lines, like a chat file's: who wrote, to whom (Everyone, another audience, or one person
+    or a private group privately), what, and what each edit, deletion and reply was about: the message it changes
+    or answers, quoted, and its id (shown with that message too, as two messages may say the same)."""
     if chat.problem:
         return Transcript((Utterance(None, "", f"[{chat.problem}]"),))
     texts = {m.message_id: m.text for m in chat.messages if m.kind in (PUBLIC, PRIVATE, REPLY) and m.message_id}
-    referred = {m.message_id for m in chat.messages if m.kind in (DELETED, EDITED)}
+    referred = {m.changes or m.message_id for m in chat.messages if m.kind in (DELETED, EDITED)}
     referred |= {m.replied_to for m in chat.messages if m.replied_to}
     referred.discard("")
     return Transcript(tuple(_utterance(m, referred, texts) for m in chat.messages))
@@ -104,16 +130,18 @@ def chat_transcript(chat: ArchivedChat) -> Transcript:
 
 def _utterance(message: ChatMessage, referred: set[str], texts: dict[str, str]) -> Utterance:
     text = message.text
+    if message.kind == FEEDBACK:
+        text = FEEDBACK_NAMES.get(text, text)
     if message.files:
         text = "\n".join(filter(None, [text, *(f"[file: {name}]" for name in message.files)]))
-    changed = _quoted(message.message_id, texts)
+    changed = _quoted(message.changes or message.message_id, texts)
     lead = {
         DELETED: f"[deleted {changed}]",
         EDITED: f"[edited {changed}, now:] ",
         REACTION: "[reaction] ",
         FEEDBACK: "[nonverbal feedback] ",
     }.get(message.kind, "")
-    lines = [f"{lead}{text}".rstrip()]
+    lines = [f"{f'[{message.where}] ' if message.where else ''}{lead}{text}".rstrip()]
     if message.other:
         lines.append("; ".join(f"{name}: {value}" for name, value in message.other))
     if message.message_id in referred and message.kind not in (DELETED, EDITED):
@@ -123,7 +151,7 @@ def _utterance(message: ChatMessage, referred: set[str], texts: dict[str, str]) 
         message.offset,
         _who(message.sender, message.sender_email),
         "\n".join(line for line in lines if line),
-        recipient=_who(message.recipient, message.recipient_email) or "someone" if message.private else "Everyone",
+        recipient=message.to,
         private=message.private,
         refers_to=(texts.get(message.replied_to) or f"message {message.replied_to}") if replied else "",
         kind=TRANSCRIPT_REPLY if replied else MESSAGE,
@@ -142,31 +170,36 @@ def _who(name: str, email: str) -> str:
 
 def _message(entry: dict[str, Any]) -> ChatMessage:
     meeting_offset = _elapsed(entry.get("e_time"))
+    pairs = re.findall(r"\d\d", str(entry.get("msg_extended_type") or ""))
     return ChatMessage(
         kind=_int(entry.get("msg_type")),
         offset=meeting_offset if meeting_offset is not None else _elapsed(entry.get("e_archive_time")),
         since_archiving=meeting_offset is None,
-        message_id=_field(entry, ("msg_id",)),
-        sender=_field(entry, SENDER),
-        sender_email=_field(entry, SENDER_EMAIL),
-        recipient=_field(entry, RECIPIENT),
-        recipient_email=_field(entry, RECIPIENT_EMAIL),
-        text=_field(entry, TEXT),
-        files=_file_names(next((entry[name] for name in FILES if entry.get(name)), None)),
-        replied_to=_field(entry, REPLIED),
+        message_id=_field(entry, "msg_id"),
+        sender=_field(entry, "s_name"),
+        sender_email=_field(entry, "s_email"),
+        recipient=_field(entry, "r_name"),
+        recipient_email=_field(entry, "r_email"),
+        text=_field(entry, "msg_content"),
+        files=_file_names(entry.get("files")),
+        changes=_field(entry, "original_msg_id"),
+        replied_to=_field(entry, "parent_msg_id"),
+        audience=pairs[4] if len(pairs) == 6 else "",
+        where=WHERE.get(pairs[0], "") if len(pairs) == 6 else "",
+        group=_field(entry, "private_group_id"),
         other=tuple((name, _plain(value)) for name, value in entry.items() if name not in KNOWN),
     )
 
 
 def _file_names(value: Any) -> tuple[str, ...]:
-    """A message's files: names, or objects with a name (`file_name` or `name`)."""
+    """A message's files (`fileName`, with its `fileSize` when Zoom gives it); one without a name as Zoom gave it."""
     names = []
-    for item in value if isinstance(value, list) else [value] if value else []:
-        if isinstance(item, dict):
-            name = item.get("file_name") or item.get("name") or item.get("file_id") or item.get("id")
-            names.append(_decoded(str(name)) if name else json.dumps(item, sort_keys=True))
+    for item in as_list(value):
+        if isinstance(item, dict) and item.get("fileName"):
+            size = item.get("fileSize")
+            names.append(f"{_plain(item['fileName'])}" + (f" ({size} bytes)" if isinstance(size, int) else ""))
         else:
-            names.append(_decoded(str(item)))
+            names.append(_plain(item))
     return tuple(names)
 
 
@@ -174,46 +207,74 @@ def _file_names(value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class MemberLog:
-    """A breakout room's member log: its records as (field, value) pairs, and the emails in them."""
+class Member:
+    """One member's stay in a subgroup, times counted from when archiving started."""
 
-    records: tuple[tuple[tuple[str, str], ...], ...]
+    email: str
+    joined: str
+    left: str
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """A webinar's backstage or a private chat group: when it existed, and who was in it when."""
+
+    kind: str  # "Backstage" or "Private chat group"
+    id: str
+    created: str
+    deleted: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class MemberLog:
+    """The subgroups of a meeting or webinar (its backstage, its private chat groups) and their members."""
+
+    archiving_start: str
+    groups: tuple[Subgroup, ...]
     problem: str = ""
 
     @property
     def emails(self) -> tuple[str, ...]:
         """The addresses of the people the log names, each once, in order."""
-        found = (value for record in self.records for name, value in record if "email" in name.lower())
-        return tuple(dict.fromkeys(value.strip() for value in found if EMAIL.fullmatch(value.strip())))
+        found = (member.email.strip() for group in self.groups for member in group.members)
+        return tuple(dict.fromkeys(email for email in found if EMAIL.fullmatch(email)))
 
 
 def read_member_log(stream: BinaryIO) -> MemberLog:
-    """The records of a SUB_GROUP_MEMBER_LOG file: a list of objects, or the first list of objects an object
-    holds (nested objects are flattened into `parent.child` fields)."""
+    """The subgroups of a SUB_GROUP_MEMBER_LOG file: its backstage room, then its private chat groups."""
     data, problem = _load(stream)
     if problem:
-        return MemberLog((), problem)
-    entries = data if isinstance(data, list) else _first_list(data)
-    return MemberLog(tuple(tuple(_flat(entry)) for entry in entries if isinstance(entry, dict)))
+        return MemberLog("", (), problem)
+    if not isinstance(data, dict):
+        return MemberLog("", (), "the file is not in the shape Zoom documents for a member log")
+    backstage = [("Backstage", data["backstage_room"])] if isinstance(data.get("backstage_room"), dict) else []
+    groups = backstage + [("Private chat group", group) for group in as_list(data.get("private_group"))]
+    return MemberLog(
+        _plain(data.get("archiving_start_time") or ""),
+        tuple(_subgroup(kind, group) for kind, group in groups if isinstance(group, dict)),
+    )
 
 
-def _first_list(data: Any) -> list[Any]:
-    if isinstance(data, dict):
-        for value in data.values():
-            if isinstance(value, list) and any(isinstance(item, dict) for item in value):
-                return value
-    return []
+def _subgroup(kind: str, group: dict[str, Any]) -> Subgroup:
+    members = tuple(
+        Member(_plain(a.get("email") or ""), _plain(a.get("joinTime") or ""), _plain(a.get("leaveTime") or ""))
+        for a in as_list(group.get("actions"))
+        if isinstance(a, dict)
+    )
+    created, deleted = (_plain(group.get(name) or "") for name in ("createTime", "deleteTime"))
+    return Subgroup(kind, _plain(group.get("id") or ""), created, deleted, members)
 
 
-def _flat(entry: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
-    for name, value in entry.items():
-        if isinstance(value, dict):
-            yield from _flat(value, f"{prefix}{name}.")
-        else:
-            shown = _plain(value)
-            if "name" in name.lower() or "email" in name.lower():
-                shown = _decoded(shown)
-            yield f"{prefix}{name}", shown
+def member_log_transcript(log: MemberLog) -> Transcript:
+    """The member log as lines for the bodies: when archiving started, then each subgroup and each stay in it."""
+    if log.problem:
+        return Transcript((Utterance(None, "", f"[{log.problem}]"),))
+    lines = [f"Times count from when archiving started ({log.archiving_start or 'not given'})."]
+    for group in log.groups:
+        lines.append(f"{group.kind} {group.id}: opened {group.created or '?'}, closed {group.deleted or '?'}")
+        lines += [f"  {m.email or '(no email)'}: joined {m.joined or '?'}, left {m.left or '?'}" for m in group.members]
+    return Transcript(tuple(Utterance(None, "", line) for line in lines))
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -236,13 +297,10 @@ def _load(stream: BinaryIO) -> tuple[Any, str]:
         return None, "the file is not valid JSON"
 
 
-def _field(entry: dict[str, Any], names: tuple[str, ...]) -> str:
-    for name in names:
-        value = entry.get(name)
-        if value not in (None, ""):
-            shown = _plain(value)
-            return _decoded(shown) if name in ENCODED else shown
-    return ""
+def _field(entry: dict[str, Any], name: str) -> str:
+    """A field Zoom encodes in base64 (ids, names, emails, text), decoded; as it is when it is not base64."""
+    value = entry.get(name)
+    return _decoded(_plain(value)) if value not in (None, "") else ""
 
 
 def _decoded(value: str) -> str:
@@ -273,10 +331,3 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def member_log_transcript(log: MemberLog) -> Transcript:
-    """The member log as lines for the bodies: one a record, its fields as Zoom names them."""
-    if log.problem:
-        return Transcript((Utterance(None, "", f"[{log.problem}]"),))
-    return Transcript(tuple(Utterance(None, "", "; ".join(f"{k}: {v}" for k, v in record)) for record in log.records))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import io
+import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
@@ -29,7 +30,8 @@ class BlockBlobWriter(io.RawIOBase):
 
     Until the commit the blob does not exist (nobody can read half of it, and no blob-created event fires);
     the uncommitted blocks of a writer that never commits are dropped by the service after a week. With
-    `once`, the commit is made with `If-None-Match: *`, so an existing blob is never replaced.
+    `once`, the commit is made with `If-None-Match: *`, so an existing blob is never replaced. Each writer's
+    block ids are its own: two writers of one blob never commit each other's blocks.
     """
 
     def __init__(self, blob: BlobClient, content_type: str, *, once: bool, block_size: int = BLOCK_SIZE):
@@ -42,6 +44,7 @@ class BlockBlobWriter(io.RawIOBase):
         self._blocks: list[BlobBlock] = []
         self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="stage-block")
         self._staging: deque[Future[object]] = deque()
+        self._writer = uuid.uuid4().hex
 
     def writable(self) -> bool:
         return True
@@ -79,8 +82,9 @@ class BlockBlobWriter(io.RawIOBase):
     def _stage(self, data: bytes) -> None:
         if len(self._staging) >= IN_FLIGHT:
             self._staging.popleft().result()  # raises the first failure, and bounds memory
-        # Block ids must all have the same length within a blob.
-        block_id = base64.b64encode(f"{len(self._blocks):08d}".encode()).decode()
+        # Block ids must all have the same length within a blob; they are this writer's own, because another
+        # writer of the same blob (a capture that took over a stalled one's claim) stages its blocks beside them.
+        block_id = base64.b64encode(f"{self._writer}-{len(self._blocks):08d}".encode()).decode()
         # In the caller's context, so that what the SDK logs there carries the unit of work's dimensions.
         work = contextvars.copy_context().run
         self._staging.append(self._pool.submit(work, self.blob.stage_block, block_id, data, length=len(data)))

@@ -47,8 +47,8 @@ from shared.records import (
     recording_blob_name,
     utc_text,
 )
-from shared.settings import ARCHIVING, MEETINGS, Settings
-from shared.sources import Found, Sources, archive_people, room_members
+from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, Settings
+from shared.sources import Found, Sources, archive_people, subgroup_members
 from shared.state import CAPTURED, DEFERRED, EXCLUDED, FAILED, WAITING, State, column_list
 from shared.storage import copy_once, store_once
 from shared.transcript import TEXT_LIMIT
@@ -66,6 +66,7 @@ CALLS_AT_ONCE = 32  # Zoom calls this process's captures make at the same time, 
 DEFERRAL_LIMIT = timedelta(days=3)  # Zoom takes up to 24 hours to process a recording; after this, it is stuck
 RECHECK_AFTER = timedelta(hours=6)  # a captured meeting is looked at once more then: Zoom's later files, its summary
 PARTIAL_RETRIES_FOR = timedelta(days=7)  # a file that could not be fetched is tried on every run for this long
+NOTHING_FROM = {RECORDINGS: "no cloud recording", ARCHIVING: "no archive"}  # what a source lacking a meeting says
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,12 @@ BUSY = "busy"  # another worker, alive, is capturing the meeting
 
 
 class UnknownMeeting(Exception):
-    """Zoom has no such meeting, or no recording of it (404): recorded once, never retried."""
+    """Zoom knows no such meeting (404 from every source asked, and no details of it): recorded once, never
+    retried. `lacks` says what was asked for."""
 
-    def __init__(self, error: ZoomError):
+    def __init__(self, error: ZoomError, lacks: str):
         self.error = error
-        super().__init__(f"Zoom has no recording of this meeting ({error})")
+        super().__init__(f"Zoom knows no such meeting: {lacks} ({error})")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ class Capturer:
                 self.add_late_files(ref, key)
             except UnknownMeeting as gone:
                 log.warning("files Zoom may have added to an archived meeting cannot be listed: %s", gone)
+            except DailyLimitReached as limit:  # the meeting is archived: only the look waits, due after it
+                log.warning("files Zoom may have added to an archived meeting are looked for later: %s", limit)
+                self.state.update_meeting(key, recheck=True, recheck_after=utc_text(limit.until))
             return Capture(CAPTURED, blob_name)
         try:
             meeting = self.fetch_meeting(ref.uuid)
@@ -316,6 +321,8 @@ class Capturer:
             return NotNow(EXCLUDED, f"a breakout room, archived with its meeting {parent} (replay that one)")
         if not (found.recording or found.archive or found.room_archives):
             found = self._unrecorded(found)
+            if isinstance(found, NotNow):
+                return found
         facts = found.facts()
         host_id = str(facts.get("host_id") or "")
         user = zoom.user(host_id) if host_id else None
@@ -378,24 +385,24 @@ class Capturer:
         return {name: future.result() for name, future in started.items()}
 
     def _find(self, uuid: str) -> Found:
-        """The meeting in every source, the first thing asked of Zoom: a 404 means Zoom has no such meeting (or no
-        recording of it, when recordings are the only source), which no retry changes."""
-        try:
-            return self.sources.find(uuid, self._rooms(archive_key(uuid)))
-        except ZoomError as error:
-            if error.status == 404:
-                raise UnknownMeeting(error) from error
-            raise
+        """The meeting in every source, with the breakout rooms known of it: the first thing asked of Zoom."""
+        return self.sources.find(uuid, self._rooms(archive_key(uuid)))
 
-    def _unrecorded(self, found: Found) -> Found:
-        """A meeting neither recorded nor archived: its details (a webinar's from its report), when past
-        meetings are a source; otherwise, or when Zoom does not know the meeting, it is unknown."""
-        if MEETINGS in self.settings.zoom_sources:
-            details = self.zoom.past_meeting(found.uuid) or self.zoom.webinar_report(found.uuid)
-            if details:
-                return replace(found, details=details)
-        nothing = "Zoom has no cloud recording, archive nor details of this meeting"
-        raise UnknownMeeting(ZoomError(404, MEETING_NOT_FOUND, nothing))
+    def _unrecorded(self, found: Found) -> Found | NotNow:
+        """A meeting neither recorded nor archived, known by its details (a webinar's from its report): archived
+        from them when past meetings are a source, else left out saying which setting would archive it (a
+        summary webhook queues such meetings). Without details Zoom knows no such meeting: no retry changes it."""
+        sources = self.settings.zoom_sources
+        details = self.zoom.past_meeting(found.uuid) or self.zoom.webinar_report(found.uuid)
+        if not details:
+            asked = [lack for source, lack in NOTHING_FROM.items() if source in sources] + ["no details of it"]
+            lacks = ", and ".join(filter(None, [", ".join(asked[:-1]), asked[-1]]))
+            raise UnknownMeeting(ZoomError(404, MEETING_NOT_FOUND, f"Meeting does not exist: {found.uuid}."), lacks)
+        if MEETINGS in sources:
+            return replace(found, details=details)
+        lacks = " nor ".join(lack.removeprefix("no ") for source, lack in NOTHING_FROM.items() if source in sources)
+        reason = f"Zoom has no {lacks} of this meeting: add meetings to ZOOM_SOURCES to archive meetings without them"
+        return NotNow(EXCLUDED, reason)
 
     def _rooms(self, key: str) -> list[str]:
         """The meeting's breakout rooms the listing and the webhook found (only archiving has rooms)."""
@@ -468,7 +475,7 @@ class Capturer:
                 else:
                     downloaded.append(fetched)
             meeting = replace(meeting, files=tuple(c.file for c in downloaded), missing=tuple(missing))
-            meeting = room_members(meeting, downloaded, area.open, self.settings.organization_domains)
+            meeting = subgroup_members(meeting, downloaded, area.open, self.settings.organization_domains)
             said = read_said(downloaded, area.open)
             stored_in = StoredIn(self.recordings.account_name, self.recordings.container_name, self.recordings.url)
             captured, composition = place_files(meeting, downloaded, said, limit, stored_in)

@@ -25,7 +25,7 @@ KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 OUR_PREFIXES = ("ARCHIVE_", "ZOOM_", "GRAPH_", "MAILBOX_", "ORGANIZATION_", "RECONCILE_", "SWEEP_", "WORKBOOK_")
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder of function_app.py, as deployed
 # The `file_type` values of Zoom's recording files (the spec's enum, plus TIMELINE, which it documents).
-# The `file_type` values of Zoom's archive files add SUB_GROUP_MEMBER_LOG (a breakout room's member log).
+# The `file_type` values of Zoom's archive files add SUB_GROUP_MEMBER_LOG (who was in which subgroup when).
 ZOOM_FILE_TYPES = (
     "MP4",
     "M4A",

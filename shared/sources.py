@@ -4,8 +4,8 @@ archives of its breakout rooms) and its details, read for one instance and put t
 A meeting several sources have is archived once, keyed by its UUID: its facts come from the cloud recording
 when it has one, else from its details (GET /past_meetings/{uuid}), else from its archive; its files are
 those of every source, each saying which source listed it and, for a breakout room's, which room. The
-sources enabled (`ZOOM_SOURCES`) decide which APIs are asked: a meeting queued for its recording alone that
-Zoom no longer has is an error, as before; with other sources, a source without the meeting has nothing.
+sources enabled (`ZOOM_SOURCES`) decide which APIs are asked; a source without the meeting has nothing (what a
+meeting no source has is, the capture decides: shared/capture.py).
 (Facts: ../shared/reference/zoom-api.md §2.4, §2.5, §2.8.)
 """
 
@@ -44,10 +44,6 @@ class Found:
     archive: dict[str, Any] | None  # GET /past_meetings/{uuid}/archive_files
     room_archives: tuple[dict[str, Any], ...] = ()  # the same, of each of its breakout rooms
     details: dict[str, Any] | None = None  # GET /past_meetings/{uuid} (a webinar's report): the capture adds it
-
-    @property
-    def anything(self) -> bool:
-        return bool(self.recording or self.archive or self.room_archives or self.details)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -109,15 +105,8 @@ class Sources:
         self.enabled = enabled
 
     def find(self, uuid: str, rooms: Iterable[str] = ()) -> Found:
-        """The instance in every enabled source, and the archives of the breakout rooms named (Light calls).
-
-        With recordings the only source, a meeting Zoom has no recording of raises Zoom's 404, as it always
-        did; otherwise a source without the meeting has nothing.
-        """
-        recording = None
-        if RECORDINGS in self.enabled:
-            only = self.enabled == (RECORDINGS,)
-            recording = self.zoom.meeting_recordings(uuid) if only else self.zoom.recording(uuid)
+        """The instance in every enabled source, and the archives of the breakout rooms named (Light calls)."""
+        recording = self.zoom.recording(uuid) if RECORDINGS in self.enabled else None
         archive, room_archives = None, ()
         if ARCHIVING in self.enabled:
             archive = self.zoom.archive(uuid)
@@ -144,14 +133,15 @@ def archive_people(
     return (*participants, *added.values())
 
 
-def room_members(
+def subgroup_members(
     meeting: Meeting,
     logs: Iterable[CapturedFile],
     open_file: Callable[[CapturedFile], BinaryIO],
     domains: tuple[str, ...],
 ) -> Meeting:
-    """The meeting with the people its breakout rooms' member logs name and its participants do not: each room's
-    members get the meeting's item. They are listed without sessions: the logs' times are the rooms'."""
+    """The meeting with the people its member logs name and its participants do not (the members of its backstage
+    and private chat groups, of the meeting or of a breakout room): they get the meeting's item. They are listed
+    without sessions: the logs' times are the subgroups'."""
     known = {p.email.strip().lower() for p in meeting.participants if p.email}
     added = []
     for captured in logs:

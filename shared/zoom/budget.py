@@ -10,7 +10,10 @@ ETag), then lets each caller go at its slot, so the table is written once per ba
 The same rows say what one instance learnt for all: a 429 pauses the category (`paused_until`), a spent daily
 quota or a long Retry-After blocks it (`blocked_until`); a row per UTC day counts the Heavy and
 Resource-intensive calls that share the daily quota. Every time is the wall clock (seconds since the epoch),
-which Azure keeps in step across instances far closer than the share's margin.
+which Azure keeps in step across instances far closer than the share's margin: a clock d seconds fast makes
+the others' calls wait d more (never more calls than the rate), one d seconds slow sends its calls up to d late,
+on top of others' (within the share's margin for the milliseconds Azure's clocks differ by; the 429 pause
+covers the rest), and a schedule further ahead than HORIZON is taken for a wrong clock and not kept.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ log = logging.getLogger(__name__)
 CONFLICTS = 100  # optimistic updates of one row tried at most, each after a short random wait
 TABLE_NOT_FOUND = "TableNotFound"  # the storage's code: the table itself is missing, not the row
 CONFLICT_WAIT = 0.005  # seconds, at most, before reading a row another instance has just written again
+# Seconds ahead no schedule reaches with clocks that agree: a 429's pause is at most a minute (a longer wait
+# blocks instead), and the queue of every instance's batches about a minute (README, Scale).
+HORIZON = 600.0
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,15 @@ class Schedule:
     blocked_limit: str = ""  # "daily limit" or "rate limit": what blocks it
 
     def slots(self, now: float, count: int, interval: float) -> tuple[list[float], Schedule]:
-        """`count` slots `interval` apart from the first free one, and the schedule after them."""
+        """`count` slots `interval` apart from the first free one, and the schedule after them. A schedule
+        further ahead than HORIZON was written by a clock far ahead of this one (or read by one far behind):
+        it is not kept, rather than every caller of every instance sleeping until then."""
         start = max(self.next, self.paused_until, now)
+        if start > now + HORIZON:
+            log.warning(
+                "the Zoom budget's schedule is %.0f s ahead of this clock: an instance's clock is wrong", start - now
+            )
+            start = now
         times = [start + n * interval for n in range(count)]
         return times, Schedule(start + count * interval, self.paused_until, self.blocked_until, self.blocked_limit)
 

@@ -145,9 +145,6 @@ class Endpoints:
             )
             window_start = window_end + timedelta(days=1)
 
-    def meeting_recordings(self, uuid: str) -> dict[str, Any]:
-        return self.get("/meetings/{meetingId}/recordings", meetingId=encode_uuid(uuid))
-
     def recording(self, uuid: str) -> dict[str, Any] | None:
         """The instance's cloud recording; None when it has none (Zoom answers 404/3301)."""
         return self._optional("/meetings/{meetingId}/recordings", meetingId=encode_uuid(uuid))

@@ -46,6 +46,15 @@ def test_a_write_once_blob_is_never_replaced(container: ContainerClient) -> None
     assert container.get_blob_client("a.mp4").download_blob().readall() == b"other bytes"
 
 
+def test_two_writers_of_one_blob_never_mix_their_blocks(container: ContainerClient) -> None:
+    """Two captures of one meeting at once (a claim taken over from a worker that stalled): whichever commits
+    first makes the blob of its own bytes, never blocks of the other's staged meanwhile under the same ids."""
+    other = os.urandom(len(DATA))
+    first, second = write(container, "m.eml", DATA, once=True), write(container, "m.eml", other, once=True)
+    assert first.commit() is True and second.commit() is False
+    assert container.get_blob_client("m.eml").download_blob().readall() == DATA
+
+
 def test_an_empty_file_is_an_empty_blob(container: ContainerClient) -> None:
     assert write(container, "empty.txt", b"", once=True).commit()
     assert container.get_blob_client("empty.txt").download_blob().readall() == b""

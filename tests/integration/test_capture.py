@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -17,10 +17,11 @@ from local.world import World
 from shared.archiver import Archiver
 from shared.capture import Staging
 from shared.message.reader import read_message
-from shared.records import MeetingRef, archive_key
+from shared.records import MeetingRef, archive_key, parse_time
 from shared.settings import load_settings
 from shared.state import column_list
 from tests.corpus import answer
+from tests.integration.conftest import daily_limit_spent
 from tests.tenant import File, Tenant
 from tests.unit.message.examples import captured
 
@@ -145,6 +146,28 @@ def test_a_download_that_keeps_breaking_leaves_the_rest_archived_and_a_later_run
     assert (row["files_missing"], row["missing_files"], row["recheck"]) == (0, "", False)
     assert archiver.state.meetings_to_recheck(datetime.now(UTC)) == []
     assert archiver.status(day, day).days[0].failures == []
+
+
+def test_zoom_s_quota_met_while_looking_at_an_archived_meeting_again_leaves_it_due_after_the_reset(
+    fresh: World, tenant: Tenant
+) -> None:
+    alice = tenant.person("Alice Archer")
+    meeting = tenant.meeting(alice, "Planning", files=[File("CHAT", CHAT)])
+    complete = tenant.apply_before(fresh, "TRANSCRIPT")
+    archiver = Archiver(load_settings(fresh.app_settings()))
+    key = archive_key(meeting.uuid)
+    assert archiver.capture_meeting(MeetingRef(meeting.uuid)).status == "captured"
+    fresh.zoom.seed(complete, tenant.folder)
+    fresh.zoom.fault(daily_limit_spent("/recordings$", "Light", **{"Retry-After": ""}))
+
+    # recording.transcript_completed: the look at Zoom's files waits for the quota; it is not a failure
+    again = archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))
+
+    row = archiver.state.meeting(key) or {}
+    assert again.status == "captured" and row["status"] == "captured" and "additions" not in row
+    reset = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
+    assert row["recheck"] is True and parse_time(row["recheck_after"]) == reset
+    assert archiver.state.meetings_to_recheck(reset) and not archiver.state.meetings_to_recheck(datetime.now(UTC))
 
 
 def test_an_ai_summary_zoom_finishes_or_edits_after_the_meeting_was_archived_is_added_to_it(

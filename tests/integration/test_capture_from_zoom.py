@@ -195,9 +195,47 @@ def test_a_meeting_zoom_does_not_know_is_recorded_once_as_failed_for_good(fresh:
 
     assert captured.status == "failed"
     row = archiver.state.meeting(archive_key(uuid)) or {}
-    assert (row["status"], row["error_code"], row["final"]) == ("failed", "zoom_404_3301", True)
-    assert row["reason"].startswith("Zoom has no recording of this meeting (Zoom API error 404 code 3301")
-    assert zoom_calls(fresh) == [f"/v2/meetings/{encode_uuid(uuid)}/recordings"], "asked once"
+    assert (row["status"], row["error_code"], row["final"]) == ("failed", "zoom_404_3001", True)
+    assert row["reason"].startswith("Zoom knows no such meeting: no cloud recording, and no details of it")
+    path = encode_uuid(uuid)
+    asked = [f"/v2/meetings/{path}/recordings", f"/v2/past_meetings/{path}", f"/v2/report/webinars/{path}"]
+    assert zoom_calls(fresh) == asked, "each asked once"
+
+
+@pytest.mark.parametrize("sources", ["recordings", "archiving", "recordings,archiving"])
+def test_a_meeting_zoom_did_not_record_nor_archive_is_left_out_saying_which_setting(
+    fresh: World, tenant: Tenant, sources: str
+) -> None:
+    """A summary webhook (meeting.summary_completed) for a meeting held without a cloud recording, when the past
+    meetings are not a source: nothing failed, and nothing is retried; the row says what would archive it."""
+    alice, bob = tenant.person("Alice Archer"), tenant.person("Bob Baker")
+    meeting = tenant.meeting(alice, "Summarised", cloud_recording=False, attendees=[(alice, 0, 30), (bob, 0, 30)])
+    meeting.summary = SUMMARY
+    tenant.apply(fresh)
+    archiver = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=sources)))
+
+    captured = archiver.capture_meeting(MeetingRef(meeting.uuid, source="webhook"))
+
+    assert captured.status == "excluded"
+    row = archiver.state.meeting(archive_key(meeting.uuid)) or {}
+    assert row["status"] == "excluded" and "final" not in row and "error_code" not in row
+    assert "add meetings to ZOOM_SOURCES" in row["reason"]
+
+    both = Archiver(load_settings(fresh.app_settings(ZOOM_SOURCES=f"{sources},meetings")))
+    assert both.capture_meeting(MeetingRef(meeting.uuid, source="webhook")).status == "captured"
+    (message,) = [
+        b.name
+        for b in BlobServiceClient.from_connection_string(fresh.azurite.connection_string)
+        .get_container_client("messages")
+        .list_blobs()
+    ]
+    record = read_message(
+        BlobServiceClient.from_connection_string(fresh.azurite.connection_string)
+        .get_container_client("messages")
+        .download_blob(message)
+        .readall()
+    ).record
+    assert record.summary is not None and record.summary.overview == "Budget agreed." and record.files == ()
 
 
 def test_a_meeting_another_live_worker_is_capturing_is_looked_at_again_after_it(fresh: World, tenant: Tenant) -> None:

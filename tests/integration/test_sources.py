@@ -39,10 +39,28 @@ def b64(text: str) -> str:
 def chat_file(*messages: tuple[int, str, str, str]) -> bytes:
     """A CHAT_MESSAGE file as Zoom's Archived JSON schemas page documents it: (msg_type, e_time, sender, text)."""
     entries = [
-        {"msg_type": kind, "e_time": when, "s_name": b64(who), "msg_id": b64(f"m{n}"), "content": b64(text)}
+        {
+            "msg_type": kind,
+            "e_time": when,
+            "e_archive_time": when,
+            "s_id": "",
+            "s_name": b64(who),
+            "s_email": "",
+            "msg_id": b64(f"m{n}"),
+            "msg_extended_type": "010101000100" if kind == 1 else "010101000400",
+            **({"r_id": "", "r_name": b64("Alice Archer"), "r_email": ""} if kind == 2 else {}),
+            "msg_content": b64(text),
+        }
         for n, (kind, when, who, text) in enumerate(messages)
     ]
     return json.dumps({"uuid": "x", "messages": entries}).encode()
+
+
+def member_log(*emails: str) -> bytes:
+    """A SUB_GROUP_MEMBER_LOG file as Zoom's Archived JSON schemas page documents it: one private chat group."""
+    actions = [{"email": email, "joinTime": "00:01:00", "leaveTime": "00:09:00"} for email in emails]
+    group = {"id": "g1", "createTime": "00:01:00", "deleteTime": "00:09:00", "actions": actions}
+    return json.dumps({"archiving_start_time": "2026-03-02T10:00:00Z", "private_group": [group]}).encode()
 
 
 def run(world: World, **settings: str) -> str:
@@ -67,7 +85,7 @@ def test_every_meeting_from_every_source_lands_once_saying_where_it_came_from(fr
     alice, bob, carol = tenant.person("Alice Archer"), tenant.person("Bob Baker"), tenant.person("Carol Cho")
     dan = tenant.person("Dan Diaz", status="inactive")
     chat = chat_file((1, "00:01:00", "Alice Archer", "Welcome"), (2, "00:02:00", "Bob Baker", "psst"))
-    log = json.dumps([{"user_name": b64("Carol Cho"), "email": carol.email}]).encode()
+    log = member_log(carol.email)
     board = tenant.meeting(
         alice,
         "Board",
@@ -98,7 +116,7 @@ def test_every_meeting_from_every_source_lands_once_saying_where_it_came_from(fr
     graph = GraphReader(fresh)
     alices, carols = items(graph, alice), items(graph, carol)
     assert sorted(alices) == ["Board", "Standup"] and sorted(items(graph, bob)) == ["Board"]
-    assert list(carols) == ["Board"]  # only her breakout room's member log names her
+    assert list(carols) == ["Board"]  # only the member log of her breakout room names her
     assert sorted(items(graph, dan)) == ["Standup"]
     record = record_of(alices["Board"])
     assert record.sources == (RECORDINGS, ARCHIVING, MEETINGS)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 import pytest
 
 from emulators.zoom.emulator import needs_double_encoding
-from local.demo import DEMO
+from local.demo import DEMO, UNRECORDED
 from local.world import ORGANIZATION_DOMAIN
 
 MB = 1000 * 1000
@@ -52,3 +53,35 @@ def test_an_internal_participant_has_no_mailbox(zoom: dict[str, Any], graph: dic
     without_mailbox = {u["mail"].lower() for u in graph["users"] if u.get("mailbox") is False}
     emails = {(p.get("user_email") or "").lower() for p in participants(zoom)}
     assert {e for e in without_mailbox & emails if e.endswith("@" + ORGANIZATION_DOMAIN)}
+
+
+@pytest.fixture(scope="module")
+def unrecorded() -> dict[str, Any]:
+    return json.loads(UNRECORDED.read_text())
+
+
+def test_a_meeting_only_zoom_s_archiving_has_with_one_participant_s_audio_and_a_breakout_room(
+    unrecorded: dict[str, Any],
+) -> None:
+    archived = {m["archive"]["uuid"]: m for m in unrecorded["meetings"] if "archive" in m}
+    assert not any("recording" in m for m in unrecorded["meetings"])
+    (meeting,) = [m for m in archived.values() if not m["archive"]["is_breakout_room"]]
+    files = meeting["archive"]["archive_files"]
+    assert {f["file_type"] for f in files} >= {"CHAT_MESSAGE"} and any(f["individual"] for f in files)
+    (room,) = [m for m in archived.values() if m["archive"]["is_breakout_room"]]
+    assert room["archive"]["parent_meeting_id"] == meeting["archive"]["uuid"]
+    assert {f["file_type"] for f in room["archive"]["archive_files"]} == {"CHAT_MESSAGE", "SUB_GROUP_MEMBER_LOG"}
+
+
+def test_a_meeting_neither_recorded_nor_archived_has_participants_and_a_summary(unrecorded: dict[str, Any]) -> None:
+    (meeting,) = [m for m in unrecorded["meetings"] if "archive" not in m]
+    assert meeting["details"]["uuid"] and len(meeting["participants"]) >= 2 and meeting["summary"]
+
+
+def test_each_archived_file_given_states_its_size_and_sha256(unrecorded: dict[str, Any]) -> None:
+    for meeting in unrecorded["meetings"]:
+        for item in (meeting.get("archive") or {}).get("archive_files", []):
+            if name := meeting["files"].get(item["id"]):
+                content = (DEMO / name).read_bytes()
+                assert item["file_size"] == len(content), name
+                assert item["encryption_fingerprint"] == hashlib.sha256(content).hexdigest(), name

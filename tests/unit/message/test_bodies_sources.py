@@ -1,6 +1,6 @@
 """What the bodies say of a meeting's sources: which Zoom sources the record came from, where each file came
 from (the cloud recording, the archive, a breakout room, one participant's recording), the archived chat
-(CHAT_MESSAGE) read like the chat file with private messages marked, and each room's member log."""
+(CHAT_MESSAGE) read like the chat file with private messages marked, and a member log under its room."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ CHAT = json.dumps(
                 "e_time": "00:01:02",
                 "s_name": b64("Alice"),
                 "msg_id": b64("m1"),
-                "content": b64("Hi <all>"),
+                "msg_extended_type": "010101000100",
+                "msg_content": b64("Hi <all>"),
             },
             {
                 "msg_type": 2,
@@ -52,13 +53,33 @@ CHAT = json.dumps(
                 "s_email": b64("bob@contoso.example"),
                 "r_name": b64("Alice"),
                 "msg_id": b64("m2"),
-                "content": b64("psst"),
+                "msg_extended_type": "010101000400",
+                "msg_content": b64("psst"),
             },
-            {"msg_type": 3, "e_time": "00:03:00", "s_name": b64("Bob"), "msg_id": b64("m2")},
+            {
+                "msg_type": 3,
+                "e_time": "00:03:00",
+                "s_name": b64("Bob"),
+                "msg_id": b64("m3"),
+                "msg_extended_type": "010102000100",
+                "original_msg_id": b64("m2"),
+            },
         ],
     }
 ).encode()
-LOG = json.dumps([{"user_name": b64("Carol Cho"), "email": "carol@contoso.example", "join_time": "00:10:00"}]).encode()
+LOG = json.dumps(
+    {
+        "archiving_start_time": "2026-03-04T04:30:00Z",
+        "private_group": [
+            {
+                "id": "g1",
+                "createTime": "00:10:00",
+                "deleteTime": "00:12:00",
+                "actions": [{"email": "carol@contoso.example", "joinTime": "00:10:00", "leaveTime": "00:12:00"}],
+            }
+        ],
+    }
+).encode()
 
 
 def test_the_facts_name_the_sources_and_the_breakout_rooms() -> None:
@@ -100,7 +121,7 @@ def test_a_breakout_room_s_member_log_is_shown_under_its_room() -> None:
     text, html = bodies(build_message(meeting(rooms=(ROOM,)), files, {"key-1": LOG}))
     assert "Breakout room Pricing: Member log (01-sub_group_member_log.json;" in text
     assert any(h.startswith("Breakout room Pricing: Member log") for h in Page(html).headings)
-    assert "user_name: Carol Cho; email: carol@contoso.example; join_time: 00:10:00" in text
+    assert "carol@contoso.example: joined 00:10:00, left 00:12:00" in text
 
 
 def test_zoom_s_archived_transcript_is_archived_but_not_shown_as_text() -> None:

@@ -221,3 +221,16 @@ def test_a_steady_stream_of_calls_writes_the_budget_once_per_batch_not_once_per_
     calls = sent_within([limiter], clock, MEDIUM, 10)
     assert len(calls) >= 60 * SHARE * 10 - 1
     assert table.writes <= len(calls) / 5  # each reservation covers the last AHEAD seconds' calls: a dozen
+
+
+def test_a_schedule_written_by_a_clock_far_ahead_does_not_hold_every_instance_back() -> None:
+    """An instance whose clock is an hour fast reserves its calls an hour ahead on the account's schedule; the
+    others do not wait an hour for it (inside a function's 30-minute timeout): no schedule reaches that far."""
+    table = Table()
+    (right,), clock = instances(1, table=table)
+    fast = AccountBudget(table, "acct", PLANS["business"], SHARE, clock=lambda: clock.now + 3600)
+    fast.reserve(MEDIUM, 16)
+    fast.pause(MEDIUM, 5)
+    started = clock.now
+    right.acquire(MEDIUM)
+    assert clock.now - started < 1
