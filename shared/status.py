@@ -188,56 +188,53 @@ def _failures(
     state: State,
 ) -> list[Failure]:
     found = [
-        Failure(
-            day=day,
-            meeting_uuid=str(row.get("uuid", "")),
-            topic=str(row.get("topic", "")),
-            participant="",
-            mailbox="",
-            stage="capture",
-            code=str(row.get("error_code", "")),
-            reason=str(row.get("reason", "")),
-            attempts=int(row.get("attempts") or 0),
-            last_attempt=str(row.get("updated_at", "")),
-        )
+        _failure(day, "capture", row, row, str(row.get("error_code", "")))
         for row in rows
         if row.get("status") == FAILED
     ]
     found += [  # archived without some files: the sweep tries them again (a replay too), the report names them
-        Failure(
-            day=day,
-            meeting_uuid=str(row.get("uuid", "")),
-            topic=str(row.get("topic", "")),
-            participant="",
-            mailbox="",
-            stage="capture",
-            code=FILES_MISSING,
-            reason=f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
-            attempts=int(row.get("attempts") or 0),
-            last_attempt=str(row.get("updated_at", "")),
+        _failure(
+            day,
+            "capture",
+            row,
+            row,
+            FILES_MISSING,
+            f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
         )
         for row in rows
         if row.get("status") == CAPTURED and int(row.get("files_missing") or 0) > 0
     ]
-    for row in delivered:
-        if row.get("status") != FAILED:
-            continue
-        meeting = meetings.get(row["PartitionKey"]) or state.meeting(row["PartitionKey"]) or {}
-        found.append(
-            Failure(
-                day=day,
-                meeting_uuid=str(meeting.get("uuid", "")),
-                topic=str(meeting.get("topic", "")),
-                participant=str(row.get("participant", "")),
-                mailbox=str(row.get("mailbox", "")),
-                stage="import",
-                code=str(row.get("code", "")),
-                reason=str(row.get("reason", "")),
-                attempts=int(row.get("attempts") or 0),
-                last_attempt=str(row.get("updated_at", "")),
-            )
+    found += [
+        _failure(
+            day,
+            "import",
+            row,
+            meetings.get(row["PartitionKey"]) or state.meeting(row["PartitionKey"]) or {},
+            str(row.get("code", "")),
         )
+        for row in delivered
+        if row.get("status") == FAILED
+    ]
     return sorted(found, key=lambda f: (f.last_attempt, f.meeting_uuid, f.mailbox), reverse=True)
+
+
+def _failure(
+    day: str, stage: str, row: dict[str, Any], meeting: dict[str, Any], code: str, reason: str | None = None
+) -> Failure:
+    """A failure line from the row that failed (a meeting's, or a delivery's, which names the participant and
+    mailbox) and its meeting; the reason is the row's own unless given."""
+    return Failure(
+        day=day,
+        meeting_uuid=str(meeting.get("uuid", "")),
+        topic=str(meeting.get("topic", "")),
+        participant=str(row.get("participant", "")),
+        mailbox=str(row.get("mailbox", "")),
+        stage=stage,
+        code=code,
+        reason=str(row.get("reason", "")) if reason is None else reason,
+        attempts=int(row.get("attempts") or 0),
+        last_attempt=str(row.get("updated_at", "")),
+    )
 
 
 # --- renderings ---------------------------------------------------------------------------------
