@@ -221,7 +221,15 @@ class Archiver:
             allowed = PastMeetings(self.zoom, self.state, self.settings).allowed
             heavy = allowed if MEETINGS in self.settings.zoom_sources else 0
             return status.status_log(
-                self.state, reports, first, last, self.settings.workbook_url, poisoned, heavy_allowed=heavy
+                self.state,
+                reports,
+                first,
+                last,
+                self.settings.workbook_url,
+                poisoned,
+                heavy_allowed=heavy,
+                zoom_daily_used=self.zoom.budget.daily_used,
+                zoom_daily_quota=self.zoom.budget.plan.daily,
             )
 
     def reconcile(self, days: list[date] | None = None, today: date | None = None) -> list[report.Report]:

@@ -10,8 +10,11 @@ no report as such, so that "nothing known" never reads as "0". Three renderings 
 page for a browser (no script, no external asset, every Zoom string escaped), JSON, and CSV that parses back
 into the same values (but for a quote before text a spreadsheet would run), with a byte order mark so that
 Excel reads it as UTF-8.
-With past meetings among the sources, each day also shows the Heavy Zoom calls their listing made against
-its daily share (`ZOOM_MEETINGS_HEAVY_PERCENT`), and each report counts the meetings by source.
+Each day also shows what the archiver's Zoom calls used that day (UTC) of the daily quota that Zoom's Heavy and
+Resource-intensive APIs share across the account (the account budget's count, shared/zoom/budget.py, which the
+workbook's daily budget tile charts from the requests sent); with past meetings among the sources, the Heavy
+calls their listing made against its share of that quota (`ZOOM_MEETINGS_HEAVY_PERCENT`); and each report's
+meetings by source.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 from typing import Any
@@ -71,17 +74,19 @@ class Day:
     report_generated_at: str  # empty when no completeness report covers the day yet
     gaps: list[Gap]
     heavy_calls: int = 0  # Heavy Zoom calls the past meetings' listing made that day (UTC)
+    zoom_daily_used: int = 0  # the Zoom daily quota (Heavy and Resource-intensive calls) the archiver used that day
     report_sources: str = ""  # the report's meetings by source, as a line
     report_incomplete: str = ""  # why the report's inventory of Zoom may lack meetings
 
     @property
     def empty(self) -> bool:
-        """Nothing recorded for the day, no completeness report and no Heavy call: nothing is known of it yet."""
+        """Nothing recorded for the day, no completeness report and no Zoom call counted: nothing is known of it yet."""
         return (
             not self.report_generated_at
             and not any(self.counts.values())
             and not self.failures
             and not self.heavy_calls
+            and not self.zoom_daily_used
         )
 
 
@@ -93,6 +98,7 @@ class StatusLog:
     workbook_url: str = ""  # the operators' workbook in the Azure portal, when deployed (WORKBOOK_URL)
     poisoned: int = 0  # messages in the poison queues that the sweep has not read yet (any day)
     heavy_allowed: int = 0  # the past meetings' daily share of Heavy calls; 0 when they are not a source
+    zoom_daily_quota: int = 0  # the plan's daily quota of Heavy and Resource-intensive calls; 0: not shown
 
 
 def status_log(
@@ -103,9 +109,12 @@ def status_log(
     workbook_url: str = "",
     poisoned: int = 0,
     heavy_allowed: int = 0,
+    zoom_daily_used: Callable[[date], int] | None = None,
+    zoom_daily_quota: int = 0,
 ) -> StatusLog:
-    """The log of the meetings held from `first` to `last`, with the completeness reports of those days, and,
-    when past meetings are listed (`heavy_allowed`, their daily share), each day's Heavy calls."""
+    """The log of the meetings held from `first` to `last`, with the completeness reports of those days; when
+    past meetings are listed (`heavy_allowed`, their daily share), each day's Heavy calls; with the plan's daily
+    quota of Heavy and Resource-intensive calls, what the account's Zoom budget counted of it each day."""
     meetings = {row["PartitionKey"]: row for row in state.meetings_between(first, last)}
     deliveries = state.deliveries_between(first, last)
     by_day: dict[str, list[dict[str, Any]]] = {}
@@ -122,6 +131,7 @@ def status_log(
         rows, delivered = by_day.get(day, []), delivered_by_day.get(day, [])
         report = reports_by_day.get(day)
         heavy = state.heavy_calls(current) if heavy_allowed else 0
+        used = zoom_daily_used(current) if zoom_daily_used and zoom_daily_quota else 0
         days.append(
             Day(
                 day=day,
@@ -130,12 +140,13 @@ def status_log(
                 report_generated_at=report.generated_at if report else "",
                 gaps=list(report.gaps) if report else [],
                 heavy_calls=heavy,
+                zoom_daily_used=used,
                 report_sources=sources_line(report.counts) if report else "",
                 report_incomplete=report.incomplete if report else "",
             )
         )
         current -= timedelta(days=1)
-    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url, poisoned, heavy_allowed)
+    return StatusLog(first.isoformat(), last.isoformat(), days, workbook_url, poisoned, heavy_allowed, zoom_daily_quota)
 
 
 def _partial(row: dict[str, Any], meetings: dict[str, dict[str, Any]]) -> bool:
@@ -177,56 +188,53 @@ def _failures(
     state: State,
 ) -> list[Failure]:
     found = [
-        Failure(
-            day=day,
-            meeting_uuid=str(row.get("uuid", "")),
-            topic=str(row.get("topic", "")),
-            participant="",
-            mailbox="",
-            stage="capture",
-            code=str(row.get("error_code", "")),
-            reason=str(row.get("reason", "")),
-            attempts=int(row.get("attempts") or 0),
-            last_attempt=str(row.get("updated_at", "")),
-        )
+        _failure(day, "capture", row, row, str(row.get("error_code", "")))
         for row in rows
         if row.get("status") == FAILED
     ]
     found += [  # archived without some files: the sweep tries them again (a replay too), the report names them
-        Failure(
-            day=day,
-            meeting_uuid=str(row.get("uuid", "")),
-            topic=str(row.get("topic", "")),
-            participant="",
-            mailbox="",
-            stage="capture",
-            code=FILES_MISSING,
-            reason=f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
-            attempts=int(row.get("attempts") or 0),
-            last_attempt=str(row.get("updated_at", "")),
+        _failure(
+            day,
+            "capture",
+            row,
+            row,
+            FILES_MISSING,
+            f"archived without {row['files_missing']} file(s) Zoom lists: {row.get('missing_reason', '')}",
         )
         for row in rows
         if row.get("status") == CAPTURED and int(row.get("files_missing") or 0) > 0
     ]
-    for row in delivered:
-        if row.get("status") != FAILED:
-            continue
-        meeting = meetings.get(row["PartitionKey"]) or state.meeting(row["PartitionKey"]) or {}
-        found.append(
-            Failure(
-                day=day,
-                meeting_uuid=str(meeting.get("uuid", "")),
-                topic=str(meeting.get("topic", "")),
-                participant=str(row.get("participant", "")),
-                mailbox=str(row.get("mailbox", "")),
-                stage="import",
-                code=str(row.get("code", "")),
-                reason=str(row.get("reason", "")),
-                attempts=int(row.get("attempts") or 0),
-                last_attempt=str(row.get("updated_at", "")),
-            )
+    found += [
+        _failure(
+            day,
+            "import",
+            row,
+            meetings.get(row["PartitionKey"]) or state.meeting(row["PartitionKey"]) or {},
+            str(row.get("code", "")),
         )
+        for row in delivered
+        if row.get("status") == FAILED
+    ]
     return sorted(found, key=lambda f: (f.last_attempt, f.meeting_uuid, f.mailbox), reverse=True)
+
+
+def _failure(
+    day: str, stage: str, row: dict[str, Any], meeting: dict[str, Any], code: str, reason: str | None = None
+) -> Failure:
+    """A failure line from the row that failed (a meeting's, or a delivery's, which names the participant and
+    mailbox) and its meeting; the reason is the row's own unless given."""
+    return Failure(
+        day=day,
+        meeting_uuid=str(meeting.get("uuid", "")),
+        topic=str(meeting.get("topic", "")),
+        participant=str(row.get("participant", "")),
+        mailbox=str(row.get("mailbox", "")),
+        stage=stage,
+        code=code,
+        reason=str(row.get("reason", "")) if reason is None else reason,
+        attempts=int(row.get("attempts") or 0),
+        last_attempt=str(row.get("updated_at", "")),
+    )
 
 
 # --- renderings ---------------------------------------------------------------------------------
@@ -244,6 +252,7 @@ CSV_COLUMNS = list(
             "record",
             "day",
             *COUNTS,
+            "zoom_daily_used",
             "heavy_calls",
             "report_generated_at",
             "report_sources",
@@ -283,6 +292,7 @@ def to_csv(log: StatusLog) -> str:
                 "record": "day",
                 "day": day.day,
                 **day.counts,
+                "zoom_daily_used": day.zoom_daily_used,
                 "heavy_calls": day.heavy_calls,
                 "report_generated_at": day.report_generated_at,
                 "report_sources": day.report_sources,
@@ -311,6 +321,8 @@ def to_text(log: StatusLog) -> str:
         for f in day.failures:
             where = f" mailbox {f.mailbox}" if f.mailbox else ""
             lines.append(f"  FAILED {f.stage} {f.meeting_uuid} {f.topic!r}{where}: {f.code} {f.reason} ({f.attempts}x)")
+        if log.zoom_daily_quota:
+            lines.append(f"  {zoom_daily_line(day.zoom_daily_used, log.zoom_daily_quota)}")
         if log.heavy_allowed:
             lines.append(f"  {heavy_line(day.heavy_calls, log.heavy_allowed)}")
         if day.report_generated_at:
@@ -323,7 +335,17 @@ def to_text(log: StatusLog) -> str:
 def to_html(log: StatusLog) -> str:
     """A page an administrator opens in a browser: every failure first, then a table per day."""
     failures = [f for day in log.days for f in day.failures]
-    return render_template("status.html", log=log, failures=failures, counts=COUNTS, heavy_line=heavy_line)
+    return render_template(
+        "status.html", log=log, failures=failures, counts=COUNTS, heavy_line=heavy_line, zoom_daily_line=zoom_daily_line
+    )
+
+
+def zoom_daily_line(used: int, quota: int) -> str:
+    """A day's use of the daily quota Zoom's Heavy and Resource-intensive APIs share, as the workbook's tile has it."""
+    return (
+        f"Zoom's daily quota of Heavy and Resource-intensive calls (UTC day): {used} of {quota} used by the archiver "
+        f"({100 * used / quota:.1f} %)"
+    )
 
 
 def heavy_line(calls: int, allowed: int) -> str:

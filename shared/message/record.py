@@ -1,15 +1,18 @@
 """Our machine-readable record of a meeting, `zoom-meeting.json` in its message: what capture writes and what
 the import and the completeness report read back.
 
-It keeps Zoom's values unaltered (the bodies show them cleaned). `from_json` reads any record an earlier
-version wrote: a field it lacks, or holds as null, reads as empty, as it always has.
+It keeps Zoom's values unaltered (the bodies show them cleaned), every file Zoom lists among them: those archived,
+those that could not be fetched (`missing_files`) and those left out (`files_not_archived`: Zoom's archiving
+failed to make them, or ARCHIVE_FILE_TYPES leaves their type out), each with where it came from; of Zoom's
+listing only the download URL is not kept (it is useless once the file is archived). `from_json` reads any
+record an earlier version wrote: a field it lacks, or holds as null, reads as empty, as it always has.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +36,9 @@ from shared.records import (
 )
 
 RECORD_FILENAME = "zoom-meeting.json"
+# Why a file Zoom lists is not in the archive, in `files_not_archived`.
+FAILED_BY_ZOOM = "Zoom's archiving failed to make it (Zoom lists it as failed and will not make it)"
+TYPE_LEFT_OUT = "its type is not among ARCHIVE_FILE_TYPES"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class ArchivedFile:
     source: str = ""  # the Zoom source that listed it (settings.SOURCES); empty in a record that predates sources
     room: str = ""  # the UUID of the breakout room it comes from; empty: the meeting itself
     participant: str = ""  # an individual recording's participant (their email, as Zoom names them)
+    individual: bool = False  # one participant's recording, not the meeting's
 
     @classmethod
     def of(cls, captured: CapturedFile) -> ArchivedFile:
@@ -65,6 +72,7 @@ class ArchivedFile:
             source=file.source,
             room=file.room,
             participant=file.participant,
+            individual=file.individual,
             key=file.key,
             file_type=file.file_type,
             recording_type=file.recording_type,
@@ -102,7 +110,8 @@ class MeetingRecord:
     recording_end: datetime | None = None
     end_source: str = ""
     timezone_source: str = ""
-    missing: tuple[MissingFile, ...] = ()
+    missing: tuple[MissingFile, ...] = ()  # their files as the record keeps them (`_kept`)
+    not_archived: tuple[RecordingFile, ...] = ()  # the same
     sources: tuple[str, ...] = ()  # the Zoom sources that had the meeting; empty in a record that predates them
     rooms: tuple[BreakoutRoom, ...] = ()
     addition_to: str = ""  # an addition's: the archive key of its meeting's own message (its Message-ID's left part)
@@ -116,7 +125,8 @@ class MeetingRecord:
             recording_end=recording_end,
             end_source=meeting.end_source,
             timezone_source=meeting.timezone_source,
-            missing=meeting.missing,
+            missing=tuple(MissingFile(_kept(m.file), m.reason) for m in meeting.missing),
+            not_archived=tuple(_kept(f) for f in meeting.not_archived),
             sources=meeting.sources,
             rooms=meeting.rooms,
             uuid=meeting.uuid,
@@ -216,20 +226,13 @@ class MeetingRecord:
                     "source": f.source or None,
                     "breakout_room": f.room or None,
                     "participant": f.participant or None,
+                    "individual": f.individual,
                 }
                 for f in self.files
             ],
-            "missing_files": [
-                {
-                    "key": m.file.key,
-                    "file_type": m.file.file_type,
-                    "recording_type": m.file.recording_type,
-                    "recording_start": _time(m.file.start),
-                    "recording_end": _time(m.file.end),
-                    "listed_size": m.file.size,
-                    "reason": m.reason,
-                }
-                for m in self.missing
+            "missing_files": [{**_listed(m.file), "reason": m.reason} for m in self.missing],
+            "files_not_archived": [
+                {**_listed(f), "reason": FAILED_BY_ZOOM if f.failed else TYPE_LEFT_OUT} for f in self.not_archived
             ],
         }
 
@@ -275,7 +278,8 @@ class MeetingRecord:
             recording_end=parse_time(data.get("recording_end")),
             end_source=_str(data.get("end_time_source")),
             timezone_source=_str(data.get("timezone_source")),
-            missing=tuple(_missing(m) for m in _objects(data.get("missing_files"))),
+            missing=tuple(MissingFile(_listing(m), _str(m.get("reason"))) for m in _objects(data.get("missing_files"))),
+            not_archived=tuple(_listing(f) for f in _objects(data.get("files_not_archived"))),
             sources=tuple(_str(source) for source in as_list(data.get("sources"))),
             rooms=tuple(
                 BreakoutRoom(
@@ -346,40 +350,62 @@ def _summary(value: Any) -> Summary | None:
     )
 
 
-def _missing(item: dict[str, Any]) -> MissingFile:
-    file = RecordingFile(
+def _kept(file: RecordingFile) -> RecordingFile:
+    """Zoom's listing of a file as the record keeps it: all of it but the download URL."""
+    return replace(file, download_url="")
+
+
+def _listed(file: RecordingFile) -> dict[str, Any]:
+    """A file the message does not hold, as Zoom lists it (and where from)."""
+    return {
+        "key": file.key,
+        "file_type": file.file_type,
+        "file_extension": file.extension or None,
+        "recording_type": file.recording_type,
+        "recording_start": _time(file.start),
+        "recording_end": _time(file.end),
+        "listed_size": file.size,
+        "status": file.status or None,
+        "zoom_fingerprint": file.fingerprint or None,
+        "source": file.source or None,
+        "breakout_room": file.room or None,
+        "participant": file.participant or None,
+        "individual": file.individual,
+    }
+
+
+def _listing(item: dict[str, Any]) -> RecordingFile:
+    """Zoom's listing of a file as the record gives it back: a missing or left-out file's, or an archived one's
+    (whose size is the download's; Zoom's is its `listed_size`)."""
+    return RecordingFile(
         key=_str(item.get("key")),
         file_type=_str(item.get("file_type")),
-        extension="",
+        extension=_str(item.get("file_extension")),
         recording_type=_str(item.get("recording_type")),
         size=None if item.get("listed_size") is None else as_int(item.get("listed_size")),
         download_url="",
         start=parse_time(item.get("recording_start")),
         end=parse_time(item.get("recording_end")),
-        status="",
+        status=_str(item.get("status")),
+        fingerprint=_str(item.get("zoom_fingerprint")),
+        source=_str(item.get("source")),
+        room=_str(item.get("breakout_room")),
+        participant=_str(item.get("participant")),
+        individual=bool(item.get("individual")),
     )
-    return MissingFile(file, _str(item.get("reason")))
 
 
 def _file(item: dict[str, Any]) -> ArchivedFile:
-    return ArchivedFile(
-        key=_str(item.get("key")),
-        file_type=_str(item.get("file_type")),
-        recording_type=_str(item.get("recording_type")),
-        recording_start=parse_time(item.get("recording_start")),
-        recording_end=parse_time(item.get("recording_end")),
+    captured = CapturedFile(
+        _listing(item),
         filename=_str(item.get("filename")),
         content_type=_str(item.get("content_type")),
         size=as_int(item.get("size")),
         sha256=_str(item.get("sha256")),
-        zoom_fingerprint=_str(item.get("zoom_fingerprint")),
         stored_as=_str(item.get("stored_as")),
-        listed_size=None if item.get("listed_size") is None else as_int(item.get("listed_size")),
         note=_str(item.get("note")),
-        source=_str(item.get("source")),
-        room=_str(item.get("breakout_room")),
-        participant=_str(item.get("participant")),
     )
+    return ArchivedFile.of(captured)
 
 
 def _str(value: Any) -> str:

@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -139,10 +139,14 @@ class AccountBudget:
 
     # --- rows -----------------------------------------------------------------------------------
 
+    def daily_used(self, day: date) -> int:
+        """How much of the daily quota of Heavy and Resource-intensive calls was reserved on `day` (UTC)."""
+        return int(self._read(_daily_row(day))[0].get("used") or 0)
+
     def _count_daily(self, category: str, count: int) -> int:
         """Count `count` more calls in today's shared quota, or as many as it has left; raises once it is spent."""
         today = self._now().astimezone(UTC)
-        row = f"daily-{today.date().isoformat()}"
+        row = _daily_row(today.date())
         for _ in range(CONFLICTS):
             entity, etag = self._read(row)
             used = int(entity.get("used") or 0)
@@ -195,6 +199,10 @@ class _Contended(Exception):
 
     def __init__(self, row: str):
         super().__init__(f"the Zoom budget row {row!r} changed under each of {CONFLICTS} attempts to update it")
+
+
+def _daily_row(day: date) -> str:
+    return f"daily-{day.isoformat()}"
 
 
 def _schedule(entity: dict[str, Any]) -> Schedule:

@@ -22,10 +22,10 @@ class ZoomClient(Endpoints):
 
     def __init__(self, settings: Settings, session: requests.Session, budget: TableClient):
         self.tokens = Tokens(settings, session)
-        account = AccountBudget(
+        self.budget = AccountBudget(
             budget, settings.zoom_account_id, PLANS[settings.zoom_plan], settings.zoom_rate_share / 100
         )
-        limiter = RateLimiter(account)
+        limiter = RateLimiter(self.budget)
         super().__init__(Transport(settings.zoom_api_url, session, self.tokens, limiter))
         self.downloads = Downloads(session, self.tokens, settings.zoom_download_hosts)
 

@@ -143,6 +143,7 @@ def test_the_csv_download_parses_and_matches_the_json(failed_run: FailedRun, tmp
                     "report_generated_at": row["report_generated_at"],
                     "gaps": [],
                     "heavy_calls": int(row["heavy_calls"]),
+                    "zoom_daily_used": int(row["zoom_daily_used"]),
                     "report_sources": row["report_sources"],
                     "report_incomplete": row["report_incomplete"],
                 }

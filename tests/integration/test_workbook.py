@@ -172,3 +172,18 @@ def test_the_tiles_show_the_run_s_failures_throttling_and_latency(telemetry_of_a
     assert latency["meetings"] >= 1 and 0 < latency["p50_minutes"] <= latency["p95_minutes"] < 10
     completeness = run(connection, "completeness.kql")
     assert sum(row["gaps"] for row in completeness) >= 2  # the broken meeting, and Carol's mailbox
+
+
+def test_the_status_log_shows_the_zoom_daily_quota_used_as_the_budget_tile_does(
+    telemetry_of_a_run: tuple[Any, Archiver],
+) -> None:
+    """Both count the day's Heavy and Resource-intensive calls against the plan's quota: the tile from the requests
+    sent, the status log from the account budget every instance reserves them on (the webinar's details here)."""
+    connection, archiver = telemetry_of_a_run
+    today = datetime.now(UTC).date()
+    (tile,) = [row for row in run(connection, "zoom-daily-budget.kql") if row["day"].date() == today]
+    log = archiver.status(today - timedelta(days=1), today)
+    shown = {day.day: day.zoom_daily_used for day in log.days}
+
+    assert tile["used"] >= 1 and shown == {today.isoformat(): tile["used"], (today - timedelta(days=1)).isoformat(): 0}
+    assert log.zoom_daily_quota == 30_000 and f"{int(tile['used'])} of 30000 used" in status.to_text(log)

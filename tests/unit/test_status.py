@@ -139,3 +139,30 @@ def test_the_page_links_to_the_operators_workbook_when_deployed() -> None:
         in body
     )
     assert "workbook" not in render(log(), "html")[0]
+
+
+def test_each_day_shows_what_the_archiver_used_of_zoom_s_daily_quota_once_it_is_known() -> None:
+    day = date(2026, 3, 9)
+    meeting = {"PartitionKey": "k1", "day": day.isoformat(), "status": "captured", "delivery": "delivered"}
+    used = {TODAY: 1_500, day: 0, date(2026, 3, 8): 3}
+    rows = _Rows(meeting, [])
+
+    shown = status_log(rows, [], date(2026, 3, 8), TODAY, zoom_daily_used=used.__getitem__, zoom_daily_quota=30_000)  # type: ignore[arg-type]
+
+    assert [(d.day, d.zoom_daily_used, d.empty) for d in shown.days] == [
+        ("2026-03-10", 1_500, False),  # no meeting held that day, but Zoom calls made on it
+        ("2026-03-09", 0, False),
+        ("2026-03-08", 3, False),
+    ]
+    line = (
+        "Zoom's daily quota of Heavy and Resource-intensive calls (UTC day): 1500 of 30000 used by the archiver (5.0 %)"
+    )
+    assert line in to_text(shown)
+    page = render(shown, "html")[0]
+    assert page.count("<p class='zoom-daily'>") == 3 and line.replace("'", "&#39;") in page
+    csv_rows = list(csv.DictReader(io.StringIO(render(shown, "csv")[0].removeprefix(BOM))))
+    assert [r["zoom_daily_used"] for r in csv_rows] == ["1500", "0", "3"]
+    assert render(shown, "json")[0].count('"zoom_daily_used"') == 3
+
+    unknown = status_log(rows, [], date(2026, 3, 8), TODAY)  # type: ignore[arg-type]
+    assert "Zoom's daily quota" not in to_text(unknown) + render(unknown, "html")[0]

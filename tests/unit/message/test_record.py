@@ -4,16 +4,18 @@ later version reads, including the records already archived."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.message.compose import build_message
+from shared.message.headers import message_id
 from shared.message.reader import read_message
 from shared.message.record import ArchivedFile, MeetingRecord
-from shared.records import Participant, Person, PollAnswer, Question, Session, Summary
-from tests.unit.message.examples import START, captured, meeting, zoom_text
+from shared.records import BreakoutRoom, MissingFile, Participant, Person, PollAnswer, Question, Session, Summary
+from tests.unit.message.examples import START, attendee, captured, meeting, zoom_text
 
 # A record as the archive writes it since it keeps the meeting's and the recordings' spans, participants' ids,
 # every form of the AI summary and the files it could not fetch.
@@ -123,6 +125,7 @@ WRITTEN = {
             "source": "recordings",
             "breakout_room": None,
             "participant": None,
+            "individual": False,
         },
         {
             "key": "f2",
@@ -141,18 +144,60 @@ WRITTEN = {
             "source": "archiving",
             "breakout_room": "room1==",
             "participant": "bob@contoso.example",
+            "individual": True,
         },
     ],
     "missing_files": [
         {
             "key": "f3",
             "file_type": "TRANSCRIPT",
+            "file_extension": "VTT",
             "recording_type": "audio_transcript",
             "recording_start": "2026-03-04T09:30:00Z",
             "recording_end": "2026-03-04T10:30:00Z",
             "listed_size": None,
+            "status": "completed",
+            "zoom_fingerprint": "ef" * 32,
+            "source": "archiving",
+            "breakout_room": "room1==",
+            "participant": None,
+            "individual": False,
             "reason": "download answered HTTP 404 (1 attempts)",
         }
+    ],
+    "files_not_archived": [
+        {
+            "key": "f4",
+            "file_type": "CC",
+            "file_extension": "VTT",
+            "recording_type": "closed_caption",
+            "recording_start": "2026-03-04T09:30:00Z",
+            "recording_end": "2026-03-04T10:30:00Z",
+            "listed_size": 80,
+            "status": "failed",
+            "zoom_fingerprint": None,
+            "source": "archiving",
+            "breakout_room": None,
+            "participant": None,
+            "individual": False,
+            "reason": "Zoom's archiving failed to make it (Zoom lists it as failed and will not make it)",
+        },
+        {
+            "key": "f5",
+            "file_type": "TIMELINE",
+            "file_extension": "JSON",
+            "recording_type": "timeline",
+            "recording_start": "2026-03-04T09:30:00Z",
+            "recording_end": "2026-03-04T10:30:00Z",
+            "listed_size": None,
+            "status": "completed",
+            "zoom_fingerprint": None,
+            "source": "recordings",
+            "breakout_room": None,
+            "participant": None,
+            "individual": False,
+            "reason": "its type is not among ARCHIVE_FILE_TYPES",
+        },
     ],
 }
 NEW = ("end_time_source", "recording_start", "recording_end", "recording_duration", "timezone_source")
@@ -160,7 +205,7 @@ NEW = ("end_time_source", "recording_start", "recording_end", "recording_duratio
 
 def _before(record: dict) -> dict:
     """The record as the archive wrote it before it kept spans, ids, summary forms and missing files."""
-    old = {k: v for k, v in record.items() if k not in (*NEW, "missing_files")}
+    old = {k: v for k, v in record.items() if k not in (*NEW, "missing_files", "files_not_archived")}
     old["participants"] = [
         {
             **{k: v for k, v in p.items() if k not in ("registrant_id", "other_names")},
@@ -172,7 +217,9 @@ def _before(record: dict) -> dict:
     old["summary"] = {k: summary[k] for k in ("title", "overview", "details", "next_steps")}
     old["summary"]["edited"] = {k: summary["edited"][k] for k in ("title", "overview", "details", "next_steps")}
     old["summary"]["edited"]["edited"] = None
-    old["files"] = [{k: v for k, v in f.items() if k not in ("listed_size", "note")} for f in record["files"]]
+    old["files"] = [
+        {k: v for k, v in f.items() if k not in ("listed_size", "note", "individual")} for f in record["files"]
+    ]
     return old
 
 
@@ -195,6 +242,12 @@ def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> No
     assert record.participants[1].registrant_id == "r1"
     assert (record.end_source, record.timezone_source, record.recording_minutes) == ("details", "host", 60)
     assert [(m.file.key, m.reason) for m in record.missing] == [("f3", "download answered HTTP 404 (1 attempts)")]
+    assert (record.missing[0].file.source, record.missing[0].file.room, record.missing[0].file.extension) == (
+        "archiving",
+        "room1==",
+        "VTT",
+    )
+    assert [(f.key, f.failed) for f in record.not_archived] == [("f4", True), ("f5", False)]
     assert record.polls == (PollAnswer("p1", "Bob", "bob@contoso.example", "Ship it?", "Yes", START),)
     assert record.qa == (Question("Guest", "", "Recorded?", ""),)
     assert record.summary is not None and record.summary.content == "## Key takeaways\n- Budget up"
@@ -208,10 +261,11 @@ def test_an_archived_record_reads_back_whole_and_is_written_the_same_way() -> No
     )
     assert record.sources == ("recordings", "archiving", "meetings")
     assert [(r.uuid, r.name, r.end - r.start) for r in record.rooms] == [("room1==", "Pricing", timedelta(minutes=15))]
-    assert (record.files[1].source, record.files[1].room, record.files[1].participant) == (
+    assert (record.files[1].source, record.files[1].room, record.files[1].participant, record.files[1].individual) == (
         "archiving",
         "room1==",
         "bob@contoso.example",
+        True,
     )
     assert json.loads(record.to_json()) == WRITTEN
     assert record.to_json() == json.dumps(WRITTEN, indent=2).encode()  # the same bytes, field for field
@@ -286,10 +340,59 @@ def test_any_meeting_comes_back_from_its_record_exactly(
 
 
 def test_a_record_written_before_sources_reads_with_none() -> None:
-    before = {k: v for k, v in WRITTEN.items() if k not in ("sources", "breakout_rooms")}
+    before = {k: v for k, v in WRITTEN.items() if k not in ("sources", "breakout_rooms", "files_not_archived")}
     before["files"] = [
-        {k: v for k, v in f.items() if k not in ("source", "breakout_room", "participant")} for f in WRITTEN["files"]
+        {k: v for k, v in f.items() if k not in ("source", "breakout_room", "participant", "individual")}
+        for f in WRITTEN["files"]
     ]
+    before["missing_files"] = [{k: v for k, v in m.items() if k in MISSING_BEFORE} for m in WRITTEN["missing_files"]]
     record = MeetingRecord.from_json(json.dumps(before))
-    assert (record.sources, record.rooms) == ((), ())
+    assert (record.sources, record.rooms, record.not_archived) == ((), (), ())
     assert [(f.source, f.room, f.participant) for f in record.files] == [("", "", ""), ("", "", "")]
+    assert [(m.file.key, m.file.source, m.file.room, m.reason) for m in record.missing] == [
+        ("f3", "", "", "download answered HTTP 404 (1 attempts)")
+    ]
+
+
+# What a record said of a file it could not fetch before it kept the file's whole listing.
+MISSING_BEFORE = ("key", "file_type", "recording_type", "recording_start", "recording_end", "listed_size", "reason")
+
+
+def test_a_message_reads_back_with_the_record_of_everything_it_was_built_from() -> None:
+    """Every field of the typed record survives build, blob and read: names in any script, sources, rooms, a file
+    of a room's individual recording, a file that could not be fetched, files left out, an addition."""
+    room = BreakoutRoom("room1==", "Prix 価格", START + timedelta(minutes=5), START + timedelta(minutes=20))
+    chat = "00:00:01\tJosé Müller:\t会議 ok\r\n".encode()
+    video = captured(1, "MP4", b"v" * 100, stored=True, fingerprint="ab" * 32)
+    room_chat = captured(2, "CHAT", chat)
+    room_chat = replace(
+        room_chat,
+        file=replace(room_chat.file, source="archiving", room=room.uuid, participant="", individual=True),
+        note="Zoom lists 4 bytes; the download has 3",
+    )
+    lost = replace(captured(3, "TRANSCRIPT", b"t").file, source="archiving", room=room.uuid, fingerprint="cd" * 32)
+    failed = replace(captured(4, "CC", b"c").file, source="archiving", status="failed")
+    left_out = replace(captured(5, "TIMELINE", b"{}").file, size=None)
+    built = meeting(
+        topic="Réunion 会議 \u202eevil",
+        name="山田 太郎",
+        participants=(attendee("José Müller", "jose@contoso.example"), attendee("iPhone", "", False)),
+        files=(video.file, room_chat.file),
+        end=START + timedelta(minutes=47),
+        end_source="details",
+        timezone_source="host",
+        recording_minutes=30,
+        summary=Summary("Plan", "Agreed.", (("Budget", "Up"),), ("Send",), content="## Done", doc_url="https://x"),
+        missing=(MissingFile(lost, "download answered HTTP 404 (5 attempts)"),),
+        not_archived=(failed, left_out),
+        sources=("recordings", "archiving"),
+        rooms=(room,),
+    )
+    for item in (built, replace(built, addition=True)):
+        files = [video, room_chat]
+        message = read_message(build_message(item, files, {"key-2": chat}))
+        assert message.record == MeetingRecord.of(item, files)
+        assert message.record.missing[0].file == replace(lost, download_url="")
+        assert message.record.not_archived == tuple(replace(f, download_url="") for f in (failed, left_out))
+        assert message.record.files[1].individual and message.record.files[1].room == room.uuid
+    assert message.record.addition_to == built.key and message.in_reply_to == message_id(built.key)
