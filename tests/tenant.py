@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -102,6 +103,13 @@ class File:
     @property
     def size(self) -> int:
         return self.declared_size if self.declared_size is not None else len(self.content or b"")
+
+
+def member_log(*emails: str) -> bytes:
+    """A SUB_GROUP_MEMBER_LOG file as Zoom's Archived JSON schemas page documents it: one private chat group."""
+    actions = [{"email": email, "joinTime": "00:01:00", "leaveTime": "00:09:00"} for email in emails]
+    group = {"id": "g1", "createTime": "00:01:00", "deleteTime": "00:09:00", "actions": actions}
+    return json.dumps({"archiving_start_time": "2026-03-02T10:00:00Z", "private_group": [group]}).encode()
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from local.host import LocalHost, Trigger
 from local.world import ROOT, World, host_environment
 from shared.records import archive_key
 from shared.zoom import encode_uuid
-from tests.tenant import ArchiveFile, File, GraphReader, Tenant
+from tests.tenant import ArchiveFile, File, GraphReader, Tenant, member_log
 
 pytestmark = pytest.mark.integration
 
@@ -274,8 +273,7 @@ def test_two_hosts_at_once_queue_capture_and_import_each_meeting_once(fresh: Wor
     board = tenant.meeting(
         alice, "Board", attendees=[(alice, 0, 30), (bob, 0, 30)], archive=[ArchiveFile("MP4", b"archived video")]
     )
-    log = json.dumps([{"user_name": base64.b64encode(b"Carol Cho").decode(), "email": carol.email}]).encode()
-    room = [ArchiveFile("M4A", b"room audio"), ArchiveFile("SUB_GROUP_MEMBER_LOG", log)]
+    room = [ArchiveFile("M4A", b"room audio"), ArchiveFile("SUB_GROUP_MEMBER_LOG", member_log(carol.email))]
     tenant.breakout_room(board, "Pricing", attendees=[(carol, 0, 10)], archive=room)
     tenant.meeting(bob, "Standup", cloud_recording=False, attendees=[(bob, 0, 15), (carol, 1, 15)], days_ago=3)
     for n in range(4):

@@ -24,7 +24,7 @@ from shared.records import MeetingRef, archive_key
 from shared.report import UNRECORDED, Report
 from shared.settings import ARCHIVING, MEETINGS, RECORDINGS, load_settings
 from shared.zoom import encode_uuid
-from tests.tenant import ArchiveFile, File, GraphReader, Person, Tenant
+from tests.tenant import ArchiveFile, File, GraphReader, Person, Tenant, member_log
 from tests.unit.message.examples import Page
 
 pytestmark = pytest.mark.integration
@@ -54,13 +54,6 @@ def chat_file(*messages: tuple[int, str, str, str]) -> bytes:
         for n, (kind, when, who, text) in enumerate(messages)
     ]
     return json.dumps({"uuid": "x", "messages": entries}).encode()
-
-
-def member_log(*emails: str) -> bytes:
-    """A SUB_GROUP_MEMBER_LOG file as Zoom's Archived JSON schemas page documents it: one private chat group."""
-    actions = [{"email": email, "joinTime": "00:01:00", "leaveTime": "00:09:00"} for email in emails]
-    group = {"id": "g1", "createTime": "00:01:00", "deleteTime": "00:09:00", "actions": actions}
-    return json.dumps({"archiving_start_time": "2026-03-02T10:00:00Z", "private_group": [group]}).encode()
 
 
 def run(world: World, **settings: str) -> str:
