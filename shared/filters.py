@@ -51,8 +51,8 @@ class Filters:
     def too_short(self, lasted: timedelta) -> str:
         """Why a meeting that lasted this long is not archived; empty when it is. How long a meeting lasted comes
         from the meeting itself (its end time, or its participants), never from the recordings listing, whose
-        `duration` is what was recorded (0 for most instant meetings)."""
-        if lasted < timedelta(minutes=self.min_duration_minutes):
+        `duration` is what was recorded (0 for most instant meetings). No minimum (0) leaves nothing out."""
+        if self.min_duration_minutes and lasted < timedelta(minutes=self.min_duration_minutes):
             minutes = max(0, int(lasted.total_seconds()) // 60)
             return (
                 f"the meeting lasted {minutes} minute(s), less than ARCHIVE_MIN_DURATION_MINUTES "

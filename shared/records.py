@@ -543,15 +543,16 @@ def meeting_end(
 ) -> tuple[datetime | None, str]:
     """When the meeting ended, and where that comes from (a key of END_SOURCES): Zoom's instance details (their
     `end_time`, else `start_time` + `duration`), else the last participant to leave, else the last recording
-    to end; (None, "") when nothing says. Never the listing's `duration`: that is what was recorded."""
+    to end; (None, "") when nothing says. Never the listing's `duration`: that is what was recorded. An end
+    before the start (Zoom's data disagreeing with itself) says nothing: the next source is asked."""
     details = details or {}
-    if end := parse_time(details.get("end_time")):
+    if (end := parse_time(details.get("end_time"))) and end >= start:
         return end, "details"
     if (minutes := as_int(details.get("duration"))) > 0:
         return (parse_time(details.get("start_time")) or start) + timedelta(minutes=minutes), "details"
-    if leaves := [s.leave_time for p in participants for s in p.sessions if s.leave_time]:
+    if (leaves := [s.leave_time for p in participants for s in p.sessions if s.leave_time]) and max(leaves) >= start:
         return max(leaves), "participants"
-    if ends := [f.end for f in files if f.end]:
+    if (ends := [f.end for f in files if f.end]) and max(ends) >= start:
         return max(ends), "recordings"
     return None, ""
 

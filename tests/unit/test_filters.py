@@ -24,7 +24,7 @@ def filters(**settings: str) -> Filters:
 def test_by_default_every_host_meeting_and_file_type_is_archived() -> None:
     default = filters()
     assert default.host_excluded(ALICE) == default.host_excluded(BOB) == default.host_excluded({}) == ""
-    assert default.too_short(timedelta(0)) == ""
+    assert default.too_short(timedelta(0)) == default.too_short(timedelta(minutes=-5)) == ""
     assert all(default.archives(t) for t in ("MP4", "CC", "TIMELINE", "SUMMARY", ""))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +12,10 @@ import pytest
 from shared.records import (
     Meeting,
     MeetingRef,
+    Participant,
     Person,
     RecordingFile,
+    Session,
     StoredIn,
     Summary,
     archive_key,
@@ -328,6 +330,17 @@ def test_a_meeting_ends_when_zoom_says_it_did_not_when_its_recording_does() -> N
     assert meeting_end(meeting.start, details, (), meeting.files)[0] == datetime(2020, 10, 23, 18, 20, tzinfo=UTC)
     assert meeting_end(meeting.start, {"duration": 184}, (), ())[0] == datetime(2020, 10, 23, 18, 20, 54, tzinfo=UTC)
     assert meeting_end(meeting.start, None, (), ()) == (None, "")
+
+
+def test_an_end_before_the_meeting_started_is_no_end() -> None:
+    """Zoom's data can disagree with itself (a details' end_time, a participant's leave_time stamped by a wrong
+    clock); an end before the start would read as a meeting of minus minutes, so the next source is asked."""
+    start = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    early = {"start_time": "2026-11-20T09:00:00Z", "end_time": "2026-11-03T10:01:00Z"}
+    left = Participant("Bob", "bob@contoso.example", True, (Session(start, start + timedelta(minutes=40), 2400),))
+    stale = Participant("Ann", "ann@contoso.example", True, (Session(None, datetime(2026, 11, 3, 10, tzinfo=UTC), 60),))
+    assert meeting_end(start, early, (left,), ()) == (start + timedelta(minutes=40), "participants")
+    assert meeting_end(start, early, (stale,), ()) == (None, "")
 
 
 def test_an_instant_meeting_without_a_time_zone_takes_its_hosts() -> None:
