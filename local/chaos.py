@@ -19,7 +19,6 @@ archive is whole; the time that takes is the time to recover.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import random
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.graph.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from local.demo import DEMO
+from local.demo import DEMO, demo_copy
 from local.world import ROOT, World, host_environment, start_world
 from shared.archiver import Archiver
 from shared.mailbox import ARCHIVE_KEY_PROPERTY
@@ -56,7 +55,6 @@ STAGES["retry_import"] = "import"
 KILL_AFTER = (1.0, 6.5)  # seconds after a host starts that it may be killed (it takes ~2 s to load)
 RECOVERY_DEADLINE = 30 * 60.0  # seconds: recovery that takes longer is a failure of its own
 WORKDIR = ROOT / ".local" / "chaos"
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _POISONED = re.compile(r"^\[[\d:]+\] \w+: .* moved to \S+-poison$")
 _LINE = re.compile(r"^\[[\d:]+\] (\w+) .*?: (started|ok \(|failed:)")
 
@@ -112,17 +110,8 @@ class Tenant:
         start = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
         for _ in range(count):
             number = len(self.meetings)
-            entry = copy.deepcopy(self.templates[number % len(self.templates)])
-            recording = entry["recording"]
-            recording["uuid"] = f"chaos{number:04d}-{recording['uuid']}"
-            entry = _moved(entry, start + timedelta(minutes=number) - _time(recording["start_time"]))
-            recording = entry["recording"]
-            for item in recording.get("recording_files", []):
-                if item.get("id"):
-                    item["id"] = f"{item['id']}-{number}"
-                if item.get("file_size"):
-                    item["file_size"] = min(item["file_size"], SMALL_FILE)
-            entry["files"] = {}
+            template = self.templates[number % len(self.templates)]
+            entry = demo_copy(template, f"chaos{number:04d}", start + timedelta(minutes=number), SMALL_FILE)
             self.meetings.append(entry)
 
     def seed(self, world: World) -> None:
@@ -363,17 +352,6 @@ def _row_of(tenant: Tenant, user_id: str) -> str:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _moved(value: Any, by: timedelta) -> Any:
-    """A seed entry with every time in it moved by `by`: the meeting, its participants' joins and leaves, its files."""
-    if isinstance(value, dict):
-        return {key: _moved(item, by) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_moved(item, by) for item in value]
-    if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
-        return (_time(value) + by).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
 
 
 def _day(entry: dict[str, Any]) -> date:

@@ -9,7 +9,6 @@ and the rate reached, and how many answers were 429s.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time
@@ -17,7 +16,7 @@ from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
-from local.demo import DEMO
+from local.demo import DEMO, demo_copy
 from local.world import ROOT, start_emulator, start_world
 from shared.zoom import ENDPOINTS
 
@@ -28,21 +27,12 @@ WORKDIR = ROOT / ".bench" / "zoom_calls"
 
 def tenant_copies(seed: dict, copies: int) -> dict:
     """The demo's meetings `copies` times over, spread over the last days, with small files."""
-    meetings = []
-    for number in range(copies):
-        for entry in seed["meetings"]:
-            entry = copy.deepcopy(entry)
-            recording = entry["recording"]
-            recording["uuid"] = f"bench{number:03d}-{recording['uuid']}"
-            start = datetime.now(UTC) - timedelta(days=1 + number % 20)
-            recording["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-            for item in recording.get("recording_files", []):
-                if item.get("id"):
-                    item["id"] = f"{item['id']}-{number}"
-                if item.get("file_size"):
-                    item["file_size"] = min(item["file_size"], SMALL_FILE)
-            entry["files"] = {}
-            meetings.append(entry)
+    now = datetime.now(UTC)
+    meetings = [
+        demo_copy(entry, f"bench{number:03d}", now - timedelta(days=1 + number % 20), SMALL_FILE)
+        for number in range(copies)
+        for entry in seed["meetings"]
+    ]
     return {**seed, "meetings": meetings}
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from emulators.zoom.emulator import needs_double_encoding
-from local.demo import DEMO, UNRECORDED
+from local.demo import DEMO, UNRECORDED, demo_copy
 from local.world import ORGANIZATION_DOMAIN
 
 MB = 1000 * 1000
@@ -85,3 +86,23 @@ def test_each_archived_file_given_states_its_size_and_sha256(unrecorded: dict[st
                 content = (DEMO / name).read_bytes()
                 assert item["file_size"] == len(content), name
                 assert item["encryption_fingerprint"] == hashlib.sha256(content).hexdigest(), name
+
+
+def test_a_copy_of_a_demo_meeting_moves_every_time_in_it_with_its_start(zoom: dict[str, Any]) -> None:
+    """The benchmarks and the kill test hold copies of the demo's meetings on other days: a participant who left
+    before the copy started would make a meeting of minus minutes."""
+    entry = zoom["meetings"][0]
+    start = datetime(2027, 1, 4, 15, tzinfo=UTC)
+    moved = demo_copy(entry, "bench007", start, 1024)
+    by = start - datetime.fromisoformat(entry["recording"]["start_time"].replace("Z", "+00:00"))
+
+    def shifted(text: str) -> str:
+        return (datetime.fromisoformat(text.replace("Z", "+00:00")) + by).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    assert moved["recording"]["start_time"] == "2027-01-04T15:00:00Z"
+    assert moved["recording"]["uuid"] == f"bench007-{entry['recording']['uuid']}"
+    assert [p["leave_time"] for p in moved["participants"]] == [shifted(p["leave_time"]) for p in entry["participants"]]
+    original, copied = entry["recording"]["recording_files"][0], moved["recording"]["recording_files"][0]
+    assert copied["recording_end"] == shifted(original["recording_end"])
+    assert copied["id"] == f"{original['id']}-bench007"
+    assert max(f.get("file_size", 0) for f in moved["recording"]["recording_files"]) <= 1024 and moved["files"] == {}
