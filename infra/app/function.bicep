@@ -37,6 +37,11 @@ var hostSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+  // The Python worker runs the (synchronous) functions on a pool of min(32, vCPUs + 4) threads unless told
+  // otherwise: 5 or 6 on a Flex instance, while host.json hands it 16 + 8 captures and 4 imports at once (and
+  // the timers and the webhook). Its largest pool lets them all run; a capture waiting for the Zoom budget then
+  // holds a thread, not another capture's turn.
+  PYTHON_THREADPOOL_THREAD_COUNT: '32'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

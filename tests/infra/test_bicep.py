@@ -173,6 +173,17 @@ def test_telemetry_uses_entra_authentication() -> None:
     assert host["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
 
 
+def test_the_python_worker_runs_every_invocation_host_json_hands_it_at_once() -> None:
+    """Sync functions run on the worker's thread pool, min(32, vCPUs + 4) threads by default: on a Flex instance
+    most of the captures host.json lets in would wait for a thread, and the per-instance concurrency that the
+    README's Scale section counts on (and `make bench` measures with the local host) would not hold in Azure."""
+    host = json.loads((INFRA.parent / "host.json").read_text())["extensions"]
+    queues, blobs = host["queues"], host["blobs"]
+    at_once = queues["batchSize"] + queues["newBatchThreshold"] + blobs["maxDegreeOfParallelism"]
+    threads = int(read(INFRA / "app" / "function.bicep").variables["hostSettings"]["PYTHON_THREADPOOL_THREAD_COUNT"])
+    assert at_once + 2 <= threads <= 32, "the captures, imports, a timer and the webhook; 32 is the worker's most"
+
+
 def test_key_vault_is_in_rbac_mode() -> None:
     (vault,) = read(INFRA / "app" / "keyvault.bicep").resources_of("Microsoft.KeyVault/vaults")
     properties = vault.body["properties"]

@@ -36,6 +36,8 @@ PLATFORM_SETTINGS = {
     WORKER_EXPORTS,
     # host.json overrides.
     "AzureFunctionsJobHost__",
+    # The Python worker's thread pool, sized by the Bicep to host.json's concurrency (tests/infra/test_bicep.py).
+    "PYTHON_THREADPOOL_THREAD_COUNT",
 }
 # In Azure the storage connection is made of these instead of a connection string.
 STORAGE_IDENTITY_SETTINGS = {f"{STORAGE}__{part}Uri" for part in ("blobService", "queueService", "tableService")} | {
