@@ -10,7 +10,7 @@ import pytest
 
 from shared.transcript import Utterance, parse_chat, parse_vtt, read
 from tests.conftest import shared_file
-from tests.corpus import chat_files, sample, transcript_files
+from tests.corpus import IN_SHARED, chat_files, sample, transcript_files
 
 
 def chat(text: str) -> tuple[Utterance, ...]:
@@ -114,7 +114,7 @@ def test_parsers_take_any_lines() -> None:
 # Every chat file of the corpus (tests/samples/zoom/chat, one per layout Zoom has written), and how many messages
 # each holds: counted by hand from the file's message headers (a time, or "From", starting a line).
 CHATS = {
-    "cloud-2020-zoomgroupstats.txt": 10,
+    "cloud-chat-file.txt": 10,  # ../shared/samples/zoom
     "cloud-2025-acdc154-forkcast.txt": 310,
     "cloud-2026-acdc173-forkcast.txt": 125,
     "local-2022-zehua-chen.txt": 5,
@@ -131,7 +131,7 @@ def corpus_chat(name: str) -> tuple[Utterance, ...]:
 
 
 def test_the_corpus_holds_the_chat_files_counted_here() -> None:
-    assert sorted(p.name for p in chat_files()) == sorted(CHATS)
+    assert {p.name for p in chat_files()} | set(IN_SHARED["chat"]) == set(CHATS)
 
 
 @pytest.mark.parametrize(("name", "messages"), sorted(CHATS.items()))
